@@ -1,0 +1,117 @@
+// Engine configuration: environment variables, optionally layered over a JSON file named by
+// WEAVER_CONFIG (same keys as the env vars). Validated once at startup; a bad value stops the
+// engine with the variable named. Everything has a default that runs with no keys.
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on');
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
+const num = (def: number, min = 0, max = Number.MAX_VALUE) => z.coerce.number().min(min).max(max).default(def);
+const optStr = z.string().min(1).optional();
+
+export const ConfigSchema = z.object({
+  // --- server
+  PORT: int(8080, 0, 65535),
+  HOST: z.string().default('0.0.0.0'),
+  /** Public host name Twilio reaches (e.g. "abc.ngrok.app"); used in TwiML and signature checks. */
+  PUBLIC_HOST: optStr,
+  WORKFLOWS_DIR: z.string().default(fileURLToPath(new URL('./workflows', import.meta.url))),
+  DEFAULT_WORKFLOW: z.string().default('demo'),
+  /** Largest WebSocket message accepted; Twilio's media messages are ~400 bytes. */
+  MAX_MESSAGE_BYTES: int(64 * 1024, 1024, 16 * 1024 * 1024),
+  MAX_CALLS: int(5000, 1),
+  SHUTDOWN_GRACE_MS: int(10_000, 0),
+
+  // --- DSP (workers/)
+  DSP_THREADS: int(Math.max(1, availableParallelism()), 1, 64),
+  /** off | spectral (light, tracks the noise floor) | rnnoise (RNNoise WASM, ~1.3 % core per call). */
+  DSP_DENOISE: z.enum(['off', 'spectral', 'rnnoise']).default('spectral'),
+  /** WebRTC VAD aggressiveness 0..3. */
+  DSP_VAD_MODE: int(2, 0, 3),
+
+  // --- turn taking
+  TURN_END_SILENCE_MS: int(500, 100, 5000),
+  TURN_MIN_SPEECH_MS: int(100, 20, 2000),
+  /** Speech needed while the agent talks to count as a barge-in (a cough is shorter). */
+  BARGE_IN_MIN_SPEECH_MS: int(300, 20, 5000),
+  BARGE_IN_ENABLED: bool.default(true),
+  /** Simulated STT: how long it "thinks" before emitting the next transcript. */
+  SIM_STT_LATENCY_MS: int(120, 0, 10_000),
+
+  // --- cache
+  PERFORMANCE_CACHE_ENABLED: bool.default(true),
+  CACHE_THRESHOLD: num(0.85, 0, 1),
+  CACHE_CAPACITY: int(10_000, 1),
+  CACHE_TTL_S: int(7 * 24 * 3600, 1),
+  CACHE_DIR: z.string().default('data/cache'),
+  CACHE_PERSIST_INTERVAL_S: int(60, 1),
+  /** auto | transformers | openai | hashing (offline, no model file). */
+  CACHE_EMBEDDING_BACKEND: z.enum(['auto', 'transformers', 'openai', 'hashing']).default('auto'),
+  CACHE_MODEL: z.string().default('Xenova/paraphrase-multilingual-MiniLM-L12-v2'),
+  CACHE_MODEL_DIR: z.string().default('data/models'),
+  /** LLM answers seen this many times become cache entries. */
+  CACHE_LEARN_MIN_COUNT: int(2, 1),
+
+  // --- providers and hedging
+  PERFORMANCE_FAILOVER_ENABLED: bool.default(true),
+  /** JSON array overriding every workflow's LLM chain: [{"provider":"openai","model":…}, …]. */
+  WEAVER_LLM_CHAIN: optStr,
+  OPENAI_API_KEY: optStr,
+  OPENAI_BASE_URL: optStr,
+  AZURE_OPENAI_API_KEY: optStr,
+  AZURE_OPENAI_ENDPOINT: optStr,
+  AZURE_OPENAI_DEPLOYMENT: optStr,
+  AZURE_OPENAI_API_VERSION: z.string().default('2024-10-21'),
+  AZURE_SPEECH_KEY: optStr,
+  AZURE_SPEECH_REGION: optStr,
+  AZURE_SPEECH_ENDPOINT: optStr,
+  HEDGE_MIN_DELAY_MS: int(150, 0),
+  HEDGE_MAX_DELAY_MS: int(1500, 0),
+  HEDGE_BUDGET_RATIO: num(0.1, 0, 1),
+  FIRST_OUTPUT_TIMEOUT_MS: int(4000, 100),
+
+  // --- language
+  PERFORMANCE_LANGUAGE_OPTIMIZATION: bool.default(true),
+  LANGUAGE_SWITCH_CONFIDENCE: num(0.8, 0, 1),
+
+  // --- performance alerts
+  PERFORMANCE_TARGET_LATENCY: int(300, 1),
+  PERFORMANCE_MAX_LATENCY: int(500, 1),
+
+  // --- Twilio and security
+  TWILIO_ACCOUNT_SID: optStr,
+  TWILIO_AUTH_TOKEN: optStr,
+  TWILIO_API_KEY: optStr,
+  TWILIO_API_SECRET: optStr,
+  /** Default caller id for outbound calls. */
+  TWILIO_FROM_NUMBER: optStr,
+  /** Bearer token for the engine's own API (POST /calls, /calls/:sid). */
+  WEAVER_API_TOKEN: optStr,
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Reads WEAVER_CONFIG (if set) then the environment; throws one error naming every bad setting. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Record<keyof Config, unknown>> = {}): Config {
+  let file: Record<string, unknown> = {};
+  if (env.WEAVER_CONFIG) {
+    try {
+      file = JSON.parse(readFileSync(env.WEAVER_CONFIG, 'utf8'));
+    } catch (e) {
+      throw new Error(`WEAVER_CONFIG=${env.WEAVER_CONFIG}: cannot read config file: ${(e as Error).message}`);
+    }
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') fromEnv[key] = v;
+  }
+  const r = ConfigSchema.safeParse({ ...file, ...fromEnv, ...overrides });
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${msg}`);
+  }
+  return r.data;
+}

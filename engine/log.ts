@@ -1,0 +1,11 @@
+// Structured JSON logs (pino). Every component takes a child logger with its own bindings
+// (callId, component) so a call's lines can be grepped out of a busy engine.
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+export const log: Logger = pino({
+  level: process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
+  base: { app: 'call-flow-weaver' },
+  timestamp: pino.stdTimeFunctions.isoTime,
+});
