@@ -92,6 +92,8 @@ export interface LlmRequest {
 export interface LlmChunk {
   text: string;
   cacheable?: boolean;
+  /** The agent ends the call once this answer has played (e.g. after a goodbye). */
+  endCall?: boolean;
 }
 
 export interface LlmProvider {

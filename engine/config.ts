@@ -71,6 +71,19 @@ export const ConfigSchema = z.object({
   HEDGE_MAX_DELAY_MS: int(1500, 0),
   HEDGE_BUDGET_RATIO: num(0.1, 0, 1),
   FIRST_OUTPUT_TIMEOUT_MS: int(4000, 100),
+  // Provider resilience (engine/providers/): a provider that streams nothing for this long
+  // mid-answer is treated as failed and the answer is finished by the next one.
+  STREAM_STALL_TIMEOUT_MS: int(3000, 100),
+  /** Sliding window over which HEDGE_BUDGET_RATIO is counted. */
+  HEDGE_BUDGET_WINDOW_MS: int(30_000, 1000),
+  /** Circuit breaker: opens after this many consecutive failures… */
+  BREAKER_FAILURES: int(5, 1),
+  /** …or when this share of the requests in BREAKER_WINDOW_MS failed (with ≥ BREAKER_MIN_REQUESTS). */
+  BREAKER_FAILURE_RATIO: num(0.5, 0, 1),
+  BREAKER_WINDOW_MS: int(10_000, 100),
+  BREAKER_MIN_REQUESTS: int(10, 1),
+  /** Time an open breaker waits before letting one probe request through (half-open). */
+  BREAKER_COOLDOWN_MS: int(5000, 10),
 
   // --- language
   PERFORMANCE_LANGUAGE_OPTIMIZATION: bool.default(true),

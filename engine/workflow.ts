@@ -32,6 +32,8 @@ export const WorkflowSchema = z.object({
   fallback: z.string().default("Sorry, I didn't catch that. Could you say it another way?"),
   goodbye: z.string().default('Thank you for calling. Goodbye!'),
   faq: z.array(FaqEntrySchema).default([]),
+  /** Keypad input: a digit stands for what the caller would have said, e.g. {"1": "What are your hours?"}. */
+  dtmf: z.record(z.string().regex(/^[0-9*#]$/), z.string()).default({}),
   /** Voice per language for the TTS chain's first provider, e.g. {"en-US": "en-us"}. */
   voices: z.record(z.string(), z.string()).default({}),
   providers: z

@@ -1,0 +1,66 @@
+// Streaming chat completions through the official `openai` client, against OpenAI or any
+// OpenAI-compatible server (`baseURL`). Retries are off (maxRetries 0): hedging and failover
+// across providers are the engine's job, and a hidden retry would only add latency.
+import OpenAI from 'openai';
+import { ProviderError, type LlmChunk, type LlmProvider, type LlmRequest } from '../types.ts';
+import { mapOpenAiError } from './errors.ts';
+
+export interface OpenAiLlmOptions {
+  apiKey: string;
+  model: string;
+  /** Any OpenAI-compatible server, e.g. "http://127.0.0.1:8000/v1". Default: api.openai.com. */
+  baseURL?: string;
+  temperature?: number;
+  maxTokens?: number;
+  /** HTTP timeout for one request (connect to end of stream), ms. */
+  timeoutMs?: number;
+  /** Name for health/metrics; default "openai/<model>". */
+  name?: string;
+  /** A pre-built client (the Azure adapter passes an AzureOpenAI one). */
+  client?: OpenAI;
+}
+
+export class OpenAiLlm implements LlmProvider {
+  readonly name: string;
+  private readonly client: OpenAI;
+
+  constructor(private readonly opts: OpenAiLlmOptions) {
+    if (!opts.model) throw new Error('OpenAiLlm: model is required');
+    this.name = opts.name ?? `openai/${opts.model}`;
+    this.client = opts.client ?? new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: opts.timeoutMs ?? 30_000 });
+  }
+
+  async *stream(req: LlmRequest): AsyncGenerator<LlmChunk> {
+    const { signal } = req;
+    if (signal.aborted) throw new ProviderError(this.name, 'aborted', 'aborted before start');
+    let stream;
+    try {
+      stream = await this.client.chat.completions.create(
+        {
+          model: this.opts.model,
+          messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+          stream: true,
+          ...(this.opts.temperature !== undefined ? { temperature: this.opts.temperature } : {}),
+          ...(this.opts.maxTokens !== undefined ? { max_completion_tokens: this.opts.maxTokens } : {}),
+        },
+        { signal },
+      );
+    } catch (e) {
+      throw mapOpenAiError(this.name, e, signal);
+    }
+    let finished = false;
+    try {
+      for await (const chunk of stream) {
+        const choice = chunk.choices?.[0];
+        const text = choice?.delta?.content;
+        if (text) yield { text };
+        if (choice?.finish_reason) finished = true;
+      }
+    } catch (e) {
+      throw mapOpenAiError(this.name, e, signal);
+    }
+    if (signal.aborted) throw new ProviderError(this.name, 'aborted', 'aborted');
+    // A stream that ends without a finish_reason was cut off (proxy or server dropped it cleanly).
+    if (!finished) throw new ProviderError(this.name, 'server', 'stream ended without a finish_reason (truncated answer)');
+  }
+}

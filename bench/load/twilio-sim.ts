@@ -1,0 +1,216 @@
+// Plays Twilio's side of a Media Streams call against the engine over loopback: fetches the
+// TwiML from the voice webhook, connects to the stream URL, streams μ-law audio as 20 ms
+// frames on a real-time clock, and models Twilio's playout buffer (marks echo after their
+// audio has played; `clear` drops the buffer and echoes every pending mark).
+import WebSocket from 'ws';
+
+export interface SimCallOptions {
+  /** Engine base URL, e.g. http://127.0.0.1:8080 */
+  baseUrl: string;
+  workflow?: string;
+  /** Caller audio: headerless 8 kHz μ-law. */
+  audio: Uint8Array;
+  /** Transcripts for the engine's simulated STT, one per caller turn. */
+  transcripts?: string[];
+  /** Extra <Parameter>s to send in start.customParameters. */
+  parameters?: Record<string, string>;
+  /** Time factor: 1 = real time, 4 = four times faster (frames and playout both). */
+  speed?: number;
+  /** Keep the call open this long after the audio ends, for the last answer to play. */
+  tailMs?: number;
+  /** Digits to press: [{atMs, digit}] on the caller's audio clock. */
+  dtmf?: Array<{ atMs: number; digit: string }>;
+  /** Called for every message the engine sends. */
+  onMessage?: (msg: any, atMs: number) => void;
+  /** Sends extra raw messages after start, e.g. malformed input for robustness tests. */
+  inject?: (ws: WebSocket, streamSid: string) => void;
+}
+
+export interface SimCallResult {
+  streamSid: string;
+  callSid: string;
+  twiml: string;
+  /** Agent audio in the order it played (cleared audio excluded). */
+  agentAudio: Uint8Array;
+  /** Every media message's arrival time (ms since the call's first frame, caller clock). */
+  mediaAt: number[];
+  marksEchoed: string[];
+  clears: number[];
+  closeCode?: number;
+  closeReason?: string;
+  /** Wall time of the call in ms. */
+  durationMs: number;
+  /** First agent audio after each given caller moment (audio clock ms): caller-perceived latency. */
+  responseAfter(callerMs: number): number | undefined;
+}
+
+const FRAME = 160;
+
+export async function fetchTwiml(baseUrl: string, workflow?: string, callSid = 'CA' + rand(32)): Promise<string> {
+  const url = `${baseUrl}/twilio/voice${workflow ? `?workflow=${encodeURIComponent(workflow)}` : ''}`;
+  const body = new URLSearchParams({ CallSid: callSid, AccountSid: 'AC' + rand(32), From: '+15550001111', To: '+15550002222', CallStatus: 'ringing', Direction: 'inbound' });
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`voice webhook answered ${res.status}: ${text}`);
+  return text;
+}
+
+/** The stream URL and <Parameter>s from `<Connect><Stream>` TwiML. */
+export function parseStreamTwiml(twiml: string): { url: string; parameters: Record<string, string> } {
+  const url = /<Stream[^>]*\surl="([^"]+)"/.exec(twiml)?.[1];
+  if (!url) throw new Error(`no <Stream url> in TwiML: ${twiml}`);
+  const parameters: Record<string, string> = {};
+  for (const m of twiml.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g)) parameters[unescapeXml(m[1])] = unescapeXml(m[2]);
+  return { url: unescapeXml(url), parameters };
+}
+
+export async function simulateCall(opts: SimCallOptions): Promise<SimCallResult> {
+  const speed = opts.speed ?? 1;
+  const callSid = 'CA' + rand(32);
+  const streamSid = 'MZ' + rand(32);
+  const twiml = await fetchTwiml(opts.baseUrl, opts.workflow, callSid);
+  const { url, parameters } = parseStreamTwiml(twiml);
+  // Loopback has no TLS: reach the stream path on the engine we were given.
+  const wsUrl = opts.baseUrl.replace(/^http/, 'ws') + new URL(url).pathname;
+  const ws = new WebSocket(wsUrl);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+
+  const t0 = performance.now();
+  const clock = () => (performance.now() - t0) * speed; // caller's audio clock, ms
+  const played: Uint8Array[] = [];
+  const mediaAt: number[] = [];
+  const marksEchoed: string[] = [];
+  const clears: number[] = [];
+  // Twilio's outbound buffer: audio and marks in order; playout consumes 8 bytes per ms.
+  const queue: Array<{ audio?: Uint8Array; mark?: string }> = [];
+  let playCursor = 0; // audio clock ms up to which playout has run
+  let sequence = 1;
+  let chunk = 0;
+  let closeCode: number | undefined;
+  let closeReason: string | undefined;
+  const send = (m: object) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify({ ...m, sequenceNumber: String(sequence++) }));
+  const echoMark = (name: string) => {
+    marksEchoed.push(name);
+    send({ event: 'mark', streamSid, mark: { name } });
+  };
+
+  const playUntil = (now: number) => {
+    let budget = Math.max(0, (now - playCursor) * 8);
+    playCursor = now;
+    while (queue.length) {
+      const head = queue[0];
+      if (head.mark !== undefined) {
+        queue.shift();
+        echoMark(head.mark);
+        continue;
+      }
+      if (budget <= 0) break;
+      const a = head.audio!;
+      const n = Math.min(a.length, Math.floor(budget));
+      if (n <= 0) break;
+      played.push(a.subarray(0, n));
+      budget -= n;
+      if (n === a.length) queue.shift();
+      else head.audio = a.subarray(n);
+    }
+  };
+
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    const msg = JSON.parse(data.toString());
+    const at = clock();
+    opts.onMessage?.(msg, at);
+    if (msg.event === 'media') {
+      mediaAt.push(at);
+      if (queue.length === 0) playCursor = at; // playout starts when audio arrives
+      queue.push({ audio: new Uint8Array(Buffer.from(msg.media.payload, 'base64')) });
+    } else if (msg.event === 'mark') {
+      queue.push({ mark: msg.mark.name });
+      playUntil(at);
+    } else if (msg.event === 'clear') {
+      clears.push(at);
+      const pending = queue.splice(0).filter((q) => q.mark !== undefined);
+      for (const p of pending) echoMark(p.mark!);
+    }
+  });
+  const closed = new Promise<void>((resolve) =>
+    ws.once('close', (code, reason) => {
+      closeCode = code;
+      closeReason = reason.toString();
+      resolve();
+    }),
+  );
+
+  // Twilio's "connected" carries no sequence number; numbering starts at "start".
+  ws.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
+  send({
+      event: 'start',
+      streamSid,
+      start: {
+        streamSid,
+        accountSid: 'AC' + rand(32),
+        callSid,
+        tracks: ['inbound'],
+        customParameters: { ...parameters, ...opts.parameters, ...(opts.transcripts ? { transcripts: JSON.stringify(opts.transcripts) } : {}) },
+        mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+      },
+  });
+  opts.inject?.(ws, streamSid);
+
+  // Stream frames on the audio clock; pad the tail with μ-law silence so the engine keeps
+  // hearing "the line" while the last answer plays.
+  const tailMs = opts.tailMs ?? 4000;
+  const totalFrames = Math.ceil(opts.audio.length / FRAME) + Math.ceil(tailMs / 20);
+  const dtmf = [...(opts.dtmf ?? [])].sort((a, b) => a.atMs - b.atMs);
+  let ended = false;
+  void closed.then(() => (ended = true));
+  for (let i = 0; i < totalFrames && !ended; i++) {
+    const due = i * 20;
+    const wait = due / speed - (performance.now() - t0);
+    if (wait > 1) await sleep(wait);
+    playUntil(clock());
+    while (dtmf.length && dtmf[0].atMs <= due) send({ event: 'dtmf', streamSid, dtmf: { track: 'inbound_track', digit: dtmf.shift()!.digit } });
+    const frame = new Uint8Array(FRAME).fill(0xff);
+    const start = i * FRAME;
+    if (start < opts.audio.length) frame.set(opts.audio.subarray(start, Math.min(start + FRAME, opts.audio.length)));
+    send({ event: 'media', streamSid, media: { track: 'inbound', chunk: String(++chunk), timestamp: String(due), payload: Buffer.from(frame).toString('base64') } });
+  }
+  if (!ended) {
+    send({ event: 'stop', streamSid, stop: { accountSid: 'AC', callSid } });
+    await Promise.race([closed, sleep(2000)]);
+    ws.close();
+  }
+  await Promise.race([closed, sleep(500)]);
+  const agentAudio = Buffer.concat(played);
+  return {
+    streamSid,
+    callSid,
+    twiml,
+    agentAudio: new Uint8Array(agentAudio.buffer, agentAudio.byteOffset, agentAudio.byteLength),
+    mediaAt,
+    marksEchoed,
+    clears,
+    closeCode,
+    closeReason,
+    durationMs: performance.now() - t0,
+    responseAfter: (callerMs) => {
+      const first = mediaAt.find((t) => t >= callerMs);
+      return first === undefined ? undefined : first - callerMs;
+    },
+  };
+}
+
+function rand(n: number): string {
+  let s = '';
+  while (s.length < n) s += Math.random().toString(16).slice(2);
+  return s.slice(0, n);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function unescapeXml(s: string): string {
+  return s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}

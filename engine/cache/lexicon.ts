@@ -1,0 +1,184 @@
+// Word lists the cache's normaliser, guard and hashing embedder share. They are general language
+// facts (function words, fillers, negators, number and calendar words), not phrases of any one
+// FAQ: the guard must generalise to traffic it has never seen.
+
+/** Hesitations and politeness that never change what is asked; dropped before matching. */
+export const FILLERS = new Set([
+  // English
+  'um', 'umm', 'uh', 'uhh', 'erm', 'er', 'ah', 'hmm', 'mm', 'oh', 'okay', 'ok', 'so', 'well', 'please',
+  'hi', 'hello', 'hey', 'actually', 'basically', 'just', 'yeah', 'anyway', 'kindly', 'guys',
+  // Spanish
+  'eh', 'este', 'pues', 'bueno', 'hola', 'oiga', 'oye', 'mire', 'vale',
+  // French / German / Portuguese / Italian (common openers)
+  'euh', 'bonjour', 'bah', 'ähm', 'äh', 'hallo', 'olá', 'ciao', 'allora',
+]);
+
+/** Multi-word fillers, matched on the token sequence. */
+export const FILLER_PHRASES: string[][] = [
+  ['you', 'know'], ['i', 'mean'], ['por', 'favor'], ['sil', 'vous', 'plait'], ['sil', 'vous', 'plaît'],
+];
+
+/** CJK politeness and hesitation strings (no spaces in these scripts, so matched as substrings). */
+export const CJK_FILLERS = ['請問', '请问', '唔該', '唔该', '麻煩你', '麻烦你', '呃', '嗯', '喂'];
+/** Sentence-final particles: dropped only at the end of a CJK clause. */
+export const CJK_FINAL_PARTICLES = '呀啊啦喇嘛吖囉咯喎噃吧';
+
+/** English contractions expanded before analysis so "don't" and "do not" look alike. */
+export const CONTRACTIONS: Array<[RegExp, string]> = [
+  [/\bwon't\b/g, 'will not'],
+  [/\bcan't\b/g, 'can not'],
+  [/\bshan't\b/g, 'shall not'],
+  [/\bain't\b/g, 'is not'],
+  [/n't\b/g, ' not'],
+  [/\b(i|you|we|they|who|there)'d\b/g, '$1 would'],
+  [/\b(i|you|we|they|who)'ve\b/g, '$1 have'],
+  [/\b(i|you|we|they|who)'ll\b/g, '$1 will'],
+  [/\b(you|we|they|who)'re\b/g, '$1 are'],
+  [/\bi'm\b/g, 'i am'],
+  [/\b(it|that|what|where|when|how|there|here|who|he|she)'s\b/g, '$1 is'],
+  [/\blet's\b/g, 'let us'],
+];
+
+/** Words that flip the polarity of a question. Parity must match between query and entry. */
+export const NEGATORS = new Set([
+  // English
+  'not', 'no', 'never', 'nothing', 'nobody', 'none', 'neither', 'nor', 'without', 'nowhere', 'cannot',
+  // Spanish / Portuguese / Italian / French / German
+  'nunca', 'jamás', 'jamas', 'ni', 'tampoco', 'sin', 'nada', 'nadie', 'ninguno', 'ninguna', 'não', 'nao', 'sem', 'nem',
+  'non', 'mai', 'senza', 'nessuno', 'ne', 'pas', 'jamais', 'rien', 'personne', 'sans', 'nicht', 'nie', 'kein', 'keine',
+  'keinen', 'niemals', 'ohne', 'nichts',
+]);
+
+/** CJK negators (single characters), and compounds that contain one but do not negate. */
+export const CJK_NEGATORS = '不唔冇沒没未別别勿無无莫甭';
+export const CJK_NON_NEGATING = [
+  '唔該', '唔该', '唔好意思', '不好意思', '不過', '不过', '不錯', '不错', '不客氣', '不客气', '冇問題', '沒問題', '没问题',
+  '無論', '无论', '不論', '不论', '不如', '未來', '未来', '毫無疑問',
+];
+
+/**
+ * Function words per Latin-script language. They carry little meaning (down-weighted by the
+ * hashing embedder, ignored by the content-word rule) and their mix tells languages apart.
+ */
+export const FUNCTION_WORDS: Record<string, Set<string>> = {
+  en: new Set(
+    ('a an the this that these those is are was were be been being am do does did doing have has had having ' +
+      'i me my mine you your yours we us our ours they them their he him his she her it its who whom whose ' +
+      'what which where when why how there here if then than to of in on at by for from with about into onto ' +
+      'over under up down out off as and or but so because while during before after until can could would ' +
+      'should shall will may might must want wanted wants like need needs needed wish hoping hope let lets tell ' +
+      'know any some all more most much many very really also too still yet now again ever thing things something ' +
+      'anything someone anyone somebody anybody somewhere anywhere another other others different same such ' +
+      'get got getting make making made take taking took give go going come coming put see seeing look ' +
+      'please thanks thank time times way one ones guys whats hey').split(' '),
+  ),
+  es: new Set(
+    ('el la los las un una unos unas lo le les de del al a en con por para que qué cuál cual cuáles cuales ' +
+      'cómo como dónde donde cuándo cuando quién quien es son está están esta estan ser estar hay me mi mis ' +
+      'tu tus su sus nuestro nuestra yo usted ustedes nosotros se y o pero si este esta ese esa muy más mas ' +
+      'quiero quiere quisiera quería queria puedo puede pueden podría podria necesito necesita gustaría gustaria ' +
+      'hacer hago tener tengo tiene ir voy dar algo alguien otro otra otros mismo tan también tambien ya').split(' '),
+  ),
+  fr: new Set(
+    ('le la les un une des de du au aux en dans avec pour par que qui quoi quel quelle est sont je tu il elle ' +
+      'nous vous ils elles mon ma mes votre vos notre ce cette et ou mais si très plus veux voudrais peux ' +
+      'pouvez faire avoir être').split(' '),
+  ),
+  de: new Set(
+    ('der die das den dem des ein eine einen einem und oder aber ist sind war ich du er sie es wir ihr mein ' +
+      'meine ihr ihre unser zu von mit für auf an in im wie was wo wann warum kann können möchte will bitte ' +
+      'haben sein machen').split(' '),
+  ),
+  pt: new Set(
+    ('o a os as um uma de do da dos das em no na com por para que qual quais como onde quando é são está ' +
+      'estão eu você vocês meu minha seu sua e ou mas se muito mais quero queria posso pode fazer ter').split(' '),
+  ),
+  it: new Set(
+    ('il lo la i gli le un uno una di del della in con per che quale come dove quando è sono io tu lui lei ' +
+      'noi voi mio mia suo sua e o ma se molto più voglio vorrei posso può fare avere essere').split(' '),
+  ),
+};
+
+/** CJK characters that are grammar, not content (pronouns, particles, copulas, question words). */
+export const CJK_FUNCTION_CHARS = new Set(
+  [...'你我佢他她它哋們们的嘅係是喺在有冇嗎吗呢咩乜嘢啲個个些就都也又和同及與与或要想會会可以能咗了過过着緊紧嚟來来去俾畀給给被將将把從从對对於于為为幾几多少點点邊边哪誰谁甚什麼么樣样呀啊啦喇嘛'],
+);
+
+/**
+ * Number words. "one"/"uno"/"一" are left out on purpose: they are usually articles ("a"). Words
+ * that are also common words in another listed language (Spanish "once" = 11) are left out too.
+ */
+export const NUMBER_WORDS: Record<string, number> = {
+  two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
+  thirteen: 13, fourteen: 14, fifteen: 15, sixteen: 16, seventeen: 17, eighteen: 18, nineteen: 19, twenty: 20,
+  thirty: 30, forty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90, hundred: 100, thousand: 1000,
+  million: 1e6, half: 0.5, dozen: 12, couple: 2, pair: 2, second: 2, third: 3, fourth: 4, fifth: 5, sixth: 6,
+  seventh: 7, eighth: 8, ninth: 9, tenth: 10, twice: 2,
+  dos: 2, tres: 3, cuatro: 4, cinco: 5, seis: 6, siete: 7, ocho: 8, nueve: 9, diez: 10, doce: 12,
+  veinte: 20, treinta: 30, cien: 100, ciento: 100, mil: 1000, segundo: 2, segunda: 2, tercero: 3, tercera: 3,
+};
+
+/** Chinese numerals (一 only counts inside a larger number, like 十一). */
+export const CJK_DIGITS: Record<string, number> = { 零: 0, 〇: 0, 一: 1, 二: 2, 兩: 2, 两: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
+export const CJK_UNITS: Record<string, number> = { 十: 10, 百: 100, 千: 1000, 萬: 10000, 万: 10000 };
+
+/**
+ * Calendar and time entities: each pattern maps to a canonical tag, and the set of tags must be
+ * equal between a query and an entry ("Saturday" never answers "Sunday"; "Saturday evening" is
+ * not "Saturday"). Ranges that mean "weekdays" map to the same tag as "weekdays".
+ * Applied to lower-cased text with single spaces, before numbers are read.
+ */
+export const ENTITY_PATTERNS: Array<[RegExp, string]> = [
+  // ranges and spans first, so their parts are not read as single days
+  [/\b(mon(day)?|lunes) ?(to|through|thru|till|until|-|a|hasta) ?(fri(day)?|viernes)\b/g, 'day:weekdays'],
+  [/\b(during|in|through) the week\b/g, 'day:weekdays'],
+  [/\b(week ?days?|work ?days?|business days?|working days?|entre semana|días laborables|dias laborables|días de semana|dias de semana)\b/g, 'day:weekdays'],
+  [/\b(week ?ends?|fin(es)? de semana)\b/g, 'day:weekend'],
+  [/(星期|禮拜|礼拜|週|周)[一1](至|到|-)(星期|禮拜|礼拜|週|周)?[五5]/g, 'day:weekdays'],
+  [/(平日|工作日|週日間|周日间)/g, 'day:weekdays'],
+  [/(週末|周末)/g, 'day:weekend'],
+  [/(星期|禮拜|礼拜|週|周)(一|1)/g, 'day:mon'],
+  [/(星期|禮拜|礼拜|週|周)(二|2)/g, 'day:tue'],
+  [/(星期|禮拜|礼拜|週|周)(三|3)/g, 'day:wed'],
+  [/(星期|禮拜|礼拜|週|周)(四|4)/g, 'day:thu'],
+  [/(星期|禮拜|礼拜|週|周)(五|5)/g, 'day:fri'],
+  [/(星期|禮拜|礼拜|週|周)(六|6)/g, 'day:sat'],
+  [/(星期|禮拜|礼拜)(日|天)|週日|周日/g, 'day:sun'],
+  [/\b(mondays?|mon|lunes)\b/g, 'day:mon'],
+  [/\b(tuesdays?|tues?|martes)\b/g, 'day:tue'],
+  [/\b(wednesdays?|weds?|miércoles|miercoles)\b/g, 'day:wed'],
+  [/\b(thursdays?|thurs?|jueves)\b/g, 'day:thu'],
+  [/\b(fridays?|fri|viernes)\b/g, 'day:fri'],
+  [/\b(saturdays?|sat|sábados?|sabados?)\b/g, 'day:sat'],
+  [/\b(sundays?|domingos?)\b/g, 'day:sun'],
+  [/\b(today|tonight|hoy|esta noche)\b|今日|今天|今晚/g, 'day:today'],
+  [/\b(tomorrow|pasado mañana)\b|聽日|听日|明天|明日/g, 'day:tomorrow'],
+  [/\byesterday\b|\bayer\b|尋日|寻日|昨天/g, 'day:yesterday'],
+  [/\b(holidays?|bank holidays?|public holidays?|festivos?|feriados?|vacaciones)\b|假期|公眾假期|公众假期|假日/g, 'day:holiday'],
+  [/\b(christmas|xmas|navidad|nochebuena)\b|聖誕|圣诞/g, 'day:christmas'],
+  [/\b(new year'?s?|año nuevo|ano nuevo)\b|新年|元旦/g, 'day:newyear'],
+  [/\b(easter|semana santa|pascua)\b|復活節|复活节/g, 'day:easter'],
+  [/\b(thanksgiving)\b/g, 'day:thanksgiving'],
+  [/(農曆新年|农历新年|春節|春节)/g, 'day:lunarnewyear'],
+  // parts of the day
+  [/\b(mornings?|por la mañana|de la mañana|por la manana)\b|朝早|上午|早上|早晨/g, 'time:morning'],
+  [/\b(noon|midday|lunch ?time|mediodía|mediodia)\b|中午|晏晝|晏昼/g, 'time:noon'],
+  [/\b(afternoons?|por la tarde|de la tarde)\b|下晝|下昼|下午/g, 'time:afternoon'],
+  [/\b(evenings?|nights?|por la noche|de la noche)\b|夜晚|晚上|夜間|夜间/g, 'time:evening'],
+  [/\b(midnight|medianoche)\b|半夜|午夜/g, 'time:midnight'],
+  [/\b(late|early|temprano)\b/g, 'time:relative'],
+  [/\b(after ?hours|out of hours)\b/g, 'time:afterhours'],
+  // months
+  [/\b(january|enero)\b/g, 'month:1'], [/\b(february|febrero)\b/g, 'month:2'], [/\b(march|marzo)\b/g, 'month:3'],
+  [/\b(april|abril)\b/g, 'month:4'], [/\b(june|junio)\b/g, 'month:6'], [/\b(july|julio)\b/g, 'month:7'],
+  [/\b(august|agosto)\b/g, 'month:8'], [/\b(september|septiembre|setiembre)\b/g, 'month:9'],
+  [/\b(october|octubre)\b/g, 'month:10'], [/\b(november|noviembre)\b/g, 'month:11'],
+  [/\b(december|diciembre)\b/g, 'month:12'], [/\bmayo\b/g, 'month:5'],
+  [/(十二|十一|十|[一二三四五六七八九]|1[0-2]|[1-9])月/g, 'month:cjk$1'],
+];
+
+/** Irregular English plurals the suffix stemmer cannot undo. */
+export const IRREGULAR: Record<string, string> = {
+  children: 'child', kids: 'kid', teeth: 'tooth', people: 'person', men: 'man', women: 'woman', feet: 'foot',
+  mice: 'mouse', geese: 'goose', lives: 'life', wives: 'wife', knives: 'knife',
+};

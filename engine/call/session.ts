@@ -1,0 +1,488 @@
+// One Media Streams call: an actor that owns all of the call's state. Socket messages come in
+// through onMessage(); everything after that is one RxJS pipeline:
+//   frames → DSP shard → turn detector → STT → cache | LLM → sentences → TTS → media + marks
+// A new caller turn switches to a new answer (switchMap); a barge-in cuts the running answer
+// (takeUntil), whose teardown aborts every provider request through its AbortSignal.
+import { Subject, Observable, merge, from, of, defer, concat, EMPTY } from 'rxjs';
+import { filter, map, switchMap, concatMap, mergeMap, takeUntil, tap, finalize, catchError, share } from 'rxjs/operators';
+import type { CallContext, ChatMessage, LlmProvider, SttProvider, SttStream, TtsProvider } from '../../adapters/types.ts';
+import type { Config } from '../config.ts';
+import type { Workflow } from '../workflow.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import type { DspChannel, DspFrame } from '../../workers/types.ts';
+import type { DspShards } from '../../workers/shards.ts';
+import { parseInbound, mediaMessage, markMessage, clearMessage, type InboundMessage, type ProtocolErrorKind } from '../twilio/media-protocol.ts';
+import { TurnDetector, type TurnEvent } from './turn-detector.ts';
+import { Playout } from './playout.ts';
+import { SentenceChunker } from './sentence-chunker.ts';
+import { newTurn, finishTurn, type TurnRecord, type ResponseSource } from './turn-record.ts';
+import type { AnswerCache } from './answer-cache.ts';
+import { LanguageTracker } from '../language/tracker.ts';
+import { systemPromptFor } from '../language/prompts.ts';
+
+/** What the session needs from the socket; the server adapts uWebSockets.js to it. */
+export interface MediaSocket {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** What a workflow brings to a call: its definition and its provider chains. */
+export interface CallSetup {
+  workflow: Workflow;
+  stt: SttProvider;
+  llm: LlmProvider;
+  tts: TtsProvider;
+}
+
+export interface SessionDeps {
+  config: Config;
+  /** Twilio names the workflow in start.customParameters; unknown or missing → the default. */
+  resolve(workflowId: string | undefined): CallSetup;
+  dsp: DspShards;
+  metrics: Metrics;
+  log: Logger;
+  cache?: AnswerCache;
+  /** Voice for a locale (the language registry); falls back to the workflow's voices. */
+  voiceFor?: (locale: string, ttsProvider: string) => string | undefined;
+}
+
+export type CallState = 'connecting' | 'listening' | 'user' | 'thinking' | 'speaking' | 'ended';
+
+type UserInput = { kind: 'speech'; speechEnd: number; lastVoiceAt: number } | { kind: 'dtmf'; digit: string; at: number };
+
+/** A piece of the agent's answer on its way to the caller. */
+type Piece = { kind: 'audio'; audio: Uint8Array } | { kind: 'sentence-end'; text: string };
+
+/** Consecutive bad messages after which the stream is closed instead of ignored. */
+const MAX_CONSECUTIVE_ERRORS = 50;
+/** Largest outbound media message: 200 ms of audio. */
+const OUT_CHUNK = 1600;
+
+export class CallSession {
+  state: CallState = 'connecting';
+  streamSid = '';
+  callSid = '';
+  readonly turns: TurnRecord[] = [];
+  readonly history: ChatMessage[] = [];
+  readonly startedAt = performance.now();
+  readonly errors: Partial<Record<ProtocolErrorKind | 'wrong_order' | 'wrong_stream', number>> = {};
+  /** Every completed turn record; metrics and the dashboard subscribe. */
+  readonly turnDone$ = new Subject<TurnRecord>();
+  readonly ended$ = new Subject<string>();
+
+  private log: Logger;
+  private setup!: CallSetup;
+  private ctx!: CallContext;
+  private language!: LanguageTracker;
+  private dspChannel?: DspChannel;
+  private sttStream?: SttStream;
+  private readonly frames$ = new Subject<DspFrame>();
+  private readonly dtmf$ = new Subject<string>();
+  private readonly interrupt$ = new Subject<void>();
+  private readonly playout = new Playout();
+  private readonly detector: TurnDetector;
+  private consecutiveErrors = 0;
+  private turnIndex = 0;
+  /** The answer now being sent or played: its history slot and sentences by mark. */
+  private current?: { historyIndex: number; sentences: Array<{ mark: string; text: string }>; turn: TurnRecord };
+  private hangupAfterPlayout = false;
+
+  constructor(
+    private readonly socket: MediaSocket,
+    private readonly deps: SessionDeps,
+  ) {
+    this.log = deps.log.child({ component: 'call' });
+    this.detector = new TurnDetector({ minSpeechMs: deps.config.TURN_MIN_SPEECH_MS, endSilenceMs: deps.config.TURN_END_SILENCE_MS });
+  }
+
+  // ------------------------------------------------------------------ socket input
+
+  onMessage(data: ArrayBuffer | string, isBinary: boolean): void {
+    if (this.state === 'ended') return;
+    const r = parseInbound(data, isBinary, this.deps.config.MAX_MESSAGE_BYTES);
+    if (!r.ok) return this.reject(r.error.kind, r.error.message);
+    const msg = r.msg;
+    if (msg.event !== 'connected' && msg.event !== 'start' && this.state === 'connecting') return this.reject('wrong_order', `${msg.event} before start`);
+    if ('streamSid' in msg && msg.event !== 'start' && msg.streamSid !== this.streamSid) return this.reject('wrong_stream', `streamSid ${msg.streamSid} is not this stream's`);
+    this.consecutiveErrors = 0;
+    this.handle(msg);
+  }
+
+  private reject(kind: ProtocolErrorKind | 'wrong_order' | 'wrong_stream', message: string): void {
+    this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+    this.deps.metrics.protocolErrors.inc({ transport: 'media', kind });
+    this.log.warn({ kind, streamSid: this.streamSid || undefined }, `rejected message: ${message}`);
+    if (++this.consecutiveErrors >= MAX_CONSECUTIVE_ERRORS) this.end('protocol', 1008, `${MAX_CONSECUTIVE_ERRORS} invalid messages in a row`);
+  }
+
+  private handle(msg: InboundMessage): void {
+    switch (msg.event) {
+      case 'connected':
+        return;
+      case 'start':
+        if (this.state !== 'connecting') return this.reject('wrong_order', 'second start on one stream');
+        return this.start(msg);
+      case 'media':
+        this.deps.metrics.framesIn.inc();
+        this.dspChannel!.push(msg.media.payload);
+        return;
+      case 'dtmf':
+        this.log.info({ digit: msg.dtmf.digit }, 'dtmf');
+        this.dtmf$.next(msg.dtmf.digit);
+        return;
+      case 'mark':
+        if (!this.playout.onMark(msg.mark.name)) this.log.debug({ mark: msg.mark.name }, 'mark we did not send (or already cleared)');
+        return;
+      case 'stop':
+        return this.end('stop', 1000, 'stream stopped by Twilio');
+    }
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  private start(msg: Extract<InboundMessage, { event: 'start' }>): void {
+    const { config } = this.deps;
+    const params = msg.start.customParameters;
+    this.setup = this.deps.resolve(params.workflow);
+    const { workflow, stt, llm, tts } = this.setup;
+    this.streamSid = msg.streamSid;
+    this.callSid = msg.start.callSid;
+    this.log = this.log.child({ callSid: this.callSid, streamSid: this.streamSid });
+    if (params.workflow && params.workflow !== workflow.id) this.log.warn({ asked: params.workflow, using: workflow.id }, 'unknown workflow: using the default');
+    const initial = params.language || workflow.language;
+    this.language = new LanguageTracker(initial, { enabled: config.PERFORMANCE_LANGUAGE_OPTIMIZATION, switchConfidence: config.LANGUAGE_SWITCH_CONFIDENCE });
+    this.ctx = { callId: this.callSid, workflow: workflow.id, language: this.language.current, parameters: params };
+    this.history.push({ role: 'system', content: systemPromptFor(workflow, this.language.current) });
+    this.dspChannel = this.deps.dsp.open(this.callSid, (frames) => {
+      for (const f of frames) this.frames$.next(f);
+    });
+    const sessionSignal = new AbortController();
+    this.ended$.subscribe(() => sessionSignal.abort());
+    this.sttStream = stt.open(this.ctx, sessionSignal.signal);
+    this.state = 'listening';
+    this.log.info({ workflow: workflow.id, language: this.ctx.language, stt: stt.name, llm: llm.name, tts: tts.name }, 'call started');
+    this.wire();
+    this.greet();
+  }
+
+  /** Ends the call: aborts everything in flight and closes the socket (unless it is already gone). */
+  end(outcome: string, code = 1000, reason = 'call ended', socketGone = false): void {
+    if (this.state === 'ended') return;
+    const wasStarted = this.state !== 'connecting';
+    this.state = 'ended';
+    this.interrupt$.next();
+    this.ended$.next(outcome);
+    this.ended$.complete();
+    this.frames$.complete();
+    this.dtmf$.complete();
+    this.dspChannel?.close();
+    this.sttStream?.close();
+    this.log.info({ outcome, reason, turns: this.turns.length, durationMs: Math.round(performance.now() - this.startedAt), errors: this.errors }, 'call ended');
+    if (wasStarted) this.deps.metrics.callsTotal.inc({ mode: 'media', outcome });
+    if (!socketGone) this.socket.close(code, reason);
+  }
+
+  // ------------------------------------------------------------------ the pipeline
+
+  private wire(): void {
+    const { config, metrics } = this.deps;
+    const turnEvents$ = this.frames$.pipe(
+      tap((f) => {
+        metrics.frameLagMs.observe(f.doneAt - f.arrivedAt);
+        this.sttStream!.push(f.pcm, f.speech);
+      }),
+      map((f) => this.detector.push(f.speech, f.doneAt)),
+      filter((e): e is TurnEvent => e !== null),
+      share(),
+    );
+
+    turnEvents$.pipe(filter((e) => e.type === 'start')).subscribe(() => {
+      if (this.state === 'listening') this.state = 'user';
+    });
+
+    const bargeIn$ = turnEvents$.pipe(
+      filter((e) => config.BARGE_IN_ENABLED && e.type === 'voiced' && e.voicedMs >= config.BARGE_IN_MIN_SPEECH_MS),
+      filter(() => this.state === 'speaking' || this.state === 'thinking' || this.playout.playing),
+    );
+    bargeIn$.subscribe(() => this.bargeIn());
+
+    const inputs$: Observable<UserInput> = merge(
+      turnEvents$.pipe(
+        filter((e): e is Extract<TurnEvent, { type: 'end' }> => e.type === 'end'),
+        map((e) => ({ kind: 'speech' as const, speechEnd: e.at, lastVoiceAt: e.lastVoiceAt })),
+      ),
+      this.dtmf$.pipe(map((digit) => ({ kind: 'dtmf' as const, digit, at: performance.now() }))),
+    );
+
+    inputs$
+      .pipe(
+        switchMap((input) =>
+          defer(() => {
+            const ac = new AbortController();
+            return this.turn$(input, ac.signal).pipe(
+              takeUntil(this.interrupt$),
+              finalize(() => ac.abort()),
+            );
+          }),
+        ),
+      )
+      .subscribe({ error: (e) => this.log.error({ err: e }, 'turn pipeline failed') });
+  }
+
+  /** One caller turn: transcript → answer → audio to the caller. */
+  private turn$(input: UserInput, signal: AbortSignal): Observable<Piece> {
+    this.state = 'thinking';
+    const rec = newTurn(++this.turnIndex, input.kind === 'speech' ? input.speechEnd : input.at, input.kind === 'speech' ? input.lastVoiceAt : input.at);
+    const text$: Observable<string> =
+      input.kind === 'dtmf'
+        ? of(this.setup.workflow.dtmf[input.digit] ?? `I pressed ${input.digit}.`)
+        : defer(() => this.sttStream!.endTurn(signal)).pipe(
+            map((r) => {
+              rec.sttFinal = performance.now();
+              rec.providerWaitMs += rec.sttFinal - rec.speechEnd;
+              if (r.language) rec.sttLanguage = r.language;
+              return r.text.trim();
+            }),
+          );
+    return text$.pipe(
+      concatMap((text) => {
+        if (text === '') {
+          this.log.debug({ turn: rec.index }, 'empty transcript: nothing to answer');
+          if (this.state === 'thinking') this.state = this.playout.playing ? 'speaking' : 'listening';
+          return EMPTY;
+        }
+        rec.user = text;
+        this.switchLanguageFor(text, rec);
+        this.history.push({ role: 'user', content: text });
+        return this.answer$(text, rec, signal);
+      }),
+      tap((p) => this.emit(p, rec)),
+      catchError((e) => {
+        if (signal.aborted) return EMPTY;
+        this.deps.metrics.errors.inc({ kind: 'turn' });
+        this.log.error({ err: e, turn: rec.index }, 'answer failed; speaking the fallback line');
+        return this.speak$(this.setup.workflow.fallback, rec, signal).pipe(tap((p) => this.emit(p, rec)));
+      }),
+      finalize(() => this.complete(rec, signal)),
+    );
+  }
+
+  private switchLanguageFor(text: string, rec: TurnRecord): void {
+    const r = this.language.observe(text, rec.sttLanguage);
+    if (!r.switched) return;
+    this.ctx.language = r.to;
+    this.history[0] = { role: 'system', content: systemPromptFor(this.setup.workflow, r.to) };
+    rec.languageSwitch = `${r.from}→${r.to}`;
+    this.log.info({ from: r.from, to: r.to, reason: r.reason }, 'language switched');
+  }
+
+  private voice(): string {
+    const locale = this.ctx.language;
+    const w = this.setup.workflow.voices;
+    return w[locale] ?? w[locale.split('-')[0]] ?? this.deps.voiceFor?.(locale, this.setup.tts.name) ?? '';
+  }
+
+  private cacheKey() {
+    return { workflow: this.setup.workflow.id, state: 'faq', language: this.ctx.language, voice: `${this.setup.tts.name}:${this.voice()}` };
+  }
+
+  /** Cache hit → cached audio (or TTS of the cached text); miss → LLM → sentences → TTS. */
+  private answer$(text: string, rec: TurnRecord, signal: AbortSignal): Observable<Piece> {
+    const cache = this.deps.cache;
+    const lookup$ = cache ? defer(() => cache.lookup(this.cacheKey(), text)).pipe(catchError((e) => (this.log.warn({ err: e }, 'cache lookup failed'), of(null)))) : of(null);
+    return lookup$.pipe(
+      concatMap((hit) => {
+        if (hit) {
+          rec.responseStart = performance.now();
+          rec.source = hit.tier === 'exact' ? 'cache-exact' : 'cache-semantic';
+          rec.answer = hit.text;
+          if (hit.audio) {
+            rec.ttsFirstByte = rec.responseStart;
+            return from<Piece[]>([{ kind: 'audio', audio: hit.audio }, { kind: 'sentence-end', text: hit.text }]);
+          }
+          const key = this.cacheKey();
+          return this.speak$(hit.text, rec, signal, (audio) => cache!.attachAudio(hit.entryId, key.voice, audio));
+        }
+        return this.generate$(rec, signal);
+      }),
+    );
+  }
+
+  private generate$(rec: TurnRecord, signal: AbortSignal): Observable<Piece> {
+    const chunker = new SentenceChunker();
+    const requestedAt = performance.now();
+    let cacheable = true;
+    let firstSentence = true;
+    let answer = '';
+    const audio: Uint8Array[] = [];
+    rec.source = 'llm';
+    const sentences$ = concat(
+      from(this.setup.llm.stream({ ctx: { ...this.ctx }, messages: [...this.history], signal, state: 'faq' })).pipe(
+        tap((chunk) => {
+          if (rec.responseStart === undefined) rec.responseStart = performance.now();
+          if (chunk.cacheable === false) cacheable = false;
+          if (chunk.endCall) this.hangupAfterPlayout = true;
+          answer += chunk.text;
+        }),
+        mergeMap((chunk) => chunker.push(chunk.text)),
+      ),
+      defer(() => chunker.flush()),
+    ).pipe(
+      tap(() => {
+        if (firstSentence) rec.providerWaitMs += performance.now() - requestedAt;
+        firstSentence = false;
+      }),
+    );
+    return sentences$.pipe(
+      concatMap((s) => this.tts$(s, rec, signal, audio)),
+      tap({
+        complete: () => {
+          rec.answer = answer.trim();
+          const cache = this.deps.cache;
+          if (!cache || signal.aborted || !rec.user) return;
+          const key = this.cacheKey();
+          cache
+            .learn(key, rec.user, rec.answer, cacheable)
+            .then((id) => id && cache.attachAudio(id, key.voice, concatBytes(audio)))
+            .catch((e) => this.log.warn({ err: e }, 'cache learn failed'));
+        },
+      }),
+    );
+  }
+
+  /** Speaks fixed text (greeting, fallback, cached text without audio). */
+  private speak$(text: string, rec: TurnRecord, signal: AbortSignal, onAudio?: (audio: Uint8Array) => void): Observable<Piece> {
+    rec.answer = text;
+    const chunker = new SentenceChunker();
+    const audio: Uint8Array[] = [];
+    return from([...chunker.push(text), ...chunker.flush()]).pipe(
+      concatMap((s) => this.tts$(s, rec, signal, audio)),
+      tap({ complete: () => !signal.aborted && onAudio?.(concatBytes(audio)) }),
+    );
+  }
+
+  /** One sentence through TTS: its audio pieces, then its end (which gets a mark). */
+  private tts$(sentence: string, rec: TurnRecord, signal: AbortSignal, collect: Uint8Array[]): Observable<Piece> {
+    return defer(() => {
+      const requestedAt = performance.now();
+      let first = true;
+      return concat(
+        from(this.setup.tts.synthesize({ ctx: { ...this.ctx }, text: sentence, voice: this.voice(), language: this.ctx.language, signal })).pipe(
+          filter((a) => a.length > 0),
+          tap((a) => {
+            collect.push(a);
+            if (first && rec.ttsFirstByte === undefined) {
+              rec.ttsFirstByte = performance.now();
+              rec.providerWaitMs += rec.ttsFirstByte - requestedAt;
+            }
+            first = false;
+          }),
+          map((a): Piece => ({ kind: 'audio', audio: a })),
+        ),
+        of({ kind: 'sentence-end', text: sentence } as Piece),
+      );
+    });
+  }
+
+  // ------------------------------------------------------------------ output
+
+  private emit(p: Piece, rec: TurnRecord): void {
+    if (this.state === 'ended') return;
+    if (!this.current || this.current.turn !== rec) {
+      this.history.push({ role: 'assistant', content: '' });
+      this.current = { historyIndex: this.history.length - 1, sentences: [], turn: rec };
+    }
+    if (p.kind === 'audio') {
+      for (let o = 0; o < p.audio.length; o += OUT_CHUNK) {
+        this.socket.send(mediaMessage(this.streamSid, p.audio.subarray(o, o + OUT_CHUNK)));
+        this.deps.metrics.framesOut.inc();
+      }
+      if (rec.firstAudioSent === undefined) rec.firstAudioSent = performance.now();
+      rec.audioBytes += p.audio.length;
+      rec.pendingBytes += p.audio.length;
+      this.state = 'speaking';
+      return;
+    }
+    const mark = this.playout.add(p.text, rec.pendingBytes, `t${rec.index}`);
+    rec.pendingBytes = 0;
+    this.socket.send(markMessage(this.streamSid, mark));
+    this.current.sentences.push({ mark, text: p.text });
+    const h = this.history[this.current.historyIndex];
+    h.content = h.content ? `${h.content} ${p.text}` : p.text;
+  }
+
+  /** The answer's last piece went out (or it was cut): record the turn, hang up if asked. */
+  private complete(rec: TurnRecord, signal: AbortSignal): void {
+    if (rec.user === undefined && rec.index > 0) return; // nothing was said: not a turn
+    finishTurn(rec);
+    this.turns.push(rec);
+    const m = this.deps.metrics;
+    if (rec.source) m.turns.inc({ source: rec.source });
+    if (rec.latency.turnMs !== undefined) {
+      m.stageMs.observe({ stage: 'turn' }, rec.latency.turnMs);
+      if (rec.latency.overheadMs !== undefined) m.stageMs.observe({ stage: 'overhead' }, rec.latency.overheadMs);
+      if (rec.latency.sttMs !== undefined) m.stageMs.observe({ stage: 'stt' }, rec.latency.sttMs);
+      if (rec.latency.responseMs !== undefined) m.stageMs.observe({ stage: 'response' }, rec.latency.responseMs);
+      if (rec.latency.ttsMs !== undefined) m.stageMs.observe({ stage: 'tts' }, rec.latency.ttsMs);
+    }
+    this.log.info({ turn: rec.index, source: rec.source, user: rec.user, latency: rec.latency, interrupted: rec.interrupted }, 'turn');
+    this.turnDone$.next(rec);
+    if (this.state === 'ended') return;
+    void this.playout.drained().then(() => {
+      if (this.state === 'speaking' && !this.playout.playing) this.state = 'listening';
+      if (this.hangupAfterPlayout && !signal.aborted && !rec.interrupted) this.end('agent-hangup', 1000, 'agent ended the call after playback');
+    });
+  }
+
+  /** The caller talks over the agent: stop Twilio's playback, cut the answer, keep what was heard. */
+  private bargeIn(): void {
+    if (this.state === 'ended') return;
+    const cur = this.current;
+    this.socket.send(clearMessage(this.streamSid));
+    const { dropped, headMark, headHeard } = this.playout.clear();
+    this.interrupt$.next();
+    this.hangupAfterPlayout = false;
+    this.deps.metrics.bargeIns.inc();
+    if (cur) {
+      const gone = new Set(dropped);
+      const heard = cur.sentences.filter((s) => !gone.has(s.mark)).map((s) => s.text);
+      if (headMark && cur.sentences.some((s) => s.mark === headMark) && headHeard) heard.push(headHeard);
+      this.history[cur.historyIndex].content = heard.join(' ');
+      cur.turn.interrupted = true;
+      cur.turn.heard = heard.join(' ');
+      this.current = undefined;
+    }
+    this.state = 'user';
+    this.log.info({ heard: cur?.turn.heard }, 'barge-in: cleared playback and aborted the answer');
+  }
+
+  private greet(): void {
+    const rec = newTurn(0, performance.now(), performance.now());
+    rec.source = 'greeting';
+    const ac = new AbortController();
+    this.speak$(this.setup.workflow.greeting, rec, ac.signal)
+      .pipe(
+        tap((p) => this.emit(p, rec)),
+        takeUntil(this.interrupt$),
+        finalize(() => {
+          this.complete(rec, ac.signal);
+          ac.abort();
+        }),
+        catchError((e) => (this.log.error({ err: e }, 'greeting failed'), EMPTY)),
+      )
+      .subscribe();
+  }
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export type { ResponseSource };

@@ -1,0 +1,65 @@
+// Per-turn timestamps on one monotonic clock (performance.now()), named as in DESIGN.md §4:
+// speechEnd → sttFinal → responseStart → ttsFirstByte → firstAudioSent.
+
+export type ResponseSource = 'greeting' | 'cache-exact' | 'cache-semantic' | 'llm';
+
+export interface TurnLatency {
+  /** firstAudioSent − speechEnd: what the caller feels, less the network. */
+  turnMs?: number;
+  sttMs?: number;
+  /** sttFinal (or speechEnd) → responseStart: cache lookup or LLM first token. */
+  responseMs?: number;
+  /** responseStart → ttsFirstByte (0 for cached audio). */
+  ttsMs?: number;
+  /** ttsFirstByte → firstAudioSent. */
+  sendMs?: number;
+  /** Turn latency less the time spent waiting on providers on the critical path. */
+  overheadMs?: number;
+  /** speechEnd − lastVoiceAt: the endpointing hangover the caller also waits through. */
+  hangoverMs?: number;
+}
+
+export interface TurnRecord {
+  index: number;
+  user?: string;
+  answer?: string;
+  source?: ResponseSource;
+  sttLanguage?: string;
+  languageSwitch?: string;
+  lastVoiceAt: number;
+  speechEnd: number;
+  sttFinal?: number;
+  responseStart?: number;
+  ttsFirstByte?: number;
+  firstAudioSent?: number;
+  /** Provider waits on the critical path (STT, LLM to first sentence, TTS first byte). */
+  providerWaitMs: number;
+  audioBytes: number;
+  /** Audio sent since the last mark (internal bookkeeping). */
+  pendingBytes: number;
+  interrupted: boolean;
+  /** On barge-in: the part of the answer the caller heard. */
+  heard?: string;
+  latency: TurnLatency;
+}
+
+export function newTurn(index: number, speechEnd: number, lastVoiceAt: number): TurnRecord {
+  return { index, speechEnd, lastVoiceAt, providerWaitMs: 0, audioBytes: 0, pendingBytes: 0, interrupted: false, latency: {} };
+}
+
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+export function finishTurn(t: TurnRecord): TurnLatency {
+  const l: TurnLatency = { hangoverMs: r1(t.speechEnd - t.lastVoiceAt) };
+  const heardFrom = t.sttFinal ?? t.speechEnd;
+  if (t.sttFinal !== undefined) l.sttMs = r1(t.sttFinal - t.speechEnd);
+  if (t.responseStart !== undefined) l.responseMs = r1(t.responseStart - heardFrom);
+  if (t.responseStart !== undefined && t.ttsFirstByte !== undefined) l.ttsMs = r1(t.ttsFirstByte - t.responseStart);
+  if (t.ttsFirstByte !== undefined && t.firstAudioSent !== undefined) l.sendMs = r1(t.firstAudioSent - t.ttsFirstByte);
+  if (t.firstAudioSent !== undefined && t.index > 0) {
+    l.turnMs = r1(t.firstAudioSent - t.speechEnd);
+    l.overheadMs = r1(Math.max(0, l.turnMs - t.providerWaitMs));
+  }
+  t.latency = l;
+  return l;
+}

@@ -1,0 +1,100 @@
+// The composition root: builds every long-lived part once (DSP shards, providers per workflow,
+// cache, metrics) and owns the table of live calls. server.ts only routes into it.
+import type { Config } from './config.ts';
+import { loadWorkflows, type Workflow } from './workflow.ts';
+import { log as rootLog, type Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics/registry.ts';
+import { DspShards } from '../workers/shards.ts';
+import { buildProviders, type Providers } from './providers/registry.ts';
+import { ProviderHealth } from './providers/health.ts';
+import { ResponseCache } from './cache/index.ts';
+import { CallSession, type MediaSocket } from './call/session.ts';
+import { getLocale, voiceFor, type VoiceProvider } from './language/registry.ts';
+
+export interface Engine {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly workflows: Map<string, Workflow>;
+  readonly metrics: Metrics;
+  readonly dsp: DspShards;
+  readonly health: ProviderHealth;
+  readonly cache?: ResponseCache;
+  readonly calls: Map<string, CallSession>;
+  readonly startedAt: number;
+  draining: boolean;
+  providersFor(workflow: Workflow): Providers;
+  workflow(id: string | undefined): Workflow | undefined;
+  newMediaSession(socket: MediaSocket): CallSession;
+  close(): Promise<void>;
+}
+
+export async function createEngine(config: Config, opts: { log?: Logger; providers?: (wf: Workflow) => Providers } = {}): Promise<Engine> {
+  const log = opts.log ?? rootLog;
+  const workflows = loadWorkflows(config.WORKFLOWS_DIR);
+  if (!workflows.has(config.DEFAULT_WORKFLOW)) throw new Error(`DEFAULT_WORKFLOW=${config.DEFAULT_WORKFLOW}: no such workflow in ${config.WORKFLOWS_DIR} (have: ${[...workflows.keys()].join(', ')})`);
+  const metrics = createMetrics();
+  const health = new ProviderHealth();
+
+  // Build (and so validate) every workflow's providers at startup: a missing key fails now.
+  const providers = new Map<string, Providers>();
+  for (const wf of workflows.values()) providers.set(wf.id, opts.providers?.(wf) ?? buildProviders(wf, config, { log, health }));
+
+  const dsp = new DspShards({ threads: config.DSP_THREADS, defaults: { denoise: config.DSP_DENOISE, vadMode: config.DSP_VAD_MODE as 0 | 1 | 2 | 3 }, log });
+
+  let cache: ResponseCache | undefined;
+  if (config.PERFORMANCE_CACHE_ENABLED) {
+    cache = await ResponseCache.create(config, { log });
+    for (const wf of workflows.values()) {
+      const p = providers.get(wf.id)!;
+      const voices: Record<string, string> = {};
+      for (const [lang, v] of Object.entries(wf.voices)) voices[lang] = `${p.tts.name}:${v}`;
+      const synth = wf.mode === 'media' ? (text: string, voice: string, language: string) => synthesize(p, wf, text, voice.slice(p.tts.name.length + 1), language) : undefined;
+      cache
+        .prewarm(wf, voices, synth)
+        .then((r) => log.info({ workflow: wf.id, ...r }, 'cache pre-warmed'))
+        .catch((e) => log.warn({ err: e, workflow: wf.id }, 'cache pre-warm failed'));
+    }
+  }
+
+  const calls = new Map<string, CallSession>();
+  const engine: Engine = {
+    config,
+    log,
+    workflows,
+    metrics,
+    dsp,
+    health,
+    cache,
+    calls,
+    startedAt: Date.now(),
+    draining: false,
+    providersFor: (wf) => providers.get(wf.id)!,
+    workflow: (id) => workflows.get(id || config.DEFAULT_WORKFLOW),
+    newMediaSession(socket) {
+      const resolve = (id: string | undefined) => {
+        const wf = engine.workflow(id) ?? workflows.get(config.DEFAULT_WORKFLOW)!;
+        return { workflow: wf, ...providers.get(wf.id)! };
+      };
+      return new CallSession(socket, { config, resolve, dsp, metrics, log, cache, voiceFor: registryVoice });
+    },
+    async close() {
+      await cache?.close();
+      await dsp.close();
+    },
+  };
+  return engine;
+}
+
+/** The language registry's default voice for a TTS adapter, by the adapter's name. */
+function registryVoice(locale: string, tts: string): string | undefined {
+  const provider: VoiceProvider | undefined = tts.startsWith('azure') ? 'azure' : tts.startsWith('openai') ? 'openai' : tts.startsWith('espeak') ? 'espeak' : undefined;
+  return provider && getLocale(locale) ? voiceFor(locale, provider) : undefined;
+}
+
+/** Full synthesis of one text (cache pre-warm). */
+async function synthesize(p: Providers, wf: Workflow, text: string, voice: string, language: string): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  const signal = AbortSignal.timeout(30_000);
+  for await (const a of p.tts.synthesize({ ctx: { callId: 'prewarm', workflow: wf.id, language, parameters: {} }, text, voice, language, signal })) parts.push(a);
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,39 @@
+// `npm start`: load and validate config, build the engine, serve, and shut down gracefully.
+import { loadConfig } from './config.ts';
+import { createEngine } from './engine.ts';
+import { startServer } from './server.ts';
+import { routeGroups } from './routes.ts';
+import { log } from './log.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    log.fatal((e as Error).message);
+    process.exit(2);
+  }
+  const engine = await createEngine(config);
+  const server = await startServer(engine, routeGroups);
+  log.info({ url: `http://localhost:${server.port}`, workflows: [...engine.workflows.keys()], defaultWorkflow: config.DEFAULT_WORKFLOW, denoise: config.DSP_DENOISE, dspThreads: config.DSP_THREADS }, 'Call Flow Weaver ready');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'signal received');
+    server.shutdown(config.SHUTDOWN_GRACE_MS).then(
+      () => process.exit(0),
+      (e) => {
+        log.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((e) => {
+  log.fatal({ err: e }, `failed to start: ${(e as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,291 @@
+// Provider chains: an ordered list of providers for one role that itself implements the role's
+// interface, so the call session never knows whether it talks to one provider or five.
+// Hedging and failover come from hedge.ts; this file says what "resume" means per role.
+//
+// LLM: after a mid-answer failure the next provider gets the conversation plus the partial
+//   answer (as an assistant message) and an instruction to continue it; whatever it repeats of
+//   the partial answer (a restart, or an overlap at the seam) is cut before it reaches the caller.
+// TTS: audio already sent is never replayed. The share of the sentence already spoken is
+//   estimated from the bytes sent at a typical speaking rate (~14 characters per second), rounded
+//   up to the next word boundary, and only the rest is synthesized by the next provider. A word
+//   may be skipped at the seam; none is repeated.
+// STT: the turn's audio is kept until endTurn; a hedge or failover opens the next provider's
+//   stream, replays that audio into it and asks it for the turn's transcript.
+import type { CallContext, ChatMessage, LlmChunk, LlmProvider, LlmRequest, SttProvider, SttResult, SttStream, TtsProvider, TtsRequest, Ulaw } from '../../adapters/types.ts';
+import { ProviderError } from '../../adapters/types.ts';
+import { hedgedStream, raceFirstOutput, HedgeBudget, DEFAULT_HEDGE, type Candidate, type HedgeSettings, type RaceContext, type StreamJob } from './hedge.ts';
+import { ProviderHealth } from './health.ts';
+import type { Logger } from '../log.ts';
+
+export interface ChainOptions {
+  health?: ProviderHealth;
+  settings?: Partial<HedgeSettings>;
+  /** Hedge budget: share of requests that may be hedged over the window. */
+  budgetRatio?: number;
+  budgetWindowMs?: number;
+  /** Shared budget (overrides budgetRatio/budgetWindowMs). */
+  budget?: HedgeBudget;
+  log?: Logger;
+  name?: string;
+}
+
+abstract class ChainBase<P extends { name: string }> {
+  readonly name: string;
+  readonly health: ProviderHealth;
+  readonly budget: HedgeBudget;
+  readonly settings: HedgeSettings;
+  protected readonly log?: Logger;
+
+  constructor(
+    role: string,
+    readonly candidates: Candidate<P>[],
+    o: ChainOptions = {},
+  ) {
+    if (candidates.length === 0) throw new Error(`${role} chain: at least one provider is required`);
+    const names = new Set(candidates.map((c) => c.name));
+    if (names.size !== candidates.length) throw new Error(`${role} chain: provider names must be unique, got ${candidates.map((c) => c.name).join(', ')}`);
+    this.name = o.name ?? `${role}-chain(${candidates.map((c) => c.name).join(' > ')})`;
+    this.health = o.health ?? new ProviderHealth();
+    this.budget = o.budget ?? new HedgeBudget(o.budgetRatio ?? 0.1, o.budgetWindowMs ?? 30_000);
+    this.settings = { ...DEFAULT_HEDGE, ...o.settings };
+    this.log = o.log;
+    for (const c of candidates) this.health.register(c.name, role);
+  }
+
+  protected rc(signal: AbortSignal): RaceContext {
+    return { health: this.health, budget: this.budget, settings: this.settings, signal, log: this.log };
+  }
+}
+
+/** Wraps a list of providers as candidates named after them. */
+export function candidates<P extends { name: string }>(providers: P[]): Candidate<P>[] {
+  return providers.map((provider) => ({ name: provider.name, provider }));
+}
+
+// ------------------------------------------------------------------------------------ LLM
+
+const CONTINUE_INSTRUCTION =
+  'Your previous reply was cut off after the text above. Continue it from exactly where it stopped: do not repeat any of it, do not start over, do not mention the interruption.';
+
+/** The conversation that asks a provider to continue `partial`. */
+export function continuationMessages(messages: ChatMessage[], partial: string): ChatMessage[] {
+  return [...messages, { role: 'assistant', content: partial }, { role: 'user', content: CONTINUE_INSTRUCTION }];
+}
+
+/** How much of the start of `incoming` repeats the end of `emitted` (a restart counts fully). */
+export function overlapLength(emitted: string, incoming: string): number {
+  if (!emitted || !incoming) return 0;
+  if (incoming.startsWith(emitted)) return emitted.length;
+  // Leading whitespace differences are common at the seam; compare from the first non-space.
+  const lead = incoming.length - incoming.trimStart().length;
+  const body = incoming.slice(lead);
+  const tail = emitted.trimEnd();
+  for (let k = Math.min(tail.length, body.length); k >= 4; k--) {
+    if (tail.endsWith(body.slice(0, k))) return lead + k;
+  }
+  return 0;
+}
+
+/**
+ * Drops what a continuation repeats. Holds output back until it can tell (it diverges from a
+ * restart, or it is longer than the partial answer, or the stream ends).
+ */
+export async function* dropOverlap(emitted: string, source: AsyncIterable<LlmChunk>): AsyncGenerator<LlmChunk> {
+  let buf = '';
+  let cacheable: boolean | undefined;
+  let released = false;
+  const release = (): LlmChunk | null => {
+    released = true;
+    const rest = buf.slice(overlapLength(emitted, buf));
+    return rest ? { text: rest, ...(cacheable === false ? { cacheable } : {}) } : null;
+  };
+  for await (const chunk of source) {
+    if (released) {
+      yield chunk;
+      continue;
+    }
+    buf += chunk.text;
+    if (chunk.cacheable === false) cacheable = false;
+    const maybeRestart = emitted.startsWith(buf.trimStart()) || buf.trimStart().startsWith(emitted.trimStart());
+    const decided = buf.length > emitted.length || (!maybeRestart && buf.length >= 24);
+    if (decided) {
+      const out = release();
+      if (out) yield out;
+    }
+  }
+  if (!released) {
+    const out = release();
+    if (out) yield out;
+  }
+}
+
+function llmJob(req: LlmRequest, partial?: string): StreamJob<LlmProvider, LlmChunk> {
+  return {
+    start: (c, signal) =>
+      partial === undefined
+        ? c.provider.stream({ ...req, signal })
+        : dropOverlap(partial, c.provider.stream({ ...req, messages: continuationMessages(req.messages, partial), signal })),
+    resume: (emitted) => llmJob(req, emitted.map((x) => x.text).join('')),
+  };
+}
+
+export class HedgedLlm extends ChainBase<LlmProvider> implements LlmProvider {
+  constructor(cands: Candidate<LlmProvider>[], o?: ChainOptions) {
+    super('llm', cands, o);
+  }
+  stream(req: LlmRequest): AsyncIterable<LlmChunk> {
+    return hedgedStream(this.name, this.candidates, llmJob(req), this.rc(req.signal));
+  }
+}
+
+// ------------------------------------------------------------------------------------ TTS
+
+/** Characters per second of typical synthesized speech, used to place a TTS seam. */
+export const SPOKEN_CHARS_PER_SECOND = 14;
+
+/** The text still to be spoken after `bytes` of 8 kHz μ-law were sent (empty when done). */
+export function remainingTextAfterAudio(text: string, bytes: number): string {
+  const spokenChars = Math.ceil((bytes / 8000) * SPOKEN_CHARS_PER_SECOND);
+  if (spokenChars <= 0) return text;
+  if (spokenChars >= text.length) return '';
+  // Round up to the next word boundary: skip the partly spoken word rather than repeat it.
+  const m = /\s+/g;
+  m.lastIndex = spokenChars;
+  const hit = m.exec(text);
+  return hit ? text.slice(hit.index + hit[0].length).trim() : '';
+}
+
+function ttsJob(req: TtsRequest, cands: Candidate<TtsProvider>[], text = req.text): StreamJob<TtsProvider, Ulaw> {
+  return {
+    start: (c, signal) => c.provider.synthesize({ ...req, text, voice: c === cands[0] ? req.voice || c.voice || '' : c.voice ?? req.voice, signal }),
+    resume: (emitted) => {
+      const sent = emitted.reduce((a, b) => a + b.length, 0);
+      const rest = remainingTextAfterAudio(req.text, sent);
+      return rest ? ttsJob(req, cands, rest) : null;
+    },
+  };
+}
+
+export class HedgedTts extends ChainBase<TtsProvider> implements TtsProvider {
+  constructor(cands: Candidate<TtsProvider>[], o?: ChainOptions) {
+    super('tts', cands, o);
+  }
+  synthesize(req: TtsRequest): AsyncIterable<Ulaw> {
+    return hedgedStream(this.name, this.candidates, ttsJob(req, this.candidates), this.rc(req.signal));
+  }
+}
+
+// ------------------------------------------------------------------------------------ STT
+
+/** Longest turn audio kept for replay into a hedge/failover stream (8 kHz samples: 60 s). */
+const MAX_TURN_SAMPLES = 8000 * 60;
+
+export class HedgedStt extends ChainBase<SttProvider> implements SttProvider {
+  constructor(cands: Candidate<SttProvider>[], o?: ChainOptions) {
+    super('stt', cands, o);
+  }
+  open(ctx: CallContext, signal: AbortSignal): SttStream {
+    return new HedgedSttStream(this, ctx, signal);
+  }
+  /** @internal used by the stream */
+  raceContext(signal: AbortSignal): RaceContext {
+    return this.rc(signal);
+  }
+}
+
+class HedgedSttStream implements SttStream {
+  onInterim?: (text: string) => void;
+  private readonly streams = new Map<string, SttStream>();
+  private active!: Candidate<SttProvider>;
+  private turn: Array<[Int16Array, boolean]> = [];
+  private turnSamples = 0;
+  private closed = false;
+
+  constructor(
+    private readonly chain: HedgedStt,
+    private readonly ctx: CallContext,
+    private readonly signal: AbortSignal,
+  ) {
+    // Open on the first provider whose breaker admits it; one that throws at open fails over now.
+    const order = [...chain.candidates.filter((c) => chain.health.breaker(c.name).canAttempt()), ...chain.candidates.filter((c) => !chain.health.breaker(c.name).canAttempt())];
+    let lastError: unknown;
+    for (const c of order) {
+      try {
+        this.openOn(c);
+        this.active = c;
+        return;
+      } catch (e) {
+        lastError = e;
+        chain.health.recordError(c.name, 'unknown');
+        chain.health.breaker(c.name).failure('open failed');
+      }
+    }
+    throw lastError;
+  }
+
+  private openOn(c: Candidate<SttProvider>): SttStream {
+    const s = c.provider.open(this.ctx, this.signal);
+    s.onInterim = (text) => {
+      if (c === this.active && !this.closed) this.onInterim?.(text);
+    };
+    this.streams.set(c.name, s);
+    return s;
+  }
+
+  push(pcm: Int16Array, speech: boolean): void {
+    if (this.closed) return;
+    this.turn.push([pcm, speech]);
+    this.turnSamples += pcm.length;
+    while (this.turnSamples > MAX_TURN_SAMPLES && this.turn.length > 1) this.turnSamples -= this.turn.shift()![0].length;
+    for (const s of this.streams.values()) s.push(pcm, speech);
+  }
+
+  async endTurn(signal: AbortSignal): Promise<SttResult> {
+    if (this.closed) throw new ProviderError(this.chain.name, 'bad_request', 'endTurn() after close()');
+    const audio = this.turn;
+    this.turn = [];
+    this.turnSamples = 0;
+    const order = [this.active, ...this.chain.candidates.filter((c) => c !== this.active)];
+    const streamFor = (c: Candidate<SttProvider>): SttStream => {
+      const have = this.streams.get(c.name);
+      if (have) return have;
+      const s = this.openOn(c);
+      for (const [pcm, speech] of audio) s.push(pcm, speech);
+      return s;
+    };
+    async function* one(c: Candidate<SttProvider>, sig: AbortSignal): AsyncGenerator<SttResult> {
+      yield await streamFor(c).endTurn(sig);
+    }
+    const rc = this.chain.raceContext(signal);
+    rc.budget.noteRequest();
+    try {
+      const won = await raceFirstOutput(this.chain.name, order, one, rc);
+      won.iterator.return?.()?.catch(() => {});
+      if (won.failed.has(this.active.name)) this.active = won.candidate; // later turns stay on the one that works
+      this.dropStreams((name) => name !== this.active.name);
+      return won.first.done ? { text: '' } : won.first.value;
+    } catch (e) {
+      // Streams that failed are re-opened fresh on the next turn.
+      if (!signal.aborted) this.dropStreams(() => true);
+      throw e;
+    }
+  }
+
+  private dropStreams(which: (name: string) => boolean): void {
+    for (const [name, s] of [...this.streams]) {
+      if (!which(name)) continue;
+      this.streams.delete(name);
+      try {
+        s.close();
+      } catch {
+        /* closing a broken stream may throw; it is gone either way */
+      }
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.dropStreams(() => true);
+  }
+}

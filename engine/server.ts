@@ -1,0 +1,132 @@
+// HTTP and WebSocket routes on uWebSockets.js. Thin: each route reads the request, hands it
+// to the engine, and writes the answer.
+import uWS from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import type { Engine } from './engine.ts';
+import type { CallSession } from './call/session.ts';
+import { guard, readBody, requestInfo, send, sendJson } from './http.ts';
+import { streamTwiml } from './twilio/twiml.ts';
+
+interface MediaSocketData {
+  id: string;
+  session?: CallSession;
+  closed: boolean;
+}
+
+/** Extra route groups (relay, call control, metrics, dashboard) plug in here. */
+export type RouteGroup = (app: TemplatedApp, engine: Engine) => void;
+
+export interface Server {
+  port: number;
+  /** Stops accepting connections, waits up to graceMs for calls to end, then ends the rest. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<Server> {
+  const { config, log, metrics } = engine;
+  const app = uWS.App();
+  let socketSeq = 0;
+
+  app.post('/twilio/voice', (res, req) => {
+    const info = requestInfo(req);
+    const g = guard(res);
+    readBody(res, 64 * 1024).then(
+      () => {
+        const params = new URLSearchParams(info.query);
+        const wf = engine.workflow(params.get('workflow') ?? undefined);
+        if (!wf) return send(res, g, '404 Not Found', 'text/plain', `unknown workflow ${params.get('workflow')}`);
+        const host = config.PUBLIC_HOST ?? info.headers.host ?? `localhost:${config.PORT}`;
+        send(res, g, '200 OK', 'text/xml', streamTwiml(wf, host));
+      },
+      (e) => send(res, g, '413 Payload Too Large', 'text/plain', String(e.message)),
+    );
+  });
+
+  app.ws<MediaSocketData>('/twilio/media', {
+    compression: uWS.DISABLED,
+    // Hard cap; the session applies the configured MAX_MESSAGE_BYTES and logs what it drops.
+    maxPayloadLength: Math.max(config.MAX_MESSAGE_BYTES * 4, 256 * 1024),
+    idleTimeout: 120,
+    upgrade: (res, req, context) => {
+      const info = requestInfo(req);
+      if (engine.draining || engine.calls.size >= config.MAX_CALLS) {
+        res.writeStatus('503 Service Unavailable').end(engine.draining ? 'shutting down' : 'at capacity');
+        return;
+      }
+      res.upgrade<MediaSocketData>(
+        { id: `ms-${++socketSeq}`, closed: false },
+        info.headers['sec-websocket-key'],
+        info.headers['sec-websocket-protocol'] ?? '',
+        info.headers['sec-websocket-extensions'] ?? '',
+        context,
+      );
+    },
+    open: (ws) => {
+      const data = ws.getUserData();
+      data.session = engine.newMediaSession({
+        send: (text) => {
+          if (!data.closed) ws.send(text, false);
+        },
+        close: (code, reason) => {
+          if (!data.closed) ws.end(code, reason);
+        },
+      });
+      engine.calls.set(data.id, data.session);
+      metrics.callsActive.inc({ mode: 'media' });
+    },
+    message: (ws, message, isBinary) => {
+      ws.getUserData().session?.onMessage(message, isBinary);
+    },
+    close: (ws, code, message) => {
+      const data = ws.getUserData();
+      data.closed = true;
+      engine.calls.delete(data.id);
+      metrics.callsActive.dec({ mode: 'media' });
+      if (code === 1009) log.warn({ streamSid: data.session?.streamSid }, 'socket closed: message over the hard size limit');
+      data.session?.end(code === 1000 || code === 1005 ? 'hangup' : 'socket-closed', code, Buffer.from(message).toString(), true);
+    },
+  });
+
+  app.get('/health', (res) => {
+    const g = guard(res);
+    const byState: Record<string, number> = {};
+    for (const s of engine.calls.values()) byState[s.state] = (byState[s.state] ?? 0) + 1;
+    sendJson(res, g, '200 OK', {
+      status: engine.draining ? 'draining' : 'ok',
+      uptimeS: Math.round((Date.now() - engine.startedAt) / 1000),
+      calls: { active: engine.calls.size, byState },
+      workers: engine.dsp.stats(),
+      providers: engine.health.snapshot(),
+      cache: engine.cache?.stats() ?? { enabled: false },
+    });
+  });
+
+  for (const group of extra) group(app, engine);
+
+  app.any('/*', (res) => {
+    res.writeStatus('404 Not Found').end('not found');
+  });
+
+  return new Promise((resolve, reject) => {
+    app.listen(config.HOST, config.PORT, (listenSocket: us_listen_socket | false) => {
+      if (!listenSocket) return reject(new Error(`cannot listen on ${config.HOST}:${config.PORT} (port in use?)`));
+      const port = uWS.us_socket_local_port(listenSocket);
+      log.info({ port, host: config.HOST }, 'listening');
+      resolve({
+        port,
+        async shutdown(graceMs) {
+          engine.draining = true;
+          uWS.us_listen_socket_close(listenSocket);
+          log.info({ activeCalls: engine.calls.size, graceMs }, 'shutting down: refusing new calls');
+          const deadline = Date.now() + graceMs;
+          while (engine.calls.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+          for (const s of engine.calls.values()) s.end('shutdown', 1001, 'engine shutting down');
+          await new Promise((r) => setTimeout(r, 50));
+          await engine.close();
+        },
+      });
+    });
+  });
+}
+
+export type { WebSocket };

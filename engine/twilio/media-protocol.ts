@@ -1,0 +1,127 @@
+// Twilio Media Streams wire format: validation of what Twilio sends, builders for what we
+// send back. Parsing never throws: bad input becomes a typed error the session can log,
+// count and act on (Twilio itself rejects such messages with 31951).
+
+export type InboundMessage =
+  | { event: 'connected'; protocol?: string; version?: string }
+  | {
+      event: 'start';
+      sequenceNumber: number;
+      streamSid: string;
+      start: {
+        streamSid: string;
+        accountSid: string;
+        callSid: string;
+        tracks: string[];
+        customParameters: Record<string, string>;
+        mediaFormat: { encoding: string; sampleRate: number; channels: number };
+      };
+    }
+  | { event: 'media'; sequenceNumber: number; streamSid: string; media: { track: string; chunk: number; timestamp: number; payload: Uint8Array } }
+  | { event: 'dtmf'; sequenceNumber: number; streamSid: string; dtmf: { track: string; digit: string } }
+  | { event: 'mark'; sequenceNumber: number; streamSid: string; mark: { name: string } }
+  | { event: 'stop'; sequenceNumber: number; streamSid: string; stop: { accountSid?: string; callSid?: string } };
+
+export type ProtocolErrorKind = 'not_json' | 'binary_frame' | 'oversized' | 'unknown_event' | 'missing_field' | 'bad_payload';
+
+export interface ProtocolError {
+  kind: ProtocolErrorKind;
+  message: string;
+}
+
+export type ParseResult = { ok: true; msg: InboundMessage } | { ok: false; error: ProtocolError };
+
+const err = (kind: ProtocolErrorKind, message: string): ParseResult => ({ ok: false, error: { kind, message } });
+
+// Strict base64: Buffer.from() silently skips junk, which would turn garbage into "audio".
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function str(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0;
+}
+
+/** Twilio sends numbers as JSON strings; accept either. */
+function toInt(v: unknown): number | undefined {
+  const n = typeof v === 'string' ? Number(v) : v;
+  return typeof n === 'number' && Number.isInteger(n) ? n : undefined;
+}
+
+export function parseInbound(data: ArrayBuffer | string, isBinary: boolean, maxBytes: number): ParseResult {
+  if (isBinary) return err('binary_frame', 'binary frames are not part of the protocol');
+  const size = typeof data === 'string' ? data.length : data.byteLength;
+  if (size > maxBytes) return err('oversized', `message of ${size} bytes exceeds ${maxBytes}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(typeof data === 'string' ? data : Buffer.from(data).toString('utf8'));
+  } catch {
+    return err('not_json', 'message is not valid JSON');
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return err('not_json', 'message is not a JSON object');
+  const m = raw as Record<string, any>;
+  const seq = toInt(m.sequenceNumber);
+  switch (m.event) {
+    case 'connected':
+      return { ok: true, msg: { event: 'connected', protocol: m.protocol, version: m.version } };
+    case 'start': {
+      const s = m.start;
+      if (!str(m.streamSid) || typeof s !== 'object' || s === null) return err('missing_field', 'start needs streamSid and start{}');
+      if (!str(s.callSid)) return err('missing_field', 'start.callSid missing');
+      const fmt = s.mediaFormat ?? {};
+      if (fmt.encoding !== undefined && fmt.encoding !== 'audio/x-mulaw') return err('bad_payload', `unsupported encoding ${fmt.encoding}`);
+      const params: Record<string, string> = {};
+      for (const [k, v] of Object.entries(s.customParameters ?? {})) params[k] = String(v);
+      return {
+        ok: true,
+        msg: {
+          event: 'start',
+          sequenceNumber: seq ?? 0,
+          streamSid: m.streamSid,
+          start: {
+            streamSid: m.streamSid,
+            accountSid: String(s.accountSid ?? ''),
+            callSid: s.callSid,
+            tracks: Array.isArray(s.tracks) ? s.tracks.map(String) : ['inbound'],
+            customParameters: params,
+            mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: Number(fmt.sampleRate ?? 8000), channels: Number(fmt.channels ?? 1) },
+          },
+        },
+      };
+    }
+    case 'media': {
+      const md = m.media;
+      if (!str(m.streamSid) || typeof md !== 'object' || md === null || typeof md.payload !== 'string') return err('missing_field', 'media needs streamSid and media.payload');
+      if (!BASE64.test(md.payload)) return err('bad_payload', 'media.payload is not valid base64');
+      const payload = Buffer.from(md.payload, 'base64');
+      return {
+        ok: true,
+        msg: {
+          event: 'media',
+          sequenceNumber: seq ?? 0,
+          streamSid: m.streamSid,
+          media: { track: String(md.track ?? 'inbound'), chunk: toInt(md.chunk) ?? 0, timestamp: toInt(md.timestamp) ?? 0, payload: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength) },
+        },
+      };
+    }
+    case 'dtmf':
+      if (!str(m.streamSid) || !str(m.dtmf?.digit)) return err('missing_field', 'dtmf needs streamSid and dtmf.digit');
+      if (!/^[0-9*#A-D]$/.test(m.dtmf.digit)) return err('bad_payload', `invalid dtmf digit ${JSON.stringify(m.dtmf.digit)}`);
+      return { ok: true, msg: { event: 'dtmf', sequenceNumber: seq ?? 0, streamSid: m.streamSid, dtmf: { track: String(m.dtmf.track ?? 'inbound_track'), digit: m.dtmf.digit } } };
+    case 'mark':
+      if (!str(m.streamSid) || !str(m.mark?.name)) return err('missing_field', 'mark needs streamSid and mark.name');
+      return { ok: true, msg: { event: 'mark', sequenceNumber: seq ?? 0, streamSid: m.streamSid, mark: { name: m.mark.name } } };
+    case 'stop':
+      if (!str(m.streamSid)) return err('missing_field', 'stop needs streamSid');
+      return { ok: true, msg: { event: 'stop', sequenceNumber: seq ?? 0, streamSid: m.streamSid, stop: { accountSid: m.stop?.accountSid, callSid: m.stop?.callSid } } };
+    default:
+      return err('unknown_event', `unknown event ${JSON.stringify(String(m.event)).slice(0, 40)}`);
+  }
+}
+
+// ---- outbound (no sequence numbers, no track)
+
+export const mediaMessage = (streamSid: string, ulaw: Uint8Array): string =>
+  JSON.stringify({ event: 'media', streamSid, media: { payload: Buffer.from(ulaw.buffer, ulaw.byteOffset, ulaw.byteLength).toString('base64') } });
+
+export const markMessage = (streamSid: string, name: string): string => JSON.stringify({ event: 'mark', streamSid, mark: { name } });
+
+export const clearMessage = (streamSid: string): string => JSON.stringify({ event: 'clear', streamSid });

@@ -1,0 +1,12 @@
+// TwiML for the voice webhook, built with the twilio library's VoiceResponse.
+import twilio from 'twilio';
+import type { Workflow } from '../workflow.ts';
+
+/** `<Connect><Stream>` to our media socket; the workflow travels as a <Parameter> (no query strings on stream URLs). */
+export function streamTwiml(wf: Workflow, host: string, extra: Record<string, string> = {}): string {
+  const vr = new twilio.twiml.VoiceResponse();
+  const stream = vr.connect().stream({ url: `wss://${host}/twilio/media`, name: `weaver-${wf.id}` });
+  stream.parameter({ name: 'workflow', value: wf.id });
+  for (const [name, value] of Object.entries(extra)) stream.parameter({ name, value });
+  return vr.toString();
+}
