@@ -53,6 +53,26 @@ export const ConfigSchema = z.object({
   CACHE_MODEL_DIR: z.string().default('data/models'),
   /** LLM answers seen this many times become cache entries. */
   CACHE_LEARN_MIN_COUNT: int(2, 1),
+  // (cache, added by the cache helper) learn policy: off switch and the longest answer worth
+  // caching (long answers tend to be conversational or caller-specific).
+  CACHE_LEARN_ENABLED: bool.default(true),
+  CACHE_LEARN_MAX_CHARS: int(400, 1),
+  /** Threshold for the offline hashing backend: its cosine measures word overlap, a lower scale than a sentence model's. */
+  CACHE_HASHING_THRESHOLD: num(0.6, 0, 1),
+  CACHE_HASHING_DIMS: int(512, 16, 65536),
+  /** Extra similarity required when query and entry share no content word (no lexical anchor). */
+  CACHE_UNANCHORED_MARGIN: num(0.05, 0, 1),
+  /** HNSW graph degree, build and search breadth (chosen from bench/micro/cache.bench.ts). */
+  CACHE_HNSW_M: int(16, 2, 128),
+  CACHE_HNSW_EF_CONSTRUCTION: int(100, 8, 2000),
+  CACHE_HNSW_EF: int(64, 1, 4096),
+  /** Embedding worker threads (Piscina); 0 embeds on the main thread. */
+  CACHE_EMBED_THREADS: int(1, 0, 16),
+  /** Let transformers.js download CACHE_MODEL into CACHE_MODEL_DIR when it is not there. */
+  CACHE_MODEL_DOWNLOAD: bool.default(false),
+  CACHE_OPENAI_EMBEDDING_MODEL: z.string().default('text-embedding-3-small'),
+  /** Requested vector size for OpenAI text-embedding-3 models (omit for the model's own). */
+  CACHE_OPENAI_DIMENSIONS: z.coerce.number().int().min(1).max(8192).optional(),
 
   // --- providers and hedging
   PERFORMANCE_FAILOVER_ENABLED: bool.default(true),

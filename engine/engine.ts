@@ -11,6 +11,8 @@ import { ResponseCache } from './cache/index.ts';
 import { CallSession, type MediaSocket } from './call/session.ts';
 import { getLocale, voiceFor, type VoiceProvider } from './language/registry.ts';
 
+const RECENT_CALLS = 1000;
+
 export interface Engine {
   readonly config: Config;
   readonly log: Logger;
@@ -19,7 +21,10 @@ export interface Engine {
   readonly dsp: DspShards;
   readonly health: ProviderHealth;
   readonly cache?: ResponseCache;
+  /** Live sockets' sessions, by socket id. */
   readonly calls: Map<string, CallSession>;
+  /** Recent sessions (live and ended) by callSid, bounded, for /calls/:sid and tests. */
+  readonly recent: Map<string, CallSession>;
   readonly startedAt: number;
   draining: boolean;
   providersFor(workflow: Workflow): Providers;
@@ -57,6 +62,12 @@ export async function createEngine(config: Config, opts: { log?: Logger; provide
   }
 
   const calls = new Map<string, CallSession>();
+  const recent = new Map<string, CallSession>();
+  const remember = (s: CallSession) => {
+    recent.delete(s.callSid);
+    recent.set(s.callSid, s);
+    if (recent.size > RECENT_CALLS) recent.delete(recent.keys().next().value!);
+  };
   const engine: Engine = {
     config,
     log,
@@ -66,6 +77,7 @@ export async function createEngine(config: Config, opts: { log?: Logger; provide
     health,
     cache,
     calls,
+    recent,
     startedAt: Date.now(),
     draining: false,
     providersFor: (wf) => providers.get(wf.id)!,
@@ -75,7 +87,9 @@ export async function createEngine(config: Config, opts: { log?: Logger; provide
         const wf = engine.workflow(id) ?? workflows.get(config.DEFAULT_WORKFLOW)!;
         return { workflow: wf, ...providers.get(wf.id)! };
       };
-      return new CallSession(socket, { config, resolve, dsp, metrics, log, cache, voiceFor: registryVoice });
+      const session = new CallSession(socket, { config, resolve, dsp, metrics, log, cache, voiceFor: registryVoice });
+      session.started$.subscribe(() => remember(session));
+      return session;
     },
     async close() {
       await cache?.close();

@@ -262,11 +262,13 @@ export class WorkflowResponder implements LlmProvider {
     const r = last ? this.respond(last.content, language) : { kind: 'greeting' as const, text: this.workflow.greeting };
     logger.debug({ callId: req.ctx?.callId, kind: r.kind, entry: r.match?.entry.id, score: r.match?.score }, 'responded');
     const cacheable = r.kind === 'faq';
-    for (const word of r.text.match(/\S+\s*/g) ?? []) {
+    const words = r.text.match(/\S+\s*/g) ?? [];
+    for (const [i, word] of words.entries()) {
       if (this.wordDelayMs > 0) await abortableDelay(this.wordDelayMs, signal);
       else await Promise.resolve(); // stay asynchronous like a network stream
       if (signal.aborted) throw new ProviderError(this.name, 'aborted', 'aborted while streaming');
-      yield { text: word, cacheable };
+      // A goodbye ends the call once it has played.
+      yield r.kind === 'goodbye' && i === words.length - 1 ? { text: word, cacheable, endCall: true } : { text: word, cacheable };
     }
   }
 }

@@ -69,6 +69,7 @@ export class CallSession {
   readonly errors: Partial<Record<ProtocolErrorKind | 'wrong_order' | 'wrong_stream', number>> = {};
   /** Every completed turn record; metrics and the dashboard subscribe. */
   readonly turnDone$ = new Subject<TurnRecord>();
+  readonly started$ = new Subject<void>();
   readonly ended$ = new Subject<string>();
 
   private log: Logger;
@@ -163,6 +164,8 @@ export class CallSession {
     this.state = 'listening';
     this.log.info({ workflow: workflow.id, language: this.ctx.language, stt: stt.name, llm: llm.name, tts: tts.name }, 'call started');
     this.wire();
+    this.started$.next();
+    this.started$.complete();
     this.greet();
   }
 

@@ -44,7 +44,8 @@ abstract class ChainBase<P extends { name: string }> {
     if (candidates.length === 0) throw new Error(`${role} chain: at least one provider is required`);
     const names = new Set(candidates.map((c) => c.name));
     if (names.size !== candidates.length) throw new Error(`${role} chain: provider names must be unique, got ${candidates.map((c) => c.name).join(', ')}`);
-    this.name = o.name ?? `${role}-chain(${candidates.map((c) => c.name).join(' > ')})`;
+    // Starts with the primary's name: callers that pick voices by adapter name keep working.
+    this.name = o.name ?? candidates.map((c) => c.name).join(' > ');
     this.health = o.health ?? new ProviderHealth();
     this.budget = o.budget ?? new HedgeBudget(o.budgetRatio ?? 0.1, o.budgetWindowMs ?? 30_000);
     this.settings = { ...DEFAULT_HEDGE, ...o.settings };

@@ -89,7 +89,7 @@ export class ProviderHealth extends EventEmitter {
   private readonly entries = new Map<string, Entry>();
   private readonly now: () => number;
 
-  constructor(private readonly opts: HealthOptions = {}) {
+  constructor(private opts: HealthOptions = {}) {
     super();
     this.now = opts.now ?? (() => performance.now());
   }
@@ -111,6 +111,11 @@ export class ProviderHealth extends EventEmitter {
       this.entries.set(name, e);
     } else if (role !== 'unknown' && e.role === 'unknown') e.role = role;
     return e;
+  }
+
+  /** Breaker settings for providers first seen after this call (the registry applies the config). */
+  setBreakerOptions(o: Omit<BreakerOptions, 'onStateChange' | 'now'>): void {
+    this.opts.breaker = { ...this.opts.breaker, ...o };
   }
 
   register(name: string, role: string): void {

@@ -1,0 +1,151 @@
+// End to end over loopback: the caller simulator plays Twilio against a real engine with the
+// local providers (simulated STT, workflow responder, espeak-ng TTS) and the DSP worker pool.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import WebSocket from 'ws';
+import { simulateCall } from '../../bench/load/twilio-sim.ts';
+import { startTestEngine, fixture, labels, waitFor, type TestEngine } from '../support/engine.ts';
+
+const SPEED = 2;
+const CALL = fixture('call-3turns.ulaw');
+const LABELS = labels('call-3turns');
+const silence = (ms: number) => new Uint8Array((ms / 1000) * 8000).fill(0xff);
+
+let t: TestEngine;
+beforeAll(async () => {
+  t = await startTestEngine({ DSP_THREADS: 2, PERFORMANCE_CACHE_ENABLED: false });
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+const faqAnswer = (id: string) => t.engine.workflow('demo')!.faq.find((e) => e.id === id)!.answer;
+const userTurns = (callSid: string) => t.engine.recent.get(callSid)!.turns.filter((x) => x.index > 0);
+
+describe('a Media Streams call end to end', () => {
+  it('greets, answers every caller turn from the workflow, and tracks playout with marks', async () => {
+    const transcripts = ['What are your opening hours on weekdays?', 'Is there parking at the clinic?', 'Do you treat children?'];
+    const r = await simulateCall({ baseUrl: t.url, audio: CALL, transcripts, speed: SPEED });
+    expect(r.twiml).toContain('<Connect><Stream url="wss://');
+    const s = t.engine.recent.get(r.callSid)!;
+    // Greeting played before the caller's first word.
+    expect(r.mediaAt[0]).toBeLessThan(LABELS[0].startMs);
+    expect(s.turns[0].source).toBe('greeting');
+    // Each labelled utterance became one turn with the next transcript, answered by the FAQ.
+    expect(userTurns(r.callSid).map((x) => x.user)).toEqual(transcripts);
+    const answers = s.history.filter((m) => m.role === 'assistant').map((m) => m.content);
+    for (const [i, id] of ['hours-weekday', 'parking', 'kids'].entries()) {
+      const heard = answers[i + 1];
+      expect(heard.length).toBeGreaterThan(0);
+      expect(faqAnswer(id).startsWith(heard.replace(/\s+/g, ' '))).toBe(true); // whole answer, or the part heard before a barge-in
+    }
+    // Every turn has the DESIGN.md §4 breakdown.
+    for (const x of userTurns(r.callSid)) {
+      expect(x.sttFinal).toBeGreaterThanOrEqual(x.speechEnd);
+      expect(x.firstAudioSent).toBeGreaterThanOrEqual(x.responseStart!);
+      expect(x.latency.turnMs).toBeGreaterThan(0);
+    }
+    expect(r.marksEchoed.length).toBeGreaterThanOrEqual(4);
+    expect(r.agentAudio.some((b) => b !== 0xff)).toBe(true);
+    expect(r.closeCode).toBe(1000);
+  });
+
+  it('stops the agent when the caller barges in: clear, abort, and only the heard part kept', async () => {
+    // The first answer is long; the caller's second utterance starts while it plays.
+    const transcripts = ['I have a dental emergency, what should I do?', 'Where is the clinic located?', 'Thanks.'];
+    const clearsDuringSpeech: number[] = [];
+    const r = await simulateCall({
+      baseUrl: t.url,
+      audio: CALL,
+      transcripts,
+      speed: SPEED,
+      onMessage: (m, at) => m.event === 'clear' && clearsDuringSpeech.push(at),
+    });
+    expect(r.clears.length).toBeGreaterThanOrEqual(1);
+    // The clear came while the caller was talking over the agent (utterance 2), not before.
+    expect(r.clears[0]).toBeGreaterThan(LABELS[1].startMs);
+    expect(r.clears[0]).toBeLessThan(LABELS[1].endMs);
+    const s = t.engine.recent.get(r.callSid)!;
+    const first = userTurns(r.callSid)[0];
+    expect(first.interrupted).toBe(true);
+    const full = faqAnswer('emergency');
+    const kept = s.history.find((m, i) => m.role === 'assistant' && s.history[i - 1]?.content === transcripts[0])!.content;
+    expect(kept.length).toBeLessThan(full.length);
+    expect(full.startsWith(kept)).toBe(true);
+    // The call goes on: the barge-in utterance was answered.
+    expect(userTurns(r.callSid).map((x) => x.user)).toContain(transcripts[1]);
+  });
+
+  it('turns DTMF digits into caller input', async () => {
+    const r = await simulateCall({ baseUrl: t.url, audio: silence(1500), transcripts: [], dtmf: [{ atMs: 1000, digit: '1' }], speed: SPEED, tailMs: 4000 });
+    const turns = userTurns(r.callSid);
+    expect(turns).toHaveLength(1);
+    expect(turns[0].user).toBe(t.engine.workflow('demo')!.dtmf['1']);
+    expect(turns[0].source).toBe('llm');
+  });
+
+  it('ends cleanly on stop and frees the call', async () => {
+    const r = await simulateCall({ baseUrl: t.url, audio: silence(500), transcripts: [], speed: SPEED, tailMs: 200 });
+    expect(r.closeCode).toBe(1000);
+    const s = t.engine.recent.get(r.callSid)!;
+    expect(s.state).toBe('ended');
+    await waitFor(() => t.engine.calls.size === 0, 'the call table to empty');
+  });
+
+  it('keeps two simultaneous calls apart', async () => {
+    const a = ['Are you open on Saturday?', 'How much is teeth whitening?', 'Do you accept dental insurance?'];
+    const b = ['Are you taking new patients?', 'What payment methods do you take?', 'How much does a cleaning cost?'];
+    const [ra, rb] = await Promise.all([
+      simulateCall({ baseUrl: t.url, audio: CALL, transcripts: a, speed: SPEED }),
+      simulateCall({ baseUrl: t.url, audio: CALL, transcripts: b, speed: SPEED }),
+    ]);
+    expect(userTurns(ra.callSid).map((x) => x.user)).toEqual(a);
+    expect(userTurns(rb.callSid).map((x) => x.user)).toEqual(b);
+    const said = (sid: string) => t.engine.recent.get(sid)!.history.filter((m) => m.role === 'assistant').map((m) => m.content).join(' ');
+    expect(said(ra.callSid)).toContain(faqAnswer('hours-saturday').slice(0, 20));
+    expect(said(ra.callSid)).not.toContain(faqAnswer('new-patients').slice(0, 20));
+    expect(said(rb.callSid)).toContain(faqAnswer('new-patients').slice(0, 20));
+  });
+});
+
+describe('bad input on the media socket', () => {
+  it('is logged and counted, the call goes on, and another call is untouched', async () => {
+    const transcripts = ['Is there parking at the clinic?'];
+    const audio = CALL.subarray(0, 8000 * 9); // first utterance only
+    const [bad, good] = await Promise.all([
+      simulateCall({
+        baseUrl: t.url,
+        audio,
+        transcripts,
+        speed: SPEED,
+        inject: (ws, sid) => {
+          ws.send('this is not json');
+          ws.send(Buffer.from([1, 2, 3]), { binary: true });
+          ws.send(JSON.stringify({ event: 'teleport', streamSid: sid }));
+          ws.send(JSON.stringify({ event: 'media', streamSid: sid, media: { payload: '%%%not-base64%%%' } }));
+          ws.send(JSON.stringify({ event: 'media', streamSid: 'MZ-someone-else', media: { payload: 'AAAA' } }));
+          ws.send(JSON.stringify({ event: 'media', streamSid: sid, media: { payload: 'A'.repeat(200_000) } }));
+        },
+      }),
+      simulateCall({ baseUrl: t.url, audio, transcripts, speed: SPEED }),
+    ]);
+    const s = t.engine.recent.get(bad.callSid)!;
+    expect(s.errors).toMatchObject({ not_json: 1, binary_frame: 1, unknown_event: 1, bad_payload: 1, wrong_stream: 1, oversized: 1 });
+    expect(userTurns(bad.callSid).map((x) => x.user)).toEqual(transcripts);
+    expect(t.engine.recent.get(good.callSid)!.errors).toEqual({});
+    expect(userTurns(good.callSid).map((x) => x.user)).toEqual(transcripts);
+    const metrics = await t.engine.metrics.registry.getSingleMetricAsString('weaver_protocol_errors_total');
+    expect(metrics).toMatch(/kind="not_json"} [1-9]/);
+  });
+
+  it('rejects media before start without dropping the socket, then serves the call', async () => {
+    const ws = new WebSocket(t.url.replace('http', 'ws') + '/twilio/media');
+    await new Promise((r) => ws.once('open', r));
+    const got: any[] = [];
+    ws.on('message', (d) => got.push(JSON.parse(d.toString())));
+    ws.send(JSON.stringify({ event: 'media', streamSid: 'MZX', media: { payload: 'AAAA' } }));
+    ws.send(JSON.stringify({ event: 'start', sequenceNumber: '1', streamSid: 'MZX', start: { streamSid: 'MZX', accountSid: 'AC', callSid: 'CA-early', tracks: ['inbound'], customParameters: {}, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } } }));
+    await waitFor(() => got.some((m) => m.event === 'media'), 'the greeting audio');
+    expect(t.engine.recent.get('CA-early')!.errors).toEqual({ wrong_order: 1 });
+    ws.close();
+  });
+});

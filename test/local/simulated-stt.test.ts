@@ -1,0 +1,52 @@
+import { describe, it, expect } from 'vitest';
+import { SimulatedStt, parseTranscripts } from '../../adapters/local/simulated-stt.ts';
+import type { CallContext } from '../../adapters/types.ts';
+
+const ctx = (transcripts?: string): CallContext => ({ callId: 'c1', workflow: 'demo', language: 'en-US', parameters: transcripts === undefined ? {} : { transcripts } });
+const live = () => new AbortController().signal;
+
+describe('SimulatedStt', () => {
+  it('returns the scripted transcripts in order, then empty ones', async () => {
+    const s = new SimulatedStt({ latencyMs: 1 }).open(ctx(JSON.stringify(['hello', { text: 'hola', language: 'es-ES' }])), live());
+    s.push(new Int16Array(160), true);
+    expect(await s.endTurn(live())).toEqual({ text: 'hello' });
+    expect(await s.endTurn(live())).toEqual({ text: 'hola', language: 'es-ES' });
+    expect(await s.endTurn(live())).toEqual({ text: '' });
+    expect(await s.endTurn(live())).toEqual({ text: '' });
+    s.close();
+  });
+
+  it('treats invalid or non-array JSON as an empty script', async () => {
+    for (const bad of ['not json', '{"a":1}', '42']) {
+      const s = new SimulatedStt({ latencyMs: 0 }).open(ctx(bad), live());
+      expect(await s.endTurn(live())).toEqual({ text: '' });
+    }
+    expect(parseTranscripts(undefined)).toEqual([]);
+    expect(parseTranscripts('["a", 3, {"text":"b"}]')).toEqual([{ text: 'a' }, { text: 'b' }]);
+  });
+
+  it('aborts a pending endTurn with ProviderError(aborted) without consuming the transcript', async () => {
+    const s = new SimulatedStt({ latencyMs: 5 }).open(ctx('["first"]'), live());
+    const ac = new AbortController();
+    const p = s.endTurn(ac.signal);
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ name: 'ProviderError', kind: 'aborted' });
+    expect(await s.endTurn(live())).toEqual({ text: 'first' });
+  });
+
+  it('aborts when the stream-level signal fires, and rejects after close()', async () => {
+    const open = new AbortController();
+    const s = new SimulatedStt({ latencyMs: 60_000 }).open(ctx('["x"]'), open.signal);
+    const p = s.endTurn(live());
+    open.abort();
+    await expect(p).rejects.toMatchObject({ kind: 'aborted' });
+    const s2 = new SimulatedStt({ latencyMs: 0 }).open(ctx('["x"]'), live());
+    s2.close();
+    await expect(s2.endTurn(live())).rejects.toMatchObject({ kind: 'aborted' });
+  });
+
+  it('validates its options', () => {
+    expect(() => new SimulatedStt({ latencyMs: -1 })).toThrow(/latencyMs/);
+    expect(new SimulatedStt({ latencyMs: 5 }).name).toBe('simulated');
+  });
+});

@@ -1,0 +1,349 @@
+// Main-thread routing of calls to DSP shards. A shard is a Piscina pool of exactly one thread,
+// so a call pinned to a shard always reaches the same worker and its DSP state (actor-style).
+// New calls go to the shard with the fewest open calls.
+//
+// Batching: at most one task in flight per shard. Frames pushed while a task runs wait and go
+// out together in the next task, so under load one task carries many calls' frames; when the
+// shard is idle a frame leaves on the next setImmediate. Frames travel as one Uint8Array plus a
+// small index (callIds, counts, option bytes); results come back as one transferred buffer.
+//
+// Worker crash: Piscina replaces the thread. The batch that was in flight is lost and its frames
+// are DROPPED (not retried: a batch that killed a worker could kill the next one too); the calls'
+// seq numbers skip them. The calls on that shard continue with fresh DSP state, because every
+// task carries each call's options and the new worker creates state on first sight.
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import { log as rootLog, type Logger } from '../engine/log.ts';
+import { encodeOptions, FRAME_BYTES, viewResult, type DspTask } from './dsp-core.ts';
+import type { DspChannel, DspFrame, DspOptions, DspShardStats } from './types.ts';
+
+export interface DspShardDetail {
+  calls: number;
+  /** Call states alive in the worker after its last task (0 until it has answered once). */
+  workerCalls: number;
+  tasks: number;
+  framesProcessed: number;
+  workerRestarts: number;
+  queueDepth: number;
+}
+
+export type DspShardsStats = DspShardStats & { shards: DspShardDetail[] };
+
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './dsp.ts' : './dsp.js', import.meta.url);
+
+/**
+ * Worker threads inherit execArgv, but plain Node cannot load .ts: add the tsx loader unless
+ * it is already there (`npx tsx …` puts it in execArgv; vitest runs .ts without it).
+ */
+function workerExecArgv(): string[] {
+  const argv = [...process.execArgv];
+  if (!WORKER_URL.pathname.endsWith('.ts')) return argv;
+  if (argv.some((a) => /[\\/]tsx[\\/]|^tsx$/.test(a))) return argv;
+  const loader = createRequire(import.meta.url).resolve('tsx');
+  return [...argv, '--import', pathToFileURL(loader).href];
+}
+
+class Channel implements DspChannel {
+  closed = false;
+  /** μ-law bytes not yet sent: whole frames first, then at most one partial frame. */
+  private staged = new Uint8Array(FRAME_BYTES * 4);
+  private stagedLen = 0;
+  /** performance.now() at which each whole staged frame completed. */
+  private arrived: number[] = [];
+  private nextSeq = 0;
+
+  constructor(
+    readonly callId: string,
+    readonly mode: number,
+    readonly onFrames: (frames: DspFrame[]) => void,
+    private readonly shard: Shard,
+  ) {}
+
+  get stagedFrames(): number {
+    return this.arrived.length;
+  }
+
+  push(ulaw: Uint8Array): void {
+    if (!(ulaw instanceof Uint8Array)) throw new TypeError('DspChannel.push expects a Uint8Array of μ-law bytes');
+    // Late media after a hang-up is normal on a socket: ignore it rather than throw.
+    if (this.closed || ulaw.length === 0) return;
+    const need = this.stagedLen + ulaw.length;
+    if (need > this.staged.length) {
+      let cap = this.staged.length * 2;
+      while (cap < need) cap *= 2;
+      const grown = new Uint8Array(cap);
+      grown.set(this.staged.subarray(0, this.stagedLen));
+      this.staged = grown;
+    }
+    this.staged.set(ulaw, this.stagedLen);
+    this.stagedLen = need;
+    const whole = Math.floor(need / FRAME_BYTES);
+    if (whole > this.arrived.length) {
+      const now = performance.now();
+      while (this.arrived.length < whole) this.arrived.push(now);
+      this.shard.markDirty(this);
+    }
+  }
+
+  /** Moves every whole staged frame into `out` at `offset`; returns their first seq and arrival times. */
+  take(out: Uint8Array, offset: number): { seq: number; arrived: number[] } {
+    const n = this.arrived.length;
+    const bytes = n * FRAME_BYTES;
+    out.set(this.staged.subarray(0, bytes), offset);
+    this.staged.copyWithin(0, bytes, this.stagedLen);
+    this.stagedLen -= bytes;
+    const taken = { seq: this.nextSeq, arrived: this.arrived };
+    this.arrived = [];
+    this.nextSeq += n;
+    return taken;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.arrived = [];
+    this.stagedLen = 0;
+    this.shard.release(this);
+  }
+}
+
+interface BatchEntry {
+  channel: Channel;
+  seq: number;
+  arrived: number[];
+}
+
+class Shard {
+  readonly pool: Piscina<DspTask, ArrayBuffer>;
+  readonly channels = new Map<string, Channel>();
+  private readonly dirty = new Set<Channel>();
+  private closes: string[] = [];
+  private inFlight: Promise<void> | null = null;
+  private scheduled = false;
+  private closing = false;
+  private fault: DspTask['crash'];
+  tasks = 0;
+  framesProcessed = 0;
+  workerRestarts = 0;
+  workerCalls = 0;
+
+  constructor(
+    readonly index: number,
+    execArgv: string[],
+    private readonly log: Logger,
+  ) {
+    this.pool = new Piscina<DspTask, ArrayBuffer>({
+      filename: WORKER_URL.href,
+      minThreads: 1,
+      maxThreads: 1,
+      concurrentTasksPerWorker: 1,
+      execArgv,
+    });
+    this.pool.on('workerDestroy', () => {
+      if (this.closing) return;
+      this.workerRestarts++;
+      this.log.warn({ shard: index, calls: this.channels.size }, 'DSP worker died; Piscina is replacing it, its calls continue with fresh DSP state');
+    });
+    // A worker dying with no task in flight is reported here; without a listener it would throw.
+    this.pool.on('error', (err: unknown) => this.log.error({ shard: index, err }, 'DSP pool error'));
+  }
+
+  open(callId: string, mode: number, onFrames: (frames: DspFrame[]) => void): Channel {
+    const ch = new Channel(callId, mode, onFrames, this);
+    this.channels.set(callId, ch);
+    return ch;
+  }
+
+  markDirty(ch: Channel): void {
+    this.dirty.add(ch);
+    this.schedule();
+  }
+
+  release(ch: Channel): void {
+    this.dirty.delete(ch);
+    this.channels.delete(ch.callId);
+    this.closes.push(ch.callId);
+    this.schedule();
+  }
+
+  injectFault(kind: NonNullable<DspTask['crash']>): void {
+    this.fault = kind;
+    this.schedule();
+  }
+
+  get queueDepth(): number {
+    let n = 0;
+    for (const ch of this.dirty) n += ch.stagedFrames;
+    return n;
+  }
+
+  private schedule(): void {
+    if (this.inFlight || this.scheduled || this.closing) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.inFlight || this.closing) return;
+    if (this.dirty.size === 0 && this.closes.length === 0 && !this.fault) return;
+    let n = 0;
+    for (const ch of this.dirty) n += ch.stagedFrames;
+    const ulaw = new Uint8Array(n * FRAME_BYTES);
+    const ids: string[] = [];
+    const counts = new Uint32Array(this.dirty.size);
+    const modes = new Uint8Array(this.dirty.size);
+    const entries: BatchEntry[] = [];
+    let off = 0;
+    for (const ch of this.dirty) {
+      const k = ch.stagedFrames;
+      const { seq, arrived } = ch.take(ulaw, off);
+      counts[ids.length] = k;
+      modes[ids.length] = ch.mode;
+      ids.push(ch.callId);
+      entries.push({ channel: ch, seq, arrived });
+      off += k * FRAME_BYTES;
+    }
+    this.dirty.clear();
+    const task: DspTask = { ulaw, ids, counts, modes, closed: this.closes, crash: this.fault };
+    this.closes = [];
+    this.fault = undefined;
+    this.tasks++;
+    this.inFlight = this.pool
+      .run(task, { transferList: [ulaw.buffer] })
+      .then(
+        (buf) => this.deliver(buf, entries),
+        (err: unknown) => {
+          // Re-send the closes: harmless on a fresh worker, needed if this worker survived.
+          this.closes.push(...task.closed);
+          this.log.error(
+            { shard: this.index, err, lostFrames: n, calls: ids },
+            'DSP batch lost (worker fault): its frames are dropped, not reprocessed',
+          );
+        },
+      )
+      .finally(() => {
+        this.inFlight = null;
+        this.flush();
+      });
+  }
+
+  private deliver(buf: ArrayBuffer, entries: BatchEntry[]): void {
+    const r = viewResult(buf);
+    const doneAt = performance.now();
+    this.workerCalls = r.liveCalls;
+    this.framesProcessed += r.n;
+    let f = 0;
+    for (const e of entries) {
+      const k = e.arrived.length;
+      if (!e.channel.closed) {
+        const frames: DspFrame[] = new Array(k);
+        for (let i = 0; i < k; i++) {
+          const j = f + i;
+          frames[i] = {
+            seq: e.seq + i,
+            speech: r.speech[j] === 1,
+            levelDb: r.levels[j],
+            pcm: r.pcm.subarray(j * FRAME_BYTES, (j + 1) * FRAME_BYTES),
+            arrivedAt: e.arrived[i],
+            doneAt,
+          };
+        }
+        try {
+          e.channel.onFrames(frames);
+        } catch (err) {
+          this.log.error({ shard: this.index, callId: e.channel.callId, err }, 'onFrames callback threw');
+        }
+      }
+      f += k;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const ch of [...this.channels.values()]) ch.closed = true;
+    this.channels.clear();
+    this.dirty.clear();
+    await this.inFlight;
+    await this.pool.destroy();
+  }
+
+  detail(): DspShardDetail {
+    return {
+      calls: this.channels.size,
+      workerCalls: this.workerCalls,
+      tasks: this.tasks,
+      framesProcessed: this.framesProcessed,
+      workerRestarts: this.workerRestarts,
+      queueDepth: this.queueDepth,
+    };
+  }
+}
+
+export class DspShards {
+  private readonly shards: Shard[];
+  private readonly defaults: DspOptions;
+  private closed = false;
+
+  constructor(opts: { threads: number; defaults: DspOptions; log?: Logger }) {
+    if (!Number.isInteger(opts.threads) || opts.threads < 1 || opts.threads > 64) {
+      throw new RangeError(`DspShards: threads must be an integer 1..64, got ${String(opts.threads)}`);
+    }
+    encodeOptions(opts.defaults); // validates
+    this.defaults = { ...opts.defaults };
+    const log = (opts.log ?? rootLog).child({ component: 'dsp-shards' });
+    const execArgv = workerExecArgv();
+    this.shards = Array.from({ length: opts.threads }, (_, i) => new Shard(i, execArgv, log));
+  }
+
+  /** Pins the call to the least-loaded shard. Its DSP state is created on the first frame. */
+  open(callId: string, onFrames: (frames: DspFrame[]) => void, opts?: Partial<DspOptions>): DspChannel {
+    if (this.closed) throw new Error('DspShards is closed');
+    if (typeof callId !== 'string' || callId === '') throw new TypeError('callId must be a non-empty string');
+    if (typeof onFrames !== 'function') throw new TypeError('onFrames must be a function');
+    if (this.shards.some((s) => s.channels.has(callId))) throw new Error(`call ${callId} already has an open DSP channel`);
+    const mode = encodeOptions({ ...this.defaults, ...opts });
+    let best = this.shards[0];
+    for (const s of this.shards) if (s.channels.size < best.channels.size) best = s;
+    return best.open(callId, mode, onFrames);
+  }
+
+  /** Index of the shard a call is pinned to (for tests and diagnostics), or -1. */
+  shardOf(callId: string): number {
+    return this.shards.findIndex((s) => s.channels.has(callId));
+  }
+
+  /**
+   * @internal Test-only fault injection: the next task of the shard holding `callId` makes its
+   * worker thread die ('exit' = process.exit in the thread, 'throw' = uncaught exception).
+   */
+  injectWorkerFault(callId: string, kind: 'exit' | 'throw' = 'exit'): void {
+    const i = this.shardOf(callId);
+    if (i < 0) throw new Error(`call ${callId} is not open`);
+    this.shards[i].injectFault(kind);
+  }
+
+  stats(): DspShardsStats {
+    const shards = this.shards.map((s) => s.detail());
+    const sum = (k: keyof DspShardDetail): number => shards.reduce((a, s) => a + s[k], 0);
+    return {
+      threads: this.shards.length,
+      calls: sum('calls'),
+      tasks: sum('tasks'),
+      framesProcessed: sum('framesProcessed'),
+      workerRestarts: sum('workerRestarts'),
+      queueDepth: sum('queueDepth'),
+      shards,
+    };
+  }
+
+  /** Stops every shard: waits for tasks in flight, drops frames not yet sent, ends the threads. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.shards.map((s) => s.close()));
+  }
+}
