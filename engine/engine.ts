@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { loadWorkflows, type Workflow } from './workflow.ts';
 import { log as rootLog, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
+import { onSession } from './metrics/live.ts';
 import { DspShards } from '../workers/shards.ts';
 import { buildProviders, type Providers } from './providers/registry.ts';
 import { ProviderHealth } from './providers/health.ts';
@@ -33,7 +34,7 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export async function createEngine(config: Config, opts: { log?: Logger; providers?: (wf: Workflow) => Providers } = {}): Promise<Engine> {
+export async function createEngine(config: Config, opts: { log?: Logger; providers?: (wf: Workflow) => Providers; /** In-process DSP for benchmarks (bench/load/inline-dsp.ts). */ dsp?: DspShards } = {}): Promise<Engine> {
   const log = opts.log ?? rootLog;
   const workflows = loadWorkflows(config.WORKFLOWS_DIR);
   if (!workflows.has(config.DEFAULT_WORKFLOW)) throw new Error(`DEFAULT_WORKFLOW=${config.DEFAULT_WORKFLOW}: no such workflow in ${config.WORKFLOWS_DIR} (have: ${[...workflows.keys()].join(', ')})`);
@@ -44,7 +45,10 @@ export async function createEngine(config: Config, opts: { log?: Logger; provide
   const providers = new Map<string, Providers>();
   for (const wf of workflows.values()) providers.set(wf.id, opts.providers?.(wf) ?? buildProviders(wf, config, { log, health }));
 
-  const dsp = new DspShards({ threads: config.DSP_THREADS, defaults: { denoise: config.DSP_DENOISE, vadMode: config.DSP_VAD_MODE as 0 | 1 | 2 | 3 }, log });
+  // Load TTS engines now (espeak-ng takes ~1 s to initialise) rather than on the first caller.
+  await Promise.all([...providers.values()].map((p) => (p.tts as { warmUp?: () => Promise<void> }).warmUp?.().catch((e) => log.warn({ err: e }, 'TTS warm-up failed'))));
+
+  const dsp = opts.dsp ?? new DspShards({ threads: config.DSP_THREADS, defaults: { denoise: config.DSP_DENOISE, vadMode: config.DSP_VAD_MODE as 0 | 1 | 2 | 3 }, log });
 
   let cache: ResponseCache | undefined;
   if (config.PERFORMANCE_CACHE_ENABLED) {
@@ -89,6 +93,7 @@ export async function createEngine(config: Config, opts: { log?: Logger; provide
       };
       const session = new CallSession(socket, { config, resolve, dsp, metrics, log, cache, voiceFor: registryVoice });
       session.started$.subscribe(() => remember(session));
+      onSession(engine, session); // metrics/live.ts follows its turns
       return session;
     },
     async close() {

@@ -4,6 +4,7 @@ import { createEngine } from './engine.ts';
 import { startServer } from './server.ts';
 import { routeGroups } from './routes.ts';
 import { log } from './log.ts';
+import { securityWarnings } from './twilio/signature.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const engine = await createEngine(config);
+  for (const w of securityWarnings(config)) log.warn(w); // e.g. no TWILIO_AUTH_TOKEN: requests are not verified
   const server = await startServer(engine, routeGroups);
   log.info({ url: `http://localhost:${server.port}`, workflows: [...engine.workflows.keys()], defaultWorkflow: config.DEFAULT_WORKFLOW, denoise: config.DSP_DENOISE, dspThreads: config.DSP_THREADS }, 'Call Flow Weaver ready');
   let stopping = false;

@@ -5,7 +5,9 @@ import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import type { Engine } from './engine.ts';
 import type { CallSession } from './call/session.ts';
 import { guard, readBody, requestInfo, send, sendJson } from './http.ts';
-import { streamTwiml } from './twilio/twiml.ts';
+import { connectTwiml } from './twilio/relay-twiml.ts';
+import { checkUpgrade, checkWebhook } from './twilio/signature.ts';
+import { activeAlerts } from './metrics/live.ts';
 
 interface MediaSocketData {
   id: string;
@@ -31,12 +33,14 @@ export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<S
     const info = requestInfo(req);
     const g = guard(res);
     readBody(res, 64 * 1024).then(
-      () => {
+      (body) => {
+        const signed = checkWebhook(config, info, body); // before any work (issue 8)
+        if (!signed.ok) return send(res, g, '403 Forbidden', 'text/plain', signed.reason);
         const params = new URLSearchParams(info.query);
         const wf = engine.workflow(params.get('workflow') ?? undefined);
         if (!wf) return send(res, g, '404 Not Found', 'text/plain', `unknown workflow ${params.get('workflow')}`);
         const host = config.PUBLIC_HOST ?? info.headers.host ?? `localhost:${config.PORT}`;
-        send(res, g, '200 OK', 'text/xml', streamTwiml(wf, host));
+        send(res, g, '200 OK', 'text/xml', connectTwiml(wf, host)); // <Stream> or <ConversationRelay> by wf.mode
       },
       (e) => send(res, g, '413 Payload Too Large', 'text/plain', String(e.message)),
     );
@@ -49,6 +53,8 @@ export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<S
     idleTimeout: 120,
     upgrade: (res, req, context) => {
       const info = requestInfo(req);
+      const signed = checkUpgrade(config, info); // signed over wss://PUBLIC_HOST/twilio/media
+      if (!signed.ok) return void res.writeStatus('403 Forbidden').end(signed.reason);
       if (engine.draining || engine.calls.size >= config.MAX_CALLS) {
         res.writeStatus('503 Service Unavailable').end(engine.draining ? 'shutting down' : 'at capacity');
         return;
@@ -92,7 +98,9 @@ export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<S
     const byState: Record<string, number> = {};
     for (const s of engine.calls.values()) byState[s.state] = (byState[s.state] ?? 0) + 1;
     sendJson(res, g, '200 OK', {
-      status: engine.draining ? 'draining' : 'ok',
+      // Raised performance alerts (metrics/alerts.ts) degrade the status.
+      status: engine.draining ? 'draining' : activeAlerts(engine).length ? 'degraded' : 'ok',
+      alerts: activeAlerts(engine),
       uptimeS: Math.round((Date.now() - engine.startedAt) / 1000),
       calls: { active: engine.calls.size, byState },
       workers: engine.dsp.stats(),

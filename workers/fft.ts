@@ -4,8 +4,8 @@
 export class Fft {
   readonly size: number;
   private readonly rev: Uint16Array;
-  private readonly cos: Float32Array;
-  private readonly sin: Float32Array;
+  private readonly cos: Float64Array;
+  private readonly sin: Float64Array;
 
   constructor(size: number) {
     if (!Number.isInteger(size) || size < 2 || (size & (size - 1)) !== 0 || size > 65536) {
@@ -19,8 +19,8 @@ export class Fft {
       for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
       this.rev[i] = r;
     }
-    this.cos = new Float32Array(size / 2);
-    this.sin = new Float32Array(size / 2);
+    this.cos = new Float64Array(size / 2);
+    this.sin = new Float64Array(size / 2);
     for (let i = 0; i < size / 2; i++) {
       this.cos[i] = Math.cos((2 * Math.PI * i) / size);
       this.sin[i] = -Math.sin((2 * Math.PI * i) / size);
@@ -38,17 +38,30 @@ export class Fft {
         t = im[i]; im[i] = im[j]; im[j] = t;
       }
     }
-    for (let len = 2; len <= n; len <<= 1) {
+    // First stage (len 2) has the trivial twiddle 1.
+    for (let a = 0; a < n; a += 2) {
+      const b = a + 1;
+      const xr = re[b];
+      const xi = im[b];
+      re[b] = re[a] - xr;
+      im[b] = im[a] - xi;
+      re[a] += xr;
+      im[a] += xi;
+    }
+    const cos = this.cos;
+    const sin = this.sin;
+    for (let len = 4; len <= n; len <<= 1) {
       const half = len >> 1;
       const step = n / len;
-      for (let start = 0; start < n; start += len) {
-        for (let k = 0; k < half; k++) {
-          const wr = this.cos[k * step];
-          const wi = this.sin[k * step];
-          const a = start + k;
+      for (let k = 0, t = 0; k < half; k++, t += step) {
+        const wr = cos[t];
+        const wi = sin[t];
+        for (let a = k; a < n; a += len) {
           const b = a + half;
-          const xr = re[b] * wr - im[b] * wi;
-          const xi = re[b] * wi + im[b] * wr;
+          const rb = re[b];
+          const ib = im[b];
+          const xr = rb * wr - ib * wi;
+          const xi = rb * wi + ib * wr;
           re[b] = re[a] - xr;
           im[b] = im[a] - xi;
           re[a] += xr;

@@ -11,8 +11,6 @@
 // are DROPPED (not retried: a batch that killed a worker could kill the next one too); the calls'
 // seq numbers skip them. The calls on that shard continue with fresh DSP state, because every
 // task carries each call's options and the new worker creates state on first sight.
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { log as rootLog, type Logger } from '../engine/log.ts';
 import { encodeOptions, FRAME_BYTES, viewResult, type DspTask } from './dsp-core.ts';
@@ -30,19 +28,12 @@ export interface DspShardDetail {
 
 export type DspShardsStats = DspShardStats & { shards: DspShardDetail[] };
 
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './dsp.ts' : './dsp.js', import.meta.url);
-
-/**
- * Worker threads inherit execArgv, but plain Node cannot load .ts: add the tsx loader unless
- * it is already there (`npx tsx …` puts it in execArgv; vitest runs .ts without it).
- */
-function workerExecArgv(): string[] {
-  const argv = [...process.execArgv];
-  if (!WORKER_URL.pathname.endsWith('.ts')) return argv;
-  if (argv.some((a) => /[\\/]tsx[\\/]|^tsx$/.test(a))) return argv;
-  const loader = createRequire(import.meta.url).resolve('tsx');
-  return [...argv, '--import', pathToFileURL(loader).href];
-}
+// Plain Node 20 cannot load .ts in a worker thread, and tsx's --import hook registers itself on
+// the main thread only (so inheriting `--import tsx` in execArgv is not enough). From source,
+// the worker starts at dsp-entry.mjs, which registers tsx in the thread and imports dsp.ts;
+// this works the same under `npx tsx`, `npm start` and vitest. A compiled build loads dsp.js.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(FROM_SOURCE ? './dsp-entry.mjs' : './dsp.js', import.meta.url);
 
 class Channel implements DspChannel {
   closed = false;
@@ -130,7 +121,6 @@ class Shard {
 
   constructor(
     readonly index: number,
-    execArgv: string[],
     private readonly log: Logger,
   ) {
     this.pool = new Piscina<DspTask, ArrayBuffer>({
@@ -138,7 +128,9 @@ class Shard {
       minThreads: 1,
       maxThreads: 1,
       concurrentTasksPerWorker: 1,
-      execArgv,
+      // Inherited flags are dropped: the parent's loader flags do nothing in a worker on Node 20,
+      // and process-wide flags (e.g. from a test runner) are rejected by worker threads.
+      execArgv: [],
     });
     this.pool.on('workerDestroy', () => {
       if (this.closing) return;
@@ -295,8 +287,7 @@ export class DspShards {
     encodeOptions(opts.defaults); // validates
     this.defaults = { ...opts.defaults };
     const log = (opts.log ?? rootLog).child({ component: 'dsp-shards' });
-    const execArgv = workerExecArgv();
-    this.shards = Array.from({ length: opts.threads }, (_, i) => new Shard(i, execArgv, log));
+    this.shards = Array.from({ length: opts.threads }, (_, i) => new Shard(i, log));
   }
 
   /** Pins the call to the least-loaded shard. Its DSP state is created on the first frame. */

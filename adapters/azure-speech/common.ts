@@ -25,7 +25,6 @@ const KINDS: Partial<Record<sdk.CancellationErrorCode, ProviderErrorKind>> = {
   [sdk.CancellationErrorCode.BadRequestParameters]: 'bad_request',
   [sdk.CancellationErrorCode.ConnectionFailure]: 'server',
   [sdk.CancellationErrorCode.ServiceError]: 'server',
-  [sdk.CancellationErrorCode.ServiceUnavailable]: 'server',
   [sdk.CancellationErrorCode.ServiceTimeout]: 'timeout',
   [sdk.CancellationErrorCode.RuntimeError]: 'unknown',
 };

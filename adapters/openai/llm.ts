@@ -51,6 +51,7 @@ export class OpenAiLlm implements LlmProvider {
     let finished = false;
     try {
       for await (const chunk of stream) {
+        if (signal.aborted) break; // events already parsed must not leak out after an abort
         const choice = chunk.choices?.[0];
         const text = choice?.delta?.content;
         if (text) yield { text };

@@ -114,6 +114,7 @@ export class OpenAiTts implements TtsProvider {
         const dv = new DataView(bytes.buffer, bytes.byteOffset, even);
         for (let i = 0; i < pcm.length; i++) pcm[i] = dv.getInt16(i * 2, true);
         const out = resampler!.push(pcm);
+        if (signal.aborted) break;
         if (out.length) yield encodeUlaw(out);
       }
       if (signal.aborted) throw new ProviderError(name, 'aborted', 'aborted');

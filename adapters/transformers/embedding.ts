@@ -4,8 +4,16 @@
 // it from the hub, into that same folder, so the next start is offline.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AutoModel, AutoTokenizer, Tensor, env, mean_pooling } from '@xenova/transformers';
+import type { AutoModel, AutoTokenizer, Tensor } from '@xenova/transformers';
 import type { EmbeddingProvider } from '../types.ts';
+
+type TransformersLib = typeof import('@xenova/transformers');
+let lib: Promise<TransformersLib> | undefined;
+/** Loaded on first use: onnxruntime is heavy, and processes using another backend never need it. */
+export function transformersLib(): Promise<TransformersLib> {
+  lib ??= import('@xenova/transformers');
+  return lib;
+}
 
 export interface TransformersEmbeddingOptions {
   /** Hub id or folder name under modelDir, e.g. "Xenova/paraphrase-multilingual-MiniLM-L12-v2". */
@@ -34,8 +42,8 @@ export function modelFiles(opts: TransformersEmbeddingOptions): { folder: string
  * Mean-pools token vectors over the attention mask and L2-normalises each row.
  * hidden: [batch, tokens, dims]; mask: [batch, tokens] → one unit vector per batch row.
  */
-export function poolAndNormalise(hidden: Tensor, mask: Tensor): Float32Array[] {
-  const pooled = mean_pooling(hidden, mask).normalize(2, -1);
+export function poolAndNormalise(t: Pick<TransformersLib, 'mean_pooling'>, hidden: Tensor, mask: Tensor): Float32Array[] {
+  const pooled = t.mean_pooling(hidden, mask).normalize(2, -1);
   const [batch, dims] = pooled.dims as [number, number];
   const data = pooled.data as Float32Array;
   const out: Float32Array[] = [];
@@ -50,6 +58,7 @@ export class TransformersEmbedding implements EmbeddingProvider {
   readonly name: string;
 
   private constructor(
+    private readonly t: TransformersLib,
     private readonly tokenizer: Tokenizer,
     private readonly model: Model,
     readonly dimensions: number,
@@ -70,6 +79,8 @@ export class TransformersEmbedding implements EmbeddingProvider {
           `or use CACHE_EMBEDDING_BACKEND=hashing (offline, no model).`,
       );
     }
+    const t = await transformersLib();
+    const { env } = t;
     env.allowLocalModels = true;
     env.localModelPath = resolve(opts.modelDir) + '/';
     env.allowRemoteModels = !!opts.allowDownload;
@@ -77,8 +88,8 @@ export class TransformersEmbedding implements EmbeddingProvider {
     let tokenizer: Tokenizer;
     let model: Model;
     try {
-      tokenizer = await AutoTokenizer.from_pretrained(opts.model);
-      model = await AutoModel.from_pretrained(opts.model, { quantized: opts.quantized !== false });
+      tokenizer = await t.AutoTokenizer.from_pretrained(opts.model);
+      model = await t.AutoModel.from_pretrained(opts.model, { quantized: opts.quantized !== false });
     } catch (e) {
       throw new Error(
         `transformers embedding model "${opts.model}" failed to load from ${files.folder}` +
@@ -89,9 +100,9 @@ export class TransformersEmbedding implements EmbeddingProvider {
     }
     const cfg = (model as unknown as { config?: { hidden_size?: number } }).config;
     let dims = cfg?.hidden_size ?? 0;
-    const probe = new TransformersEmbedding(tokenizer, model, dims, opts.model);
+    const probe = new TransformersEmbedding(t, tokenizer, model, dims, opts.model);
     if (!dims) dims = (await probe.embed(['probe']))[0].length;
-    return new TransformersEmbedding(tokenizer, model, dims, opts.model);
+    return new TransformersEmbedding(t, tokenizer, model, dims, opts.model);
   }
 
   async embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
@@ -100,6 +111,6 @@ export class TransformersEmbedding implements EmbeddingProvider {
     const inputs = await this.tokenizer(texts, { padding: true, truncation: true });
     const output = await this.model(inputs);
     const hidden: Tensor = output.last_hidden_state ?? output.token_embeddings ?? Object.values(output)[0];
-    return poolAndNormalise(hidden, inputs.attention_mask as Tensor);
+    return poolAndNormalise(this.t, hidden, inputs.attention_mask as Tensor);
   }
 }

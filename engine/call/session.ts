@@ -152,7 +152,11 @@ export class CallSession {
     this.log = this.log.child({ callSid: this.callSid, streamSid: this.streamSid });
     if (params.workflow && params.workflow !== workflow.id) this.log.warn({ asked: params.workflow, using: workflow.id }, 'unknown workflow: using the default');
     const initial = params.language || workflow.language;
-    this.language = new LanguageTracker(initial, { enabled: config.PERFORMANCE_LANGUAGE_OPTIMIZATION, switchConfidence: config.LANGUAGE_SWITCH_CONFIDENCE });
+    this.language = new LanguageTracker(initial, {
+      enabled: config.PERFORMANCE_LANGUAGE_OPTIMIZATION,
+      switchConfidence: config.LANGUAGE_SWITCH_CONFIDENCE,
+      preferred: [...Object.keys(workflow.voices), ...Object.keys(workflow.prompts)],
+    });
     this.ctx = { callId: this.callSid, workflow: workflow.id, language: this.language.current, parameters: params };
     this.history.push({ role: 'system', content: systemPromptFor(workflow, this.language.current) });
     this.dspChannel = this.deps.dsp.open(this.callSid, (frames) => {
@@ -327,6 +331,7 @@ export class CallSession {
           if (chunk.cacheable === false) cacheable = false;
           if (chunk.endCall) this.hangupAfterPlayout = true;
           answer += chunk.text;
+          rec.answer = answer.trim(); // kept as it grows: a barge-in may cut the stream
         }),
         mergeMap((chunk) => chunker.push(chunk.text)),
       ),
@@ -341,7 +346,6 @@ export class CallSession {
       concatMap((s) => this.tts$(s, rec, signal, audio)),
       tap({
         complete: () => {
-          rec.answer = answer.trim();
           const cache = this.deps.cache;
           if (!cache || signal.aborted || !rec.user) return;
           const key = this.cacheKey();

@@ -4,7 +4,7 @@
 // one language → that language), then the ELD n-gram detector for everything else.
 import { eld } from 'eld/medium';
 import { classifyChinese } from './cantonese.ts';
-import { getLocale, listLocales, type LocaleInfo } from './registry.ts';
+import { getLocale, type LocaleInfo } from './registry.ts';
 
 export interface Detection {
   /** Registry locale code (e.g. "es-MX", "zh-HK"); a bare ISO code when `supported` is false. */
@@ -91,9 +91,9 @@ export function evidenceWeight(text: string): number {
 }
 
 // ELD returns an empty result for text it cannot judge; its detector is shared and synchronous.
-function eldScores(text: string): Array<[string, number]> {
+function eldScores(text: string): { scores: Array<[string, number]>; reliable: boolean } {
   const r = eld.detect(text);
-  return Object.entries(r.getScores()).sort((a, b) => b[1] - a[1]);
+  return { scores: Object.entries(r.getScores()).sort((a, b) => b[1] - a[1]), reliable: r.isReliable() };
 }
 
 function toLocale(iso: string): LocaleInfo | undefined {
@@ -160,11 +160,10 @@ export function detectLanguage(text: string): Detection | null {
     return result(l, iso, 0.97 * weight * filler * Math.min(1, count / letters + 0.2), 'script', script);
   }
 
-  const scores = eldScores(clean);
+  const { scores, reliable } = eldScores(clean);
   if (scores.length === 0) return null;
   const [[iso, s1]] = scores;
   const s2 = scores[1]?.[1] ?? 0;
-  const reliable = eld.detect(clean).isReliable();
   // ELD's scores are not probabilities; what tells is reliability, the margin over the runner-up
   // (small between neighbours such as ru/uk or es/pt, so it only trims) and the text's length.
   const margin = Math.min(1, Math.max(0, (s1 - s2) / 0.1));
@@ -221,6 +220,10 @@ export function fromSttLanguage(name: string | undefined | null, text?: string):
 
 // --- explicit requests ("can we speak Spanish?") -----------------------------------------
 
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 // Names callers use for a language, in several languages. Generic "Chinese" is marked: it
 // means Mandarin to most, but a Cantonese caller asking for 中文 wants to stay in Cantonese.
 const LANGUAGE_NAMES: Array<[string, string[]]> = [
@@ -246,18 +249,33 @@ const LANGUAGE_NAMES: Array<[string, string[]]> = [
   ['uk', ['ukrainian', 'ucraniano', 'ukrainien', 'ukrainisch', 'українською', 'українська']],
 ];
 
-// Verbs and frames that turn a language name into a request, per language.
-const REQUEST_CUES =
-  /\b(speak|speaks|speaking|talk|talking|switch|change|continue|answer|respond|reply|habla|hablar|hablas|hablamos|hablen|hable|parle|parlez|parler|parles|sprechen|sprichst|spricht|parla|parlare|parli|fala|falar|falamos|fale|spreek|spreekt|spreken|mówi|mówić|говорите|говорить|konuşabilir|konuşur|nói)\b|\b(in|en|auf|em|op|по)\s+\S+|(講|讲|說|说|用|轉|转|換|换|傾|倾|識講|识讲|會講|会讲|會說|会说|で話|で|話せ|話し|로|으로|말)/iu;
+// Verbs and frames that turn a language name into a request, per language. Alphabetic words
+// are matched whole (JavaScript's \b only knows ASCII, so boundaries are spelled out).
+const REQUEST_WORDS = [
+  'speak', 'speaks', 'speaking', 'talk', 'talking', 'switch', 'change', 'continue', 'answer', 'respond', 'reply',
+  'habla', 'hablar', 'hablas', 'hablamos', 'hablen', 'hable', 'cambiar', 'parle', 'parlez', 'parler', 'parles',
+  'sprechen', 'sprichst', 'spricht', 'parla', 'parlare', 'parli', 'fala', 'falar', 'falamos', 'fale', 'spreek',
+  'spreekt', 'spreken', 'mówi', 'mówić', 'говорите', 'говорить', 'говоріть', 'konuşabilir', 'konuşur', 'nói',
+];
+// "in English", "en español", "auf Deutsch": a preposition right before the name is a request.
+const REQUEST_PREPOSITION = /(?<!\p{L})(?:in|en|auf|em|op|по)\s+$/iu;
+const REQUEST_CJK = ['講', '讲', '說', '说', '用', '轉', '转', '換', '换', '傾', '倾', '話せ', '話し', 'で', '로', '말'];
+const NEGATION_WORDS = [
+  "don't", 'dont', 'do not', "doesn't", "can't", 'cant', 'cannot', 'not', 'no hablo', 'no entiendo', 'ne parle pas',
+  'je parle pas', 'spreche kein', 'spreche nicht', 'kein', 'keine', 'non parlo', 'não falo', 'nao falo', 'nie mówię',
+  'не говорю', 'не розмовляю',
+];
+const NEGATION_CJK = ['唔識', '唔识', '唔會', '唔会', '唔明', '不會', '不会', '不懂', '聽不懂', '听不懂', '話せません', '못'];
+
+function wordsRe(words: string[], cjk: string[]): RegExp {
+  const alpha = words.map((w) => escapeRe(w).replace(/ /g, '\\s+')).join('|');
+  return new RegExp(`(?<!\\p{L})(?:${alpha})(?!\\p{L})|${cjk.map(escapeRe).join('|')}`, 'iu');
+}
+const REQUEST_CUES = wordsRe(REQUEST_WORDS, REQUEST_CJK);
 // "I don't speak X" names the language the caller cannot use: never a request for it.
-const NEGATION =
-  /\b(don'?t|do not|doesn'?t|can'?t|cannot|not|no hablo|no entiendo|ne parle pas|je parle pas|spreche kein|spreche nicht|kein|non parlo|não falo|nao falo|nie mówię)\b|唔識|唔识|唔會|唔会|唔明|不會|不会|不懂|聽不懂|听不懂|話せません|못/iu;
+const NEGATION = wordsRe(NEGATION_WORDS, NEGATION_CJK);
 // A-not-A questions ("可唔可以", "會不會") contain 唔/不 without negating.
 const A_NOT_A = /(\p{Script=Han})[唔不]\1/gu;
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 const NAME_PATTERNS: Array<[string, RegExp]> = LANGUAGE_NAMES.flatMap(([code, names]) =>
   names.map((n) => [code, HAN.test(n) || /[\p{Script=Hangul}\p{Script=Katakana}\p{Script=Hiragana}]/u.test(n) ? new RegExp(escapeRe(n), 'u') : new RegExp(`(?<![\\p{L}])${escapeRe(n)}(?![\\p{L}])`, 'iu')] as [string, RegExp]),
@@ -280,29 +298,35 @@ export function detectLanguageRequest(text: string): LanguageRequest | undefined
   const t = text.normalize('NFC');
   // Requests are short; a long turn that mentions a language is about something else.
   if (t.length > 120) return undefined;
-  const stripped = t.replace(A_NOT_A, '$1');
-  if (NEGATION.test(stripped)) return undefined;
-  if (!REQUEST_CUES.test(stripped)) return undefined;
-  for (const [code, re] of NAME_PATTERNS) {
-    if (!re.test(stripped)) continue;
-    if (code === 'zh') {
-      // Generic Chinese: the request text itself shows which Chinese the caller writes.
-      const c = HAN.test(stripped) ? classifyChinese(stripped) : undefined;
-      return { locale: c && c.confidence >= 0.6 ? c.locale : 'zh-CN', generic: true };
+  // Judge clause by clause, so "Can we speak Spanish? I'm not good at English" is a request
+  // for Spanish and the negated English clause is ignored.
+  const clauses = t.replace(A_NOT_A, '$1').split(/[.;!?¿¡。！？；]+/u);
+  for (const clause of clauses) {
+    if (clause.trim() === '' || NEGATION.test(clause)) continue;
+    const verb = REQUEST_CUES.test(clause);
+    for (const [code, re] of NAME_PATTERNS) {
+      const m = re.exec(clause);
+      if (!m) continue;
+      if (!verb && !REQUEST_PREPOSITION.test(clause.slice(0, m.index))) continue;
+      if (code === 'zh') {
+        // Generic Chinese: the request text itself shows which Chinese the caller writes.
+        const c = HAN.test(clause) ? classifyChinese(clause) : undefined;
+        return { locale: c && c.confidence >= 0.6 ? c.locale : 'zh-CN', generic: true };
+      }
+      const l = getLocale(code);
+      if (l) return { locale: l.code, generic: false };
     }
-    const l = getLocale(code);
-    if (l) return { locale: l.code, generic: false };
   }
   return undefined;
 }
 
 /** All registry locales detection can produce from text (for documentation and tests). */
 export function detectableLocales(): string[] {
-  const eldLangs = new Set(Object.values(eld.info().Languages));
   const out = new Set<string>();
-  for (const l of listLocales()) {
-    const base = l.code.split('-')[0];
-    if (l.isDefault && (eldLangs.has(base) || SINGLE_LANGUAGE_SCRIPTS.some(([, i]) => i === base) || base === 'ja')) out.add(l.code);
+  const isos = [...Object.values(eld.info().Languages), ...SINGLE_LANGUAGE_SCRIPTS.map(([, iso]) => iso), 'ja'];
+  for (const iso of isos) {
+    const l = iso === 'zh' ? undefined : getLocale(iso);
+    if (l) out.add(l.code);
   }
   for (const c of ['zh-CN', 'zh-TW', 'zh-HK', 'yue-CN']) out.add(c);
   return [...out].sort();

@@ -246,9 +246,13 @@ export function raceFirstOutput<P, T>(
       }
       clearTimeout(a.timer);
       a.live = false;
-      for (const o of atts) if (o.live) {
+      const winnerIndex = atts.indexOf(a);
+      for (const [i, o] of atts.entries()) if (o.live) {
         stop(o);
-        health.breaker(o.c.name).release();
+        // An earlier attempt still silent when its hedge answered is a soft failure for its
+        // breaker (a hung provider looks exactly like this); a later one just lost: no verdict.
+        if (i < winnerIndex) health.breaker(o.c.name).failure('silent past its hedge');
+        else health.breaker(o.c.name).release();
       }
       health.recordFirstOutput(a.c.name, performance.now() - a.t0);
       health.breaker(a.c.name).success();

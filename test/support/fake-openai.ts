@@ -185,6 +185,13 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
     });
   };
 
+  /** Drops the connection mid-response: what was written arrives, then the socket closes. */
+  async function disconnect(res: ServerResponse) {
+    await wait(20); // let the written chunks reach the client before the close
+    res.socket?.end();
+    res.socket?.destroySoon?.();
+  }
+
   function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
@@ -218,7 +225,7 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
     for (let i = 0; i < parts.length; i++) {
       if (log.aborted) return;
       if ((fault.kind === 'disconnect' || fault.kind === 'truncate' || fault.kind === 'stall') && i === fault.afterChunks) {
-        if (fault.kind === 'disconnect') return void res.socket?.destroy();
+        if (fault.kind === 'disconnect') return disconnect(res);
         if (fault.kind === 'truncate') return void res.end();
         return; // stall: leave it open
       }
@@ -248,7 +255,7 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
     for (let at = 0, i = 0; at < pcm.length; i++) {
       if (log.aborted) return;
       if ((fault.kind === 'disconnect' || fault.kind === 'truncate' || fault.kind === 'stall') && i === fault.afterChunks) {
-        if (fault.kind === 'disconnect') return void res.socket?.destroy();
+        if (fault.kind === 'disconnect') return disconnect(res);
         if (fault.kind === 'truncate') return void res.end();
         return;
       }

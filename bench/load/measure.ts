@@ -1,0 +1,79 @@
+// One load point: set the generator to N calls, let it ramp and settle, then measure over a
+// hold window what the engine (its /metrics/live windows, /proc CPU and RSS) and the
+// generator (caller-side latency, failures, per-call engine reports) saw.
+import type { EngineProc, GeneratorProc } from './procs.ts';
+import { coresUsed, sampleProc } from './procs.ts';
+import type { GenStats } from './generator.ts';
+import type { WindowSummary } from '../../engine/metrics/window.ts';
+
+export interface PointOptions {
+  n: number;
+  rampMs: number;
+  settleMs: number;
+  holdMs: number;
+  /** Engine RSS with no calls, for memory per call. */
+  idleRssBytes?: number;
+  samples?: boolean;
+  onProgress?: (msg: string) => void;
+}
+
+export interface Point {
+  n: number;
+  holdS: number;
+  /** Engine-side, over the hold window. */
+  frameLagMs: WindowSummary;
+  turnMs: WindowSummary;
+  activeCalls: number;
+  engineCores: number;
+  engineRssMb: number;
+  rssPerCallKb: number | null;
+  generatorCores: number;
+  gen: GenStats;
+  /** Turn/call failure share over the hold. */
+  failedTurnShare: number;
+  failedCallShare: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function measurePoint(engine: EngineProc, gen: GeneratorProc, o: PointOptions): Promise<Point> {
+  gen.target(o.n, o.rampMs);
+  await sleep(o.rampMs + o.settleMs);
+  const since = await gen.now();
+  const a = sampleProc(engine.info.pid);
+  const g0 = await gen.stats(Number.MAX_SAFE_INTEGER);
+  const holdS = Math.round(o.holdMs / 1000);
+  const step = 5000;
+  for (let t = 0; t < o.holdMs; t += step) {
+    await sleep(Math.min(step, o.holdMs - t));
+    o.onProgress?.(`  … ${o.n} calls, ${Math.min(holdS, Math.round((t + step) / 1000))}/${holdS} s`);
+  }
+  const b = sampleProc(engine.info.pid);
+  const live = await engine.live(Math.max(1, holdS));
+  const g = await gen.stats(since, o.samples ?? false);
+  const cpu1 = g.generatorCpuMs.user + g.generatorCpuMs.system;
+  const cpu0 = g0.generatorCpuMs.user + g0.generatorCpuMs.system;
+  const rss = b?.rssBytes ?? NaN;
+  const turns = g.turns.total;
+  const calls = g.calls.completed + g.calls.failed;
+  return {
+    n: o.n,
+    holdS,
+    frameLagMs: live.frameLag,
+    turnMs: live.stages.turn,
+    activeCalls: live.activeCalls,
+    engineCores: a && b ? Math.round(coresUsed(a, b) * 100) / 100 : NaN,
+    engineRssMb: Math.round(rss / 1048576),
+    rssPerCallKb: o.idleRssBytes && o.n > 0 ? Math.round((rss - o.idleRssBytes) / 1024 / o.n) : null,
+    generatorCores: Math.round(((cpu1 - cpu0) / o.holdMs) * 100) / 100,
+    gen: g,
+    failedTurnShare: turns ? g.turns.failed / turns : 0,
+    failedCallShare: calls ? g.calls.failed / calls : 0,
+  };
+}
+
+/** Engine RSS after it has been idle a moment (baseline for memory per call). */
+export async function idleRss(engine: EngineProc, waitMs = 1500): Promise<number> {
+  await sleep(waitMs);
+  return sampleProc(engine.info.pid)?.rssBytes ?? NaN;
+}

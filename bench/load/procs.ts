@@ -1,0 +1,175 @@
+// The benchmark's processes: the engine (bench-engine.ts) and the load generator
+// (generator.ts --child), each forked separately so the generator's CPU is not the engine's,
+// plus CPU and RSS sampling of the engine process from /proc (Linux; includes its worker
+// threads).
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { GenStats, LoadOptions } from './generator.ts';
+import type { LiveSnapshot } from '../../engine/metrics/live.ts';
+
+/**
+ * Children run .ts through ts-hooks.mjs, which (unlike tsx's own loader on Node 20) also
+ * works in their worker threads; other flags we run under are kept, tsx's are dropped.
+ */
+function tsxArgv(): string[] {
+  const argv: string[] = [];
+  const own = process.execArgv;
+  for (let i = 0; i < own.length; i++) {
+    const a = own[i];
+    if (a.startsWith('--inspect')) continue;
+    if ((a === '--import' || a === '--require' || a === '--loader') && /[\\/]tsx[\\/]|^tsx$/.test(own[i + 1] ?? '')) {
+      i++;
+      continue;
+    }
+    argv.push(a);
+  }
+  return [...argv, '--import', new URL('./ts-hooks.mjs', import.meta.url).href];
+}
+
+function once<T>(child: ChildProcess, pick: (m: any) => T | undefined, what: string, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+    }, ms);
+    const onMsg = (m: unknown) => {
+      const v = pick(m);
+      if (v !== undefined) {
+        cleanup();
+        resolve(v);
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`${what}: process exited with ${code}`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.off('message', onMsg);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMsg);
+    child.once('exit', onExit);
+  });
+}
+
+export interface EngineInfo {
+  pid: number;
+  port: number;
+  mediaPort: number;
+  transport: string;
+  dsp: string;
+  hedging: boolean;
+  denoise: string;
+  cache: boolean;
+  dspThreads: number;
+}
+
+export interface EngineProc {
+  info: EngineInfo;
+  baseUrl: string;
+  mediaUrl: string;
+  live(windowS?: number): Promise<LiveSnapshot>;
+  stop(): Promise<void>;
+}
+
+export async function startEngine(env: Record<string, string>): Promise<EngineProc> {
+  const child = fork(fileURLToPath(new URL('./bench-engine.ts', import.meta.url)), [], {
+    execArgv: tsxArgv(),
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const info = await once<EngineInfo>(child, (m) => (m?.type === 'ready' ? m : undefined), 'the engine to start', 60_000);
+  const baseUrl = `http://127.0.0.1:${info.port}`;
+  return {
+    info,
+    baseUrl,
+    mediaUrl: `ws://127.0.0.1:${info.mediaPort}/twilio/media`,
+    async live(windowS) {
+      const r = await fetch(`${baseUrl}/metrics/live${windowS ? `?window=${windowS}` : ''}`);
+      if (!r.ok) throw new Error(`/metrics/live answered ${r.status}`);
+      return (await r.json()) as LiveSnapshot;
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.send({ type: 'stop' });
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+export interface GeneratorProc {
+  pid: number;
+  target(n: number, rampMs?: number): void;
+  /** The generator's performance.now(), to ask for stats since a moment. */
+  now(): Promise<number>;
+  stats(sinceMs?: number, samples?: boolean): Promise<GenStats>;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startGenerator(opts: LoadOptions): Promise<GeneratorProc> {
+  const child = fork(fileURLToPath(new URL('./generator.ts', import.meta.url)), ['--child'], {
+    execArgv: tsxArgv(),
+    env: { ...process.env, UV_THREADPOOL_SIZE: '2' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  child.send({ type: 'init', opts });
+  await once(child, (m) => (m?.type === 'ready' ? true : m?.type === 'error' ? (() => { throw new Error(m.message); })() : undefined), 'the load generator to start', 30_000);
+  let id = 0;
+  return {
+    pid: child.pid!,
+    target: (n, rampMs) => child.send({ type: 'target', n, rampMs }),
+    async now() {
+      const my = ++id;
+      child.send({ type: 'now', id: my });
+      return once<number>(child, (m) => (m?.type === 'now' && m.id === my ? m.now : undefined), 'generator clock', 30_000);
+    },
+    async stats(sinceMs = 0, samples = false) {
+      const my = ++id;
+      child.send({ type: 'stats', id: my, sinceMs, samples });
+      return once<GenStats>(child, (m) => (m?.type === 'stats' && m.id === my ? m.stats : undefined), 'generator stats', 60_000);
+    },
+    async stop(graceMs = 0) {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.send({ type: 'stop', graceMs });
+      const t = setTimeout(() => child.kill('SIGKILL'), graceMs + 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------ /proc
+
+const TICKS_PER_S = 100; // USER_HZ on Linux
+
+export interface ProcSample {
+  at: number;
+  /** user + system CPU time of the whole process (all threads), ms. */
+  cpuMs: number;
+  rssBytes: number;
+}
+
+export function sampleProc(pid: number): ProcSample | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at ") ".
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpuMs = ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+    return { at: performance.now(), cpuMs, rssBytes: rss ? Number(rss[1]) * 1024 : NaN };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU use between two samples, in cores (1 = one core busy). */
+export function coresUsed(a: ProcSample, b: ProcSample): number {
+  return (b.cpuMs - a.cpuMs) / Math.max(1, b.at - a.at);
+}

@@ -1,0 +1,75 @@
+// Capacity sweep: for each DSP setting, raise concurrency step by step until frame lag p99
+// passes 20 ms or turns fail (> 1 % of turns unanswered, or > 1 % of calls failed); the
+// capacity is the last step that passed. One fresh engine and generator per DSP setting.
+import { startEngine, startGenerator } from './procs.ts';
+import { idleRss, measurePoint, type Point } from './measure.ts';
+
+export const DSP_SETTINGS = [
+  { id: 'vad', label: 'VAD only', env: { DSP_DENOISE: 'off' } },
+  { id: 'spectral', label: 'VAD + light denoise (spectral, default)', env: { DSP_DENOISE: 'spectral' } },
+  { id: 'rnnoise', label: 'RNNoise on every call', env: { DSP_DENOISE: 'rnnoise' } },
+] as const;
+
+export const FRAME_LAG_LIMIT_MS = 20;
+export const FAIL_LIMIT = 0.01;
+
+export interface SweepOptions {
+  steps: Record<string, number[]>;
+  rampMs: number;
+  settleMs: number;
+  holdMs: number;
+  settings?: string[];
+  progress: (msg: string) => void;
+}
+
+export interface SweepResult {
+  setting: string;
+  label: string;
+  capacity: number;
+  /** Why the sweep stopped ("frame lag", "failures", "steps exhausted"). */
+  stoppedBy: string;
+  idleRssMb: number;
+  points: Point[];
+}
+
+export function verdict(p: Point): string | null {
+  if (p.frameLagMs.p99 === null || p.frameLagMs.count === 0) return 'no frames processed';
+  if (p.frameLagMs.p99 > FRAME_LAG_LIMIT_MS) return `frame lag p99 ${p.frameLagMs.p99} ms > ${FRAME_LAG_LIMIT_MS} ms`;
+  if (p.failedTurnShare > FAIL_LIMIT) return `${(100 * p.failedTurnShare).toFixed(1)} % of turns unanswered`;
+  if (p.failedCallShare > FAIL_LIMIT) return `${(100 * p.failedCallShare).toFixed(1)} % of calls failed`;
+  return null;
+}
+
+export async function runSweep(o: SweepOptions): Promise<SweepResult[]> {
+  const out: SweepResult[] = [];
+  for (const s of DSP_SETTINGS) {
+    if (o.settings && !o.settings.includes(s.id)) continue;
+    o.progress(`sweep: ${s.label}`);
+    const engine = await startEngine({ ...s.env });
+    const gen = await startGenerator({ baseUrl: engine.baseUrl, mediaUrl: engine.mediaUrl, reports: false, seed: 7 });
+    const idle = await idleRss(engine);
+    const points: Point[] = [];
+    let capacity = 0;
+    let stoppedBy = 'steps exhausted';
+    try {
+      for (const n of o.steps[s.id] ?? []) {
+        const p = await measurePoint(engine, gen, { n, rampMs: o.rampMs, settleMs: o.settleMs, holdMs: o.holdMs, idleRssBytes: idle, onProgress: o.progress });
+        points.push(p);
+        const why = verdict(p);
+        o.progress(
+          `  ${s.id} ${n} calls: frame lag p50 ${p.frameLagMs.p50} / p99 ${p.frameLagMs.p99} ms, engine ${p.engineCores} cores, RSS ${p.engineRssMb} MB (${p.rssPerCallKb ?? '–'} KB/call), turns ${p.gen.turns.answered}/${p.gen.turns.total}, generator ${p.generatorCores} cores, tick lag p99 ${p.gen.generatorTickLagMs.p99?.toFixed(1)} ms → ${why ?? 'pass'}`,
+        );
+        if (why) {
+          stoppedBy = why;
+          break;
+        }
+        capacity = n;
+      }
+    } finally {
+      await gen.stop();
+      await engine.stop();
+    }
+    out.push({ setting: s.id, label: s.label, capacity, stoppedBy, idleRssMb: Math.round(idle / 1048576), points });
+  }
+  return out;
+}

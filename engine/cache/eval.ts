@@ -1,0 +1,59 @@
+// `npm run cache:eval -- --faq FILE [--queries FILE] [--backend NAME] [--threshold X] [--summary]`
+// Pre-warms the FAQ file's entries, scores the queries (the file's own, or a separate file with
+// a `queries` array of the same shape) and prints the report as JSON on stdout.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config } from '../config.ts';
+import { evaluateFaq } from './evaluate.ts';
+
+const USAGE = 'usage: npm run cache:eval -- --faq FILE [--queries FILE] [--backend auto|hashing|transformers|openai] [--threshold 0..1] [--summary]';
+
+function readJson(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${what} ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      faq: { type: 'string' },
+      queries: { type: 'string' },
+      backend: { type: 'string' },
+      threshold: { type: 'string' },
+      summary: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (!values.faq) throw new Error(`--faq is required\n${USAGE}`);
+  const overrides: Partial<Record<keyof Config, unknown>> = {};
+  if (values.backend) overrides.CACHE_EMBEDDING_BACKEND = values.backend;
+  if (values.threshold !== undefined) {
+    overrides.CACHE_THRESHOLD = values.threshold;
+    overrides.CACHE_HASHING_THRESHOLD = values.threshold;
+  }
+  const cfg = loadConfig(process.env, overrides);
+  const faq = readJson(values.faq, 'FAQ file');
+  const queries = values.queries ? readJson(values.queries, 'queries file') : undefined;
+  const report = await evaluateFaq(faq, queries, cfg);
+  const out = values.summary ? { ...report, outcomes: undefined } : report;
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`cache:eval: ${e.message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,113 @@
+// Scores the cache on labelled queries: FAQ entries are pre-warmed as a workflow would be, each
+// query is looked up in its language's partition, and every outcome is classified. `expect` is
+// the entry id a correct cache answers with, or null where any cached answer would be wrong.
+import { z } from 'zod';
+import type { EmbeddingProvider } from '../../adapters/types.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { FaqEntrySchema, parseWorkflow } from '../workflow.ts';
+import { FAQ_STATE, ResponseCache, faqEntryId } from './response-cache.ts';
+
+export const EvalQuerySchema = z.object({
+  text: z.string(),
+  language: z.string().min(2),
+  expect: z.string().nullable(),
+});
+export type EvalQuery = z.infer<typeof EvalQuerySchema>;
+
+export const FaqFileSchema = z.object({
+  workflow: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  entries: z.array(FaqEntrySchema).min(1),
+  queries: z.array(EvalQuerySchema).optional(),
+});
+export const QueriesFileSchema = z.object({ queries: z.array(EvalQuerySchema) });
+
+export interface EvalOutcome {
+  text: string;
+  language: string;
+  expect: string | null;
+  got: string | null;
+  tier?: 'exact' | 'semantic';
+  similarity?: number;
+  /** hit: the expected entry; wrong: any other answer; miss: nothing where one was expected. */
+  outcome: 'hit' | 'wrong' | 'miss' | 'correct-miss';
+}
+
+export interface EvalReport {
+  backend: string;
+  threshold: number;
+  entries: number;
+  queries: number;
+  /** Queries whose expect names an entry. */
+  expecting: number;
+  /** Hits of any kind among the expecting queries, divided by expecting. */
+  hitRate: number;
+  /** Right answers among the expecting queries, divided by expecting. */
+  correctHitRate: number;
+  hits: number;
+  wrongHits: number;
+  /** Wrong answers among all hits (any query). */
+  wrongAnswerRate: number;
+  correctMisses: number;
+  guardRejections: number;
+  guardReasons: Record<string, number>;
+  lookupMs: { p50: number; p95: number; p99: number };
+  outcomes: EvalOutcome[];
+}
+
+function parse<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new Error(`${what}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+export async function evaluateFaq(
+  faqRaw: unknown,
+  queriesRaw: unknown | undefined,
+  cfg: Config,
+  opts: { embedder?: EmbeddingProvider; log?: Logger } = {},
+): Promise<EvalReport> {
+  const faq = parse(FaqFileSchema, faqRaw, 'FAQ file');
+  const queries = queriesRaw === undefined ? faq.queries : parse(QueriesFileSchema, queriesRaw, 'queries file').queries;
+  if (!queries || queries.length === 0) throw new Error('no queries: the FAQ file has no "queries" and no --queries file was given');
+  const wf = parseWorkflow({ id: faq.workflow, faq: faq.entries }, 'FAQ file');
+  const cache = await ResponseCache.create(cfg, { ...opts, persist: false });
+  try {
+    await cache.prewarm(wf, {});
+    const idToFaq = new Map(wf.faq.map((f) => [faqEntryId(wf.id, f.id, ''), f.id]));
+    const outcomes: EvalOutcome[] = [];
+    for (const q of queries) {
+      const hit = await cache.lookup({ workflow: wf.id, state: FAQ_STATE, language: q.language, voice: '' }, q.text);
+      const got = hit ? (idToFaq.get(hit.entryId) ?? hit.entryId) : null;
+      const outcome: EvalOutcome['outcome'] = hit ? (got === q.expect ? 'hit' : 'wrong') : q.expect === null ? 'correct-miss' : 'miss';
+      outcomes.push({ text: q.text, language: q.language, expect: q.expect, got, ...(hit ? { tier: hit.tier, similarity: round(hit.similarity) } : {}), outcome });
+    }
+    const expecting = outcomes.filter((o) => o.expect !== null);
+    const hits = outcomes.filter((o) => o.got !== null);
+    const wrong = hits.filter((o) => o.outcome === 'wrong');
+    const s = cache.stats();
+    return {
+      backend: s.backend,
+      threshold: s.threshold,
+      entries: wf.faq.length,
+      queries: outcomes.length,
+      expecting: expecting.length,
+      hitRate: round(expecting.filter((o) => o.got !== null).length / Math.max(1, expecting.length)),
+      correctHitRate: round(expecting.filter((o) => o.outcome === 'hit').length / Math.max(1, expecting.length)),
+      hits: hits.length,
+      wrongHits: wrong.length,
+      wrongAnswerRate: round(wrong.length / Math.max(1, hits.length)),
+      correctMisses: outcomes.filter((o) => o.outcome === 'correct-miss').length,
+      guardRejections: s.guardRejections,
+      guardReasons: s.guardReasons as Record<string, number>,
+      lookupMs: { p50: round(s.lookupMs.p50), p95: round(s.lookupMs.p95), p99: round(s.lookupMs.p99) },
+      outcomes,
+    };
+  } finally {
+    await cache.close();
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 10000) / 10000;
+}

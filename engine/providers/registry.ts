@@ -1,0 +1,246 @@
+// Builds each workflow's providers at startup: per role, the chain named in
+// workflow.providers.<role> (for the LLM, WEAVER_LLM_CHAIN overrides it), every spec validated
+// now so a missing key or a bad endpoint stops the engine with ONE error naming the setting,
+// never mid-call. A chain of one provider is that provider; longer chains are hedged
+// (chain.ts). Plug-ins and tests add adapters with registerProvider().
+import type { Config } from '../config.ts';
+import { ProviderSpecSchema, type ProviderSpec, type Workflow } from '../workflow.ts';
+import type { Logger } from '../log.ts';
+import type { LlmProvider, SttProvider, TtsProvider } from '../../adapters/types.ts';
+import { ProviderHealth } from './health.ts';
+import { HedgeBudget, type Candidate, type HedgeSettings } from './hedge.ts';
+import { HedgedLlm, HedgedStt, HedgedTts } from './chain.ts';
+import { SimulatedStt } from '../../adapters/local/simulated-stt.ts';
+import { WorkflowResponder } from '../../adapters/local/workflow-responder.ts';
+import { EspeakTts } from '../../adapters/local/espeak-tts.ts';
+import { OpenAiLlm } from '../../adapters/openai/llm.ts';
+import { OpenAiStt } from '../../adapters/openai/stt.ts';
+import { OpenAiTts } from '../../adapters/openai/tts.ts';
+import { AzureOpenAiLlm } from '../../adapters/azure-openai/llm.ts';
+import { AzureStt } from '../../adapters/azure-speech/stt.ts';
+import { AzureTts } from '../../adapters/azure-speech/tts.ts';
+
+export interface Providers {
+  stt: SttProvider;
+  llm: LlmProvider;
+  tts: TtsProvider;
+}
+export type Role = keyof Providers;
+
+/** Thrown by factories for a bad spec; the registry prefixes where it was found. */
+export class ProviderConfigError extends Error {}
+
+/** What a factory gets: the spec and helpers that read its options with clear errors. */
+export interface FactoryContext {
+  spec: ProviderSpec;
+  workflow: Workflow;
+  config: Config;
+  /** Where the spec came from, for messages: "providers.llm[0]" or "WEAVER_LLM_CHAIN[0]". */
+  path: string;
+  /** A string option, falling back to a config key; missing + required → a clear error. */
+  str(key: string, opts?: { env?: keyof Config; required?: boolean; def?: string }): string | undefined;
+  num(key: string, opts?: { min?: number; max?: number }): number | undefined;
+  strings(key: string): string[] | undefined;
+  /** A URL option (or config key) whose protocol is one of `protocols`. */
+  url(key: string, protocols: string[], opts?: { env?: keyof Config; required?: boolean }): string | undefined;
+}
+
+export type ProviderFactory<R extends Role> = (ctx: FactoryContext) => Providers[R];
+
+const factories: { [R in Role]: Map<string, ProviderFactory<R>> } = { stt: new Map(), llm: new Map(), tts: new Map() };
+
+/** Adds (or replaces) an adapter under `name` for `role`. */
+export function registerProvider<R extends Role>(role: R, name: string, factory: ProviderFactory<R>): void {
+  if (!(role in factories)) throw new Error(`registerProvider: role must be stt, llm or tts, got "${role}"`);
+  if (!name) throw new Error('registerProvider: name is required');
+  (factories[role] as Map<string, ProviderFactory<R>>).set(name, factory);
+}
+
+export function registeredProviders(role: Role): string[] {
+  return [...factories[role].keys()].sort();
+}
+
+function makeContext(spec: ProviderSpec, workflow: Workflow, config: Config, path: string): FactoryContext {
+  const raw = spec as Record<string, unknown>;
+  const str: FactoryContext['str'] = (key, o = {}) => {
+    const v = raw[key];
+    if (v !== undefined && typeof v !== 'string') throw new ProviderConfigError(`${key} must be a string (${path}.${key})`);
+    const value = (v as string | undefined) || (o.env ? (config[o.env] as string | undefined) : undefined) || o.def;
+    if (!value && o.required) throw new ProviderConfigError(`${key} missing: set ${o.env ? `${o.env} or ` : ''}${path}.${key}`);
+    return value || undefined;
+  };
+  return {
+    spec,
+    workflow,
+    config,
+    path,
+    str,
+    num(key, o = {}) {
+      const v = raw[key];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'number' || !Number.isFinite(v) || (o.min !== undefined && v < o.min) || (o.max !== undefined && v > o.max)) {
+        throw new ProviderConfigError(`${key} must be a number${o.min !== undefined ? ` ≥ ${o.min}` : ''}${o.max !== undefined ? ` ≤ ${o.max}` : ''} (${path}.${key}), got ${JSON.stringify(v)}`);
+      }
+      return v;
+    },
+    strings(key) {
+      const v = raw[key];
+      if (v === undefined) return undefined;
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x)) throw new ProviderConfigError(`${key} must be an array of strings (${path}.${key})`);
+      return v as string[];
+    },
+    url(key, protocols, o = {}) {
+      const value = str(key, o);
+      if (value === undefined) return undefined;
+      let u: URL;
+      try {
+        u = new URL(value);
+      } catch {
+        throw new ProviderConfigError(`${key} "${value}" is not a valid URL (${o.env ? `${o.env} or ` : ''}${path}.${key})`);
+      }
+      if (!protocols.includes(u.protocol.replace(':', ''))) throw new ProviderConfigError(`${key} "${value}" must use ${protocols.join(' or ')} (${o.env ? `${o.env} or ` : ''}${path}.${key})`);
+      return value;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------- built-ins
+
+registerProvider('stt', 'simulated', (c) => new SimulatedStt({ latencyMs: c.config.SIM_STT_LATENCY_MS }));
+registerProvider('llm', 'workflow', (c) => new WorkflowResponder(c.workflow));
+registerProvider('tts', 'espeak', () => new EspeakTts());
+
+const timeout = (c: FactoryContext) => c.num('timeoutMs', { min: 100 });
+const openAiCommon = (c: FactoryContext) => ({
+  apiKey: c.str('apiKey', { env: 'OPENAI_API_KEY', required: true })!,
+  baseURL: c.url('baseURL', ['http', 'https'], { env: 'OPENAI_BASE_URL' }),
+  timeoutMs: timeout(c),
+  name: c.str('name'),
+});
+registerProvider('llm', 'openai', (c) => new OpenAiLlm({ ...openAiCommon(c), model: c.str('model', { def: 'gpt-4o-mini' })!, temperature: c.num('temperature', { min: 0, max: 2 }), maxTokens: c.num('maxTokens', { min: 1 }) }));
+registerProvider('stt', 'openai', (c) => new OpenAiStt({ ...openAiCommon(c), model: c.str('model'), prompt: c.str('prompt'), languageHint: (c.spec as { languageHint?: boolean }).languageHint === true }));
+registerProvider('tts', 'openai', (c) => {
+  const format = c.str('format', { def: 'pcm' });
+  if (format !== 'pcm' && format !== 'wav') throw new ProviderConfigError(`format must be "pcm" or "wav" (${c.path}.format), got "${format}"`);
+  return new OpenAiTts({ ...openAiCommon(c), model: c.str('model'), voice: c.str('voice'), format, speed: c.num('speed', { min: 0.25, max: 4 }), instructions: c.str('instructions') });
+});
+registerProvider('llm', 'azure-openai', (c) => {
+  const endpoint = c.url('endpoint', ['https', 'http'], { env: 'AZURE_OPENAI_ENDPOINT', required: true })!;
+  return new AzureOpenAiLlm({
+    apiKey: c.str('apiKey', { env: 'AZURE_OPENAI_API_KEY', required: true })!,
+    endpoint,
+    deployment: c.str('deployment', { env: 'AZURE_OPENAI_DEPLOYMENT', required: true })!,
+    apiVersion: c.str('apiVersion', { env: 'AZURE_OPENAI_API_VERSION', required: true })!,
+    temperature: c.num('temperature', { min: 0, max: 2 }),
+    maxTokens: c.num('maxTokens', { min: 1 }),
+    timeoutMs: timeout(c),
+    name: c.str('name'),
+  });
+});
+const azureSpeechAuth = (c: FactoryContext) => {
+  const key = c.str('key', { env: 'AZURE_SPEECH_KEY', required: true })!;
+  const endpoint = c.url('endpoint', ['wss', 'ws', 'https', 'http'], { env: 'AZURE_SPEECH_ENDPOINT' });
+  const region = c.str('region', { env: 'AZURE_SPEECH_REGION' });
+  if (!endpoint && !region) throw new ProviderConfigError(`region missing: set AZURE_SPEECH_REGION or ${c.path}.region (or AZURE_SPEECH_ENDPOINT / ${c.path}.endpoint)`);
+  if (region && !/^[a-z0-9]+$/.test(region)) throw new ProviderConfigError(`region "${region}" is not an Azure region name like "westeurope"`);
+  return { key, endpoint, region, name: c.str('name') };
+};
+registerProvider('stt', 'azure-speech', (c) => new AzureStt({ ...azureSpeechAuth(c), languages: c.strings('languages'), segmentationSilenceMs: c.num('segmentationSilenceMs', { min: 100, max: 5000 }), finalWaitMs: c.num('finalWaitMs', { min: 0 }) }));
+registerProvider('tts', 'azure-speech', (c) => new AzureTts({ ...azureSpeechAuth(c), voice: c.str('voice'), rate: c.str('rate') }));
+
+// ---------------------------------------------------------------------------- building
+
+/** Parses WEAVER_LLM_CHAIN; throws one error naming the variable. */
+export function parseLlmChain(raw: string): ProviderSpec[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (e) {
+    throw new Error(`WEAVER_LLM_CHAIN is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(v) || v.length === 0) throw new Error('WEAVER_LLM_CHAIN must be a non-empty JSON array of {"provider": "openai" | "azure-openai", …}');
+  return v.map((item, i) => {
+    const r = ProviderSpecSchema.safeParse(item);
+    if (!r.success) throw new Error(`WEAVER_LLM_CHAIN[${i}] must be an object with a "provider" name, got ${JSON.stringify(item)}`);
+    return r.data;
+  });
+}
+
+export interface BuildOptions {
+  log?: Logger;
+  health?: ProviderHealth;
+}
+
+export function hedgeSettings(config: Config): HedgeSettings {
+  return {
+    hedging: true,
+    minDelayMs: config.HEDGE_MIN_DELAY_MS,
+    maxDelayMs: Math.max(config.HEDGE_MIN_DELAY_MS, config.HEDGE_MAX_DELAY_MS),
+    firstOutputTimeoutMs: config.FIRST_OUTPUT_TIMEOUT_MS,
+    stallTimeoutMs: config.STREAM_STALL_TIMEOUT_MS,
+    minSamples: 20,
+    quantile: 0.95,
+  };
+}
+
+export function buildProviders(workflow: Workflow, config: Config, opts: BuildOptions = {}): Providers {
+  const health = opts.health ?? new ProviderHealth();
+  health.setBreakerOptions({
+    failureThreshold: config.BREAKER_FAILURES,
+    failureRatio: config.BREAKER_FAILURE_RATIO,
+    windowMs: config.BREAKER_WINDOW_MS,
+    minRequests: config.BREAKER_MIN_REQUESTS,
+    cooldownMs: config.BREAKER_COOLDOWN_MS,
+  });
+  const problems: string[] = [];
+  const build = <R extends Role>(role: R, specs: ProviderSpec[], base: string): Candidate<Providers[R]>[] => {
+    const out: Candidate<Providers[R]>[] = [];
+    specs.forEach((spec, i) => {
+      const path = `${base}[${i}]`;
+      const label = `${base.replace(/^providers\./, '')}[${i}] ${spec.provider}`;
+      const factory = factories[role].get(spec.provider) as ProviderFactory<R> | undefined;
+      if (!factory) {
+        problems.push(`${label}: unknown ${role} provider "${spec.provider}" (known: ${registeredProviders(role).join(', ')})`);
+        return;
+      }
+      try {
+        const provider = factory(makeContext(spec, workflow, config, path));
+        let name = provider.name;
+        if (out.some((c) => c.name === name)) name = `${name}#${i}`;
+        const v = (spec as Record<string, unknown>).voice;
+        const voice = typeof v === 'string' && v ? v : undefined;
+        out.push({ name, provider, voice });
+      } catch (e) {
+        problems.push(`${label}: ${(e as Error).message}`);
+      }
+    });
+    if (specs.length === 0) problems.push(`${base}: at least one provider is required`);
+    return out;
+  };
+
+  let llmSpecs = workflow.providers.llm;
+  let llmBase = 'providers.llm';
+  if (config.WEAVER_LLM_CHAIN) {
+    llmSpecs = parseLlmChain(config.WEAVER_LLM_CHAIN);
+    llmBase = 'WEAVER_LLM_CHAIN';
+  }
+  const stt = build('stt', workflow.providers.stt, 'providers.stt');
+  const llm = build('llm', llmSpecs, llmBase);
+  const tts = build('tts', workflow.providers.tts, 'providers.tts');
+  if (problems.length) throw new Error(`workflow ${workflow.id}: ${problems.join('; ')}`);
+
+  const settings = hedgeSettings(config);
+  const log = opts.log?.child({ component: 'providers', workflow: workflow.id });
+  const chainOpts = () => ({ health, settings, log, budget: new HedgeBudget(config.HEDGE_BUDGET_RATIO, config.HEDGE_BUDGET_WINDOW_MS) });
+  // PERFORMANCE_FAILOVER_ENABLED=false: the first provider only, exactly as configured.
+  const pick = <P>(c: Candidate<P>[]) => (config.PERFORMANCE_FAILOVER_ENABLED ? c : c.slice(0, 1));
+  const s = pick(stt);
+  const l = pick(llm);
+  const t = pick(tts);
+  for (const [role, cs] of [['stt', s], ['llm', l], ['tts', t]] as const) for (const c of cs) health.register(c.name, role);
+  return {
+    stt: s.length === 1 ? s[0].provider : new HedgedStt(s, chainOpts()),
+    llm: l.length === 1 ? l[0].provider : new HedgedLlm(l, chainOpts()),
+    tts: t.length === 1 ? t[0].provider : new HedgedTts(t, chainOpts()),
+  };
+}

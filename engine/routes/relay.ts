@@ -1,0 +1,112 @@
+// ConversationRelay routes: the WebSocket Twilio opens for a relay-mode call, and the
+// <Connect action> webhook Twilio requests when the session ends (with HandoffData).
+import uWS from 'uWebSockets.js';
+import type { RouteGroup } from '../server.ts';
+import type { Engine } from '../engine.ts';
+import { RelaySession } from '../call/relay-session.ts';
+import { registryVoice } from '../call/dialogue.ts';
+import { relaySettings } from '../twilio/relay-twiml.ts';
+import { checkUpgrade, checkWebhook, flatParams, formParams } from '../twilio/signature.ts';
+import { callRegistry } from '../calls/registry.ts';
+import { guard, readBody, requestInfo, send } from '../http.ts';
+
+interface RelaySocketData {
+  id: string;
+  session?: RelaySession;
+  closed: boolean;
+}
+
+let socketSeq = 0;
+
+export const relayRoutes: RouteGroup = (app, engine) => {
+  const { config, log, metrics } = engine;
+  const calls = callRegistry(engine);
+  // A relay workflow whose TwiML Twilio would reject fails now, naming the key, not mid-call.
+  for (const wf of engine.workflows.values()) if (wf.mode === 'relay') relaySettings(wf);
+
+  app.ws<RelaySocketData>('/twilio/relay', {
+    compression: uWS.DISABLED,
+    // Hard cap; the session applies MAX_MESSAGE_BYTES and counts what it drops.
+    maxPayloadLength: Math.max(config.MAX_MESSAGE_BYTES * 4, 256 * 1024),
+    idleTimeout: 120,
+    upgrade: (res, req, context) => {
+      const info = requestInfo(req);
+      const v = checkUpgrade(config, info);
+      if (!v.ok) {
+        log.warn({ path: info.url, reason: v.reason }, 'relay upgrade refused');
+        res.writeStatus('403 Forbidden').end(v.reason);
+        return;
+      }
+      if (engine.draining || engine.calls.size + calls.liveRelay.size >= config.MAX_CALLS) {
+        res.writeStatus('503 Service Unavailable').end(engine.draining ? 'shutting down' : 'at capacity');
+        return;
+      }
+      res.upgrade<RelaySocketData>(
+        { id: `cr-${++socketSeq}`, closed: false },
+        info.headers['sec-websocket-key'],
+        info.headers['sec-websocket-protocol'] ?? '',
+        info.headers['sec-websocket-extensions'] ?? '',
+        context,
+      );
+    },
+    open: (ws) => {
+      const data = ws.getUserData();
+      const session = newRelaySession(engine, {
+        send: (text) => {
+          if (!data.closed) ws.send(text, false);
+        },
+        close: (code, reason) => {
+          if (!data.closed) ws.end(code, reason);
+        },
+      });
+      data.session = session;
+      session.started$.subscribe(() => calls.rememberRelay(session));
+      calls.liveRelay.set(data.id, session);
+      metrics.callsActive.inc({ mode: 'relay' });
+    },
+    message: (ws, message, isBinary) => {
+      ws.getUserData().session?.onMessage(message, isBinary);
+    },
+    close: (ws, code, message) => {
+      const data = ws.getUserData();
+      data.closed = true;
+      calls.liveRelay.delete(data.id);
+      metrics.callsActive.dec({ mode: 'relay' });
+      if (code === 1009) log.warn({ callSid: data.session?.callSid }, 'relay socket closed: message over the hard size limit');
+      data.session?.closed(code, Buffer.from(message).toString());
+    },
+  });
+
+  // Twilio requests the <Connect action> URL once the relay session is over; answer what to do next.
+  app.post('/twilio/relay/action', (res, req) => {
+    const info = requestInfo(req);
+    const g = guard(res);
+    readBody(res, 64 * 1024).then(
+      (body) => {
+        const v = checkWebhook(config, info, body);
+        if (!v.ok) return send(res, g, '403 Forbidden', 'text/plain', v.reason);
+        const p = flatParams(formParams(body));
+        calls.recordHandoff(p);
+        log.info({ callSid: p.CallSid, sessionStatus: p.SessionStatus, handoffData: p.HandoffData }, 'relay session ended');
+        send(res, g, '200 OK', 'text/xml', '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>');
+      },
+      (e) => send(res, g, '413 Payload Too Large', 'text/plain', String(e.message)),
+    );
+  });
+};
+
+/** A relay session wired to the engine's workflows, providers, cache and metrics. */
+export function newRelaySession(engine: Engine, socket: ConstructorParameters<typeof RelaySession>[0]): RelaySession {
+  return new RelaySession(socket, {
+    config: engine.config,
+    metrics: engine.metrics,
+    log: engine.log,
+    cache: engine.cache,
+    voiceFor: registryVoice,
+    resolve: (id) => {
+      const workflow = engine.workflow(id) ?? engine.workflow(undefined)!;
+      const p = engine.providersFor(workflow);
+      return { workflow, llm: p.llm, ttsName: p.tts.name };
+    },
+  });
+}
