@@ -37,6 +37,10 @@ demo.providers = {
 };
 const dir = mkdtempSync(join(tmpdir(), 'weaver-bench-'));
 writeFileSync(join(dir, 'demo.json'), JSON.stringify(demo));
+// The ConversationRelay demo (Twilio does STT/TTS there): only its LLM is simulated.
+const relay = JSON.parse(readFileSync(new URL('../../engine/workflows/demo-relay.json', import.meta.url), 'utf8'));
+relay.providers = { ...relay.providers, llm: demo.providers.llm };
+writeFileSync(join(dir, 'demo-relay.json'), JSON.stringify(relay));
 
 const config = loadConfig(env, {
   HOST: '127.0.0.1',

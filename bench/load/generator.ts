@@ -15,6 +15,7 @@ import { percentiles, type Percentiles } from './stats.ts';
 import { LogHistogram } from '../../engine/metrics/window.ts';
 import { rng } from './sim-providers.ts';
 import type { CallReport } from '../../engine/metrics/call-report.ts';
+import { RelayCaller } from './relay-sim.ts';
 
 const FRAME = 160;
 const TICK_MS = 5;
@@ -39,6 +40,18 @@ export interface LoadOptions {
   /** Fetch GET /calls/:sid/metrics after each call (per-stage engine latency). */
   reports?: boolean;
   seed?: number;
+  /** ConversationRelay workflow for relay-mode calls (setRelayTarget). */
+  relayWorkflow?: string;
+  /** Pause between a relay caller's turns (the caller "speaking"), ms. */
+  relayGapMs?: number;
+}
+
+export interface RelayResult {
+  endedAt: number;
+  ok: boolean;
+  failure?: string;
+  /** Final prompt sent → first text token, per turn (null = no answer). */
+  firstTokenMs: Array<number | null>;
 }
 
 export interface CallResult {
@@ -69,6 +82,7 @@ export interface GenStats {
   /** From the engine's per-call reports (DESIGN.md §4 stages). */
   engine: Record<'turnMs' | 'sttMs' | 'responseMs' | 'ttsMs' | 'sendMs' | 'overheadMs' | 'hangoverMs', Percentiles> & { turnsBySource: Record<string, number> };
   bargeIns: { clears: number; reactionMs: Percentiles };
+  relay: { target: number; calls: number; failed: number; turns: number; unanswered: number; firstTokenMs: Percentiles };
   marks: { received: number; echoed: number };
   /** How late the generator's own timer ran (ms): large values mean the generator was the bottleneck. */
   generatorTickLagMs: { p50: number | null; p99: number | null; max: number | null };
@@ -295,6 +309,9 @@ export class LoadGenerator {
   readonly live = new Set<SimCall>();
   parameters: Record<string, string> = {};
   readonly results: CallResult[] = [];
+  readonly relayResults: RelayResult[] = [];
+  private relaySlots = 0;
+  private relayWanted = 0;
   private readonly questions: string[];
   private readonly r: () => number;
   private slots = 0;
@@ -379,6 +396,43 @@ export class LoadGenerator {
     this.slots--;
   }
 
+  /** Sets the number of concurrent ConversationRelay calls. */
+  setRelayTarget(n: number, rampMs = 2000): void {
+    if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`relay target must be an integer ≥ 0, got ${n}`);
+    this.relayWanted = n;
+    const add = n - this.relaySlots;
+    for (let i = 0; i < add; i++) {
+      this.relaySlots++;
+      setTimeout(() => void this.relaySlot(), add > 1 ? (rampMs * i) / add : 0);
+    }
+  }
+
+  private async relaySlot(): Promise<void> {
+    const gap = this.o.relayGapMs ?? 3000;
+    while (!this.stopped && this.relaySlots <= this.relayWanted) {
+      const caller = new RelayCaller({ baseUrl: this.o.baseUrl, workflow: this.o.relayWorkflow ?? 'demo-relay', answerTimeoutMs: 10_000 });
+      const res: RelayResult = { endedAt: 0, ok: true, firstTokenMs: [] };
+      try {
+        await caller.connect();
+        for (let k = 0; k < 3 && !this.stopped; k++) {
+          await new Promise((r) => setTimeout(r, gap));
+          const q = this.questions[Math.floor(this.r() * this.questions.length)];
+          const t = await caller.turn(q);
+          res.firstTokenMs.push(t.firstTokenMs === undefined ? null : Math.round(t.firstTokenMs * 10) / 10);
+          if (t.ended) break;
+        }
+        await caller.hangup();
+      } catch (e) {
+        res.ok = false;
+        res.failure = `relay: ${(e as Error).message.slice(0, 60)}`;
+      }
+      res.endedAt = performance.now();
+      this.relayResults.push(res);
+      if (!res.ok) await new Promise((r) => setTimeout(r, 1000));
+    }
+    this.relaySlots--;
+  }
+
   stats(sinceMs = 0, withSamples = false): GenStats {
     const rs = this.results.filter((r) => r.endedAt >= sinceMs);
     const failures: Record<string, number> = {};
@@ -409,6 +463,12 @@ export class LoadGenerator {
       callerLatencyMs: percentiles(answered),
       engine,
       bargeIns: { clears: rs.reduce((a, r) => a + r.clearReactionMs.length, 0), reactionMs: percentiles(rs.flatMap((r) => r.clearReactionMs)) },
+      relay: (() => {
+        const rr = this.relayResults.filter((r) => r.endedAt >= sinceMs);
+        const ft = rr.flatMap((r) => r.firstTokenMs);
+        const ok = ft.filter((x): x is number => x !== null);
+        return { target: this.relayWanted, calls: rr.length, failed: rr.filter((r) => !r.ok).length, turns: ft.length, unanswered: ft.length - ok.length, firstTokenMs: percentiles(ok) };
+      })(),
       marks: { received: rs.reduce((a, r) => a + r.marksReceived, 0), echoed: rs.reduce((a, r) => a + r.marksEchoed, 0) },
       generatorTickLagMs: { p50: this.tickLag.quantile(0.5), p99: this.tickLag.quantile(0.99), max: this.tickLag.count ? this.tickLag.max : null },
       generatorCpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) },
@@ -419,6 +479,7 @@ export class LoadGenerator {
   /** Stops starting calls; closes live ones after `graceMs`. */
   async stop(graceMs = 0): Promise<void> {
     this.wanted = 0;
+    this.relayWanted = 0;
     if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
@@ -431,6 +492,7 @@ export class LoadGenerator {
 type ParentMsg =
   | { type: 'init'; opts: LoadOptions }
   | { type: 'target'; n: number; rampMs?: number }
+  | { type: 'relay-target'; n: number; rampMs?: number }
   | { type: 'stats'; id: number; sinceMs?: number; samples?: boolean }
   | { type: 'now'; id: number }
   | { type: 'stop'; graceMs?: number };
@@ -445,6 +507,7 @@ if (process.argv.includes('--child') && process.send) {
         await gen.init();
         reply({ type: 'ready' });
       } else if (m.type === 'target') gen!.setTarget(m.n, m.rampMs);
+      else if (m.type === 'relay-target') gen!.setRelayTarget(m.n, m.rampMs);
       else if (m.type === 'now') reply({ type: 'now', id: m.id, now: performance.now() });
       else if (m.type === 'stats') reply({ type: 'stats', id: m.id, stats: gen!.stats(m.sinceMs ?? 0, m.samples ?? false) });
       else if (m.type === 'stop') {

@@ -105,6 +105,7 @@ export async function startEngine(env: Record<string, string>): Promise<EnginePr
 export interface GeneratorProc {
   pid: number;
   target(n: number, rampMs?: number): void;
+  relayTarget(n: number, rampMs?: number): void;
   /** The generator's performance.now(), to ask for stats since a moment. */
   now(): Promise<number>;
   stats(sinceMs?: number, samples?: boolean): Promise<GenStats>;
@@ -123,6 +124,7 @@ export async function startGenerator(opts: LoadOptions): Promise<GeneratorProc> 
   return {
     pid: child.pid!,
     target: (n, rampMs) => child.send({ type: 'target', n, rampMs }),
+    relayTarget: (n, rampMs) => child.send({ type: 'relay-target', n, rampMs }),
     async now() {
       const my = ++id;
       child.send({ type: 'now', id: my });

@@ -34,6 +34,8 @@ export interface SimCallResult {
   agentAudio: Uint8Array;
   /** Every media message's arrival time (ms since the call's first frame, caller clock). */
   mediaAt: number[];
+  /** Marks the engine sent, and those we echoed back (after playing, or on clear). */
+  marksSent: string[];
   marksEchoed: string[];
   clears: number[];
   closeCode?: number;
@@ -82,6 +84,7 @@ export async function simulateCall(opts: SimCallOptions): Promise<SimCallResult>
   const clock = () => (performance.now() - t0) * speed; // caller's audio clock, ms
   const played: Uint8Array[] = [];
   const mediaAt: number[] = [];
+  const marksSent: string[] = [];
   const marksEchoed: string[] = [];
   const clears: number[] = [];
   // Twilio's outbound buffer: audio and marks in order; playout consumes 8 bytes per ms.
@@ -128,6 +131,7 @@ export async function simulateCall(opts: SimCallOptions): Promise<SimCallResult>
       if (queue.length === 0) playCursor = at; // playout starts when audio arrives
       queue.push({ audio: new Uint8Array(Buffer.from(msg.media.payload, 'base64')) });
     } else if (msg.event === 'mark') {
+      marksSent.push(msg.mark.name);
       queue.push({ mark: msg.mark.name });
       playUntil(at);
     } else if (msg.event === 'clear') {
@@ -191,6 +195,7 @@ export async function simulateCall(opts: SimCallOptions): Promise<SimCallResult>
     twiml,
     agentAudio: new Uint8Array(agentAudio.buffer, agentAudio.byteOffset, agentAudio.byteLength),
     mediaAt,
+    marksSent,
     marksEchoed,
     clears,
     closeCode,

@@ -43,9 +43,11 @@ describe('a Media Streams call end to end', () => {
       expect(x.firstAudioSent).toBeGreaterThanOrEqual(x.responseStart!);
       expect(x.latency.turnMs).toBeGreaterThan(0);
     }
-    // Greeting + three answers each sent at least one mark; Twilio echoed them (played or cleared).
-    expect(r.marksEchoed.length).toBeGreaterThanOrEqual(3);
-    expect(r.marksEchoed.every((m) => /^t\d+-\d+$/.test(m))).toBe(true);
+    // Marks follow the answers' audio; every one Twilio echoed (played or cleared) was ours,
+    // and every one we sent was echoed but, at most, the one still playing at hang-up.
+    expect(r.marksSent.length).toBeGreaterThanOrEqual(1);
+    expect(r.marksEchoed.every((m) => r.marksSent.includes(m))).toBe(true);
+    expect(r.marksSent.length - r.marksEchoed.length).toBeLessThanOrEqual(1);
     expect(r.agentAudio.some((b) => b !== 0xff)).toBe(true);
     expect(r.closeCode).toBe(1000);
   });
