@@ -347,7 +347,7 @@ export class CallSession {
       tap({
         complete: () => {
           const cache = this.deps.cache;
-          if (!cache || signal.aborted || !rec.user) return;
+          if (!cache || signal.aborted || !rec.user || !rec.answer) return;
           const key = this.cacheKey();
           cache
             .learn(key, rec.user, rec.answer, cacheable)

@@ -152,6 +152,41 @@ describe('a ConversationRelay call end to end', () => {
   });
 });
 
+describe('relay controls', () => {
+  it('moves Twilio to the caller\'s language with a language message', async () => {
+    const caller = new RelayCaller({ baseUrl: t.url, workflow: 'demo-relay' });
+    await caller.connect();
+    await caller.turn({ say: 'Can we speak in Spanish, please?' });
+    const lang = caller.messages.find((m) => m.type === 'language');
+    expect(lang).toMatchObject({ type: 'language', ttsLanguage: expect.stringMatching(/^es/), transcriptionLanguage: expect.stringMatching(/^es/) });
+    const s = session(caller.callSid);
+    expect(s.language).toMatch(/^es/);
+    expect(s.turns[0].languageSwitch).toMatch(/→es/);
+    // The next answer comes from the Spanish side of the FAQ.
+    const r = await caller.turn({ say: '¿Dónde está la clínica?', lang: 'es-ES' });
+    expect(r.answer.trim()).toBe(faq('es-location'));
+    await caller.hangup();
+  });
+
+  it('sends play, sendDigits and end on request', async () => {
+    const caller = new RelayCaller({ baseUrl: t.url, workflow: 'demo-relay' });
+    await caller.connect();
+    await waitFor(() => session(caller.callSid)?.state === 'listening', 'setup');
+    const s = session(caller.callSid);
+    s.play('https://example.com/hold.mp3', { loop: 1 });
+    s.sendDigits('1w2#');
+    expect(() => s.sendDigits('abc')).toThrow();
+    s.hangup({ reason: 'transfer', to: 'front-desk' });
+    expect(await caller.waitForEnd()).toBe(true);
+    expect(caller.messages.map((m) => m.type)).toEqual(['play', 'sendDigits', 'end']);
+    expect(caller.messages[0]).toEqual({ type: 'play', source: 'https://example.com/hold.mp3', loop: 1 });
+    expect(caller.messages[1]).toEqual({ type: 'sendDigits', digits: '1w2#' });
+    expect(JSON.parse(caller.messages[2].handoffData)).toEqual({ reason: 'transfer', to: 'front-desk' });
+    expect(s.state).toBe('ended');
+    await caller.hangup();
+  });
+});
+
 describe('bad input on the relay socket', () => {
   it('is logged and counted, never crashes the engine, and leaves other calls alone', async () => {
     const before = await protocolErrors();
