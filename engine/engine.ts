@@ -10,9 +10,15 @@ import { buildProviders, type Providers } from './providers/registry.ts';
 import { ProviderHealth } from './providers/health.ts';
 import { ResponseCache } from './cache/index.ts';
 import { CallSession, type MediaSocket } from './call/session.ts';
-import { getLocale, voiceFor, type VoiceProvider } from './language/registry.ts';
+import { registryVoice } from './call/dialogue.ts';
 
 const RECENT_CALLS = 1000;
+
+/** What the engine needs of a live call, whatever its transport (Media Streams or relay). */
+export interface LiveCall {
+  readonly state: string;
+  end(outcome: string, code?: number, reason?: string): void;
+}
 
 export interface Engine {
   readonly config: Config;
@@ -22,8 +28,8 @@ export interface Engine {
   readonly dsp: DspShards;
   readonly health: ProviderHealth;
   readonly cache?: ResponseCache;
-  /** Live sockets' sessions, by socket id. */
-  readonly calls: Map<string, CallSession>;
+  /** Live calls of both modes, by socket id: capacity, /health and shutdown see them all. */
+  readonly calls: Map<string, LiveCall>;
   /** Recent sessions (live and ended) by callSid, bounded, for /calls/:sid and tests. */
   readonly recent: Map<string, CallSession>;
   readonly startedAt: number;
@@ -65,7 +71,7 @@ export async function createEngine(config: Config, opts: { log?: Logger; provide
     }
   }
 
-  const calls = new Map<string, CallSession>();
+  const calls = new Map<string, LiveCall>();
   const recent = new Map<string, CallSession>();
   const remember = (s: CallSession) => {
     recent.delete(s.callSid);
@@ -102,12 +108,6 @@ export async function createEngine(config: Config, opts: { log?: Logger; provide
     },
   };
   return engine;
-}
-
-/** The language registry's default voice for a TTS adapter, by the adapter's name. */
-function registryVoice(locale: string, tts: string): string | undefined {
-  const provider: VoiceProvider | undefined = tts.startsWith('azure') ? 'azure' : tts.startsWith('openai') ? 'openai' : tts.startsWith('espeak') ? 'espeak' : undefined;
-  return provider && getLocale(locale) ? voiceFor(locale, provider) : undefined;
 }
 
 /** Full synthesis of one text (cache pre-warm). */

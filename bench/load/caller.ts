@@ -6,6 +6,7 @@
 //   --speed 1                     1 = real time
 //   --out agent.wav               where to save the agent's audio as played
 //   --dtmf 5@3000                 press 5 at 3 s (repeatable, comma-separated)
+//   --relay …                     ConversationRelay mode instead (see bench/load/relay-sim.ts --help)
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { simulateCall } from './twilio-sim.ts';
@@ -13,6 +14,9 @@ import { wavFromUlaw } from '../../adapters/audio.ts';
 
 const DEFAULT_AUDIO = new URL('../../test/fixtures/audio/call-3turns.ulaw', import.meta.url).pathname;
 const DEFAULT_TRANSCRIPTS = ['What are your opening hours on weekdays?', 'Is there parking at the clinic?', 'Thanks, goodbye!'];
+
+// Relay mode (ConversationRelay: typed or scripted prompts) has its own runner.
+if (process.argv.includes('--relay')) process.exit(await (await import('./relay-sim.ts')).main(process.argv.slice(2).filter((x) => x !== '--relay')));
 
 const { values: a } = parseArgs({
   options: {

@@ -9,6 +9,7 @@
 // back to back so concurrency stays at N. Runs in-process (LoadGenerator) or as a child
 // process driven over IPC (`--child`, see bench/run.ts).
 import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { fetchTwiml, parseStreamTwiml } from './twilio-sim.ts';
 import { percentiles, type Percentiles } from './stats.ts';
@@ -102,11 +103,6 @@ export function defaultQuestions(): string[] {
   return [...qs, 'Can you recommend a good restaurant nearby?', 'What is the weather like today?'];
 }
 
-const rand = (r: () => number, n: number) => {
-  let s = '';
-  while (s.length < n) s += Math.floor(r() * 16).toString(16);
-  return s;
-};
 
 class SimCall {
   ws!: WebSocket;
@@ -132,10 +128,10 @@ class SimCall {
   constructor(
     private readonly g: LoadGenerator,
     readonly transcripts: string[],
-    r: () => number,
   ) {
-    this.callSid = 'CA' + rand(r, 32);
-    this.streamSid = 'MZ' + rand(r, 32);
+    // Sids must be unique across generators (the seed only drives what callers say).
+    this.callSid = 'CA' + randomUUID().replace(/-/g, '');
+    this.streamSid = 'MZ' + randomUUID().replace(/-/g, '');
     this.totalFrames = g.frames.length + Math.ceil(g.tailMs / 20);
   }
 
@@ -377,7 +373,7 @@ export class LoadGenerator {
     while (!this.stopped && this.slots <= this.wanted) {
       const transcripts = Array.from({ length: this.utterances.length }, () => this.questions[Math.floor(this.r() * this.questions.length)]);
       if (this.r() < 0.5) transcripts[transcripts.length - 1] = 'Thanks, goodbye!';
-      const call = new SimCall(this, transcripts, this.r);
+      const call = new SimCall(this, transcripts);
       const startedAt = performance.now();
       this.started++;
       await call.start();

@@ -63,7 +63,10 @@ export function startWsMediaServer(engine: Engine, opts: { host?: string; port?:
         close: () =>
           new Promise<void>((done) => {
             for (const c of wss.clients) c.terminate();
-            wss.close(() => http.close(() => done()));
+            wss.close(() => {
+              http.close(() => done());
+              http.closeAllConnections();
+            });
           }),
       });
     });

@@ -5,7 +5,7 @@
 // 2. Lookup cost excluding embedding (HNSW search + guard + bookkeeping) at 10k and 100k entries.
 // 3. Embedding cost per backend.
 // 4. Memory over insert/evict cycles at a fixed capacity (slots must be reused).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -19,10 +19,19 @@ import { SlotIndex } from '../../engine/cache/hnsw-index.ts';
 import { FAQ_STATE, ResponseCache } from '../../engine/cache/index.ts';
 import { loadConfig } from '../../engine/config.ts';
 
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const DIMS = Number(process.env.BENCH_CACHE_DIMS ?? 384);
 const SIZES = (process.env.BENCH_CACHE_SIZES ?? '10000,100000').split(',').map(Number);
 const CYCLES = Number(process.env.BENCH_CACHE_CYCLES ?? 100_000);
-const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).availableParallelism(), node: process.version }, dims: DIMS };
+/** Sections to run (BENCH_CACHE_SECTIONS=4 reruns only the memory figure); others keep their last results. */
+const SECTIONS = new Set((process.env.BENCH_CACHE_SECTIONS ?? '1,2,3,4').split(',').map((x) => x.trim()));
+const RESULTS = new URL('../results/cache.json', import.meta.url);
+const os = await import('node:os');
+const results: Record<string, unknown> = {
+  ...(existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : {}),
+  machine: { cpus: os.availableParallelism(), node: process.version, loadAvgAtStart: os.loadavg().map(r3) },
+  dims: DIMS,
+};
 
 // Deterministic PRNG so runs are comparable.
 let seed = 12345;
@@ -64,10 +73,9 @@ function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 // ------------------------------------------------------------------ 1. recall@1 vs brute force
-{
+if (SECTIONS.has('1')) {
   const n = 10_000;
   const { points, queries } = dataset(n, 500);
   const truth = queries.map((q) => bruteTop1(points, q));
@@ -116,7 +124,7 @@ class TableEmbedder implements EmbeddingProvider {
     return texts.map((t) => this.table.get(t) ?? unit(Float32Array.from({ length: DIMS }, gauss)));
   }
 }
-{
+if (SECTIONS.has('2')) {
   results.lookup = [];
   console.log(`\n2. Lookup cost excluding embedding (HNSW k=8 + guard + LRU), configured M=${loadConfig({}).CACHE_HNSW_M} efC=${loadConfig({}).CACHE_HNSW_EF_CONSTRUCTION} ef=${loadConfig({}).CACHE_HNSW_EF}`);
   for (const n of SIZES) {
@@ -152,7 +160,7 @@ class TableEmbedder implements EmbeddingProvider {
 }
 
 // ------------------------------------------------------------------ 3. embedding cost per backend
-{
+if (SECTIONS.has('3')) {
   console.log('\n3. Embedding cost per backend (one short question unless noted)');
   const q = 'what time do you open on saturday morning';
   const hashing = new HashingEmbedding({ dimensions: 512 });
@@ -189,7 +197,9 @@ class TableEmbedder implements EmbeddingProvider {
 }
 
 // ------------------------------------------------------------------ 4. memory over insert/evict cycles
-{
+// Run with --expose-gc so each sample follows a full collection (otherwise the heap figure
+// includes garbage not yet collected): node --expose-gc --import tsx bench/micro/cache.bench.ts
+if (SECTIONS.has('4')) {
   const capacity = 1000;
   console.log(`\n4. Memory over ${CYCLES.toLocaleString()} insert/evict cycles at capacity ${capacity} (${DIMS} dims)`);
   const emb = new TableEmbedder();
@@ -212,10 +222,10 @@ class TableEmbedder implements EmbeddingProvider {
   }
   const secs = (performance.now() - t0) / 1000;
   console.log(`   ${(CYCLES / secs).toFixed(0)} insert+evict per second`);
-  results.memory = { capacity, cycles: CYCLES, seconds: r3(secs), samples };
+  results.memory = { capacity, cycles: CYCLES, seconds: r3(secs), gcBeforeSamples: typeof globalThis.gc === 'function', samples };
   await cache.close();
 }
 
 mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('../results/cache.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nwrote bench/results/cache.json');

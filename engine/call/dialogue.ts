@@ -37,7 +37,7 @@ export class Dialogue {
     this.tracker = new LanguageTracker(opts.language, {
       enabled: config.PERFORMANCE_LANGUAGE_OPTIMIZATION,
       switchConfidence: config.LANGUAGE_SWITCH_CONFIDENCE,
-      preferred: [workflow.language, ...Object.keys(workflow.prompts), ...Object.keys(workflow.voices)],
+      preferred: [...Object.keys(workflow.voices), ...Object.keys(workflow.prompts)],
     });
     this.ctx = { callId: opts.callId, workflow: workflow.id, language: this.tracker.current, parameters: opts.parameters };
     this.history.push({ role: 'system', content: systemPromptFor(workflow, this.tracker.current) });
@@ -106,7 +106,7 @@ export async function lookupAnswer(cache: AnswerCache | undefined, key: CacheKey
 
 /** Offers a finished LLM answer to the cache (it decides whether to keep it); never throws. */
 export function learnAnswer(cache: AnswerCache | undefined, key: CacheKey, query: string, answer: string, cacheable: boolean, log: Logger, audio?: Uint8Array): void {
-  if (!cache) return;
+  if (!cache || !query || !answer) return;
   cache
     .learn(key, query, answer, cacheable)
     .then((id) => {

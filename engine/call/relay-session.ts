@@ -141,7 +141,14 @@ export class RelaySession {
     if (this.state === 'connecting' && msg.type !== 'setup' && msg.type !== 'error' && msg.type !== 'info') return this.reject('wrong_order', `${msg.type} before setup`);
     if (msg.type === 'setup' && this.state !== 'connecting') return this.reject('wrong_order', 'second setup on one session');
     this.consecutiveErrors = 0;
-    this.handle(msg);
+    try {
+      this.handle(msg);
+    } catch (e) {
+      // A bug or a bad workflow must end this call, never the engine (uWS would not survive a throw).
+      this.deps.metrics.errors.inc({ kind: 'relay_session' });
+      this.log.error({ err: e, type: msg.type }, 'relay session failed');
+      this.end('error', 1011, 'internal error');
+    }
   }
 
   private reject(kind: RelayErrorKind | 'wrong_order', message: string): void {

@@ -5,7 +5,7 @@
 // (takeUntil), whose teardown aborts every provider request through its AbortSignal.
 import { Subject, Observable, merge, from, of, defer, concat, EMPTY } from 'rxjs';
 import { filter, map, switchMap, concatMap, mergeMap, takeUntil, tap, finalize, catchError, share } from 'rxjs/operators';
-import type { CallContext, ChatMessage, LlmProvider, SttProvider, SttStream, TtsProvider } from '../../adapters/types.ts';
+import type { ChatMessage, LlmProvider, SttProvider, SttStream, TtsProvider } from '../../adapters/types.ts';
 import type { Config } from '../config.ts';
 import type { Workflow } from '../workflow.ts';
 import type { Logger } from '../log.ts';
@@ -16,10 +16,9 @@ import { parseInbound, mediaMessage, markMessage, clearMessage, type InboundMess
 import { TurnDetector, type TurnEvent } from './turn-detector.ts';
 import { Playout } from './playout.ts';
 import { SentenceChunker } from './sentence-chunker.ts';
-import { newTurn, finishTurn, type TurnRecord, type ResponseSource } from './turn-record.ts';
+import { newTurn, type TurnRecord, type ResponseSource } from './turn-record.ts';
 import type { AnswerCache } from './answer-cache.ts';
-import { LanguageTracker } from '../language/tracker.ts';
-import { systemPromptFor } from '../language/prompts.ts';
+import { Dialogue, lookupAnswer, learnAnswer, recordTurn } from './dialogue.ts';
 
 /** What the session needs from the socket; the server adapts uWebSockets.js to it. */
 export interface MediaSocket {
@@ -64,7 +63,6 @@ export class CallSession {
   streamSid = '';
   callSid = '';
   readonly turns: TurnRecord[] = [];
-  readonly history: ChatMessage[] = [];
   readonly startedAt = performance.now();
   readonly errors: Partial<Record<ProtocolErrorKind | 'wrong_order' | 'wrong_stream', number>> = {};
   /** Every completed turn record; metrics and the dashboard subscribe. */
@@ -74,8 +72,12 @@ export class CallSession {
 
   private log: Logger;
   private setup!: CallSetup;
-  private ctx!: CallContext;
-  private language!: LanguageTracker;
+  private dialogue!: Dialogue;
+
+  /** The conversation so far (system prompt, caller turns, what the caller heard of the agent). */
+  get history(): readonly ChatMessage[] {
+    return this.dialogue?.history ?? [];
+  }
   private dspChannel?: DspChannel;
   private sttStream?: SttStream;
   private readonly frames$ = new Subject<DspFrame>();
@@ -151,22 +153,15 @@ export class CallSession {
     this.callSid = msg.start.callSid;
     this.log = this.log.child({ callSid: this.callSid, streamSid: this.streamSid });
     if (params.workflow && params.workflow !== workflow.id) this.log.warn({ asked: params.workflow, using: workflow.id }, 'unknown workflow: using the default');
-    const initial = params.language || workflow.language;
-    this.language = new LanguageTracker(initial, {
-      enabled: config.PERFORMANCE_LANGUAGE_OPTIMIZATION,
-      switchConfidence: config.LANGUAGE_SWITCH_CONFIDENCE,
-      preferred: [...Object.keys(workflow.voices), ...Object.keys(workflow.prompts)],
-    });
-    this.ctx = { callId: this.callSid, workflow: workflow.id, language: this.language.current, parameters: params };
-    this.history.push({ role: 'system', content: systemPromptFor(workflow, this.language.current) });
+    this.dialogue = new Dialogue({ workflow, callId: this.callSid, parameters: params, language: params.language || workflow.language, ttsName: tts.name, config, voiceFor: this.deps.voiceFor });
     this.dspChannel = this.deps.dsp.open(this.callSid, (frames) => {
       for (const f of frames) this.frames$.next(f);
     });
     const sessionSignal = new AbortController();
     this.ended$.subscribe(() => sessionSignal.abort());
-    this.sttStream = stt.open(this.ctx, sessionSignal.signal);
+    this.sttStream = stt.open(this.dialogue.ctx, sessionSignal.signal);
     this.state = 'listening';
-    this.log.info({ workflow: workflow.id, language: this.ctx.language, stt: stt.name, llm: llm.name, tts: tts.name }, 'call started');
+    this.log.info({ workflow: workflow.id, language: this.dialogue.language, stt: stt.name, llm: llm.name, tts: tts.name }, 'call started');
     this.wire();
     this.started$.next();
     this.started$.complete();
@@ -261,7 +256,7 @@ export class CallSession {
         }
         rec.user = text;
         this.switchLanguageFor(text, rec);
-        this.history.push({ role: 'user', content: text });
+        this.dialogue.push({ role: 'user', content: text });
         return this.answer$(text, rec, signal);
       }),
       tap((p) => this.emit(p, rec)),
@@ -276,29 +271,16 @@ export class CallSession {
   }
 
   private switchLanguageFor(text: string, rec: TurnRecord): void {
-    const r = this.language.observe(text, rec.sttLanguage);
+    const r = this.dialogue.observe(text, rec.sttLanguage);
     if (!r.switched) return;
-    this.ctx.language = r.to;
-    this.history[0] = { role: 'system', content: systemPromptFor(this.setup.workflow, r.to) };
     rec.languageSwitch = `${r.from}→${r.to}`;
     this.log.info({ from: r.from, to: r.to, reason: r.reason }, 'language switched');
-  }
-
-  private voice(): string {
-    const locale = this.ctx.language;
-    const w = this.setup.workflow.voices;
-    return w[locale] ?? w[locale.split('-')[0]] ?? this.deps.voiceFor?.(locale, this.setup.tts.name) ?? '';
-  }
-
-  private cacheKey() {
-    return { workflow: this.setup.workflow.id, state: 'faq', language: this.ctx.language, voice: `${this.setup.tts.name}:${this.voice()}` };
   }
 
   /** Cache hit → cached audio (or TTS of the cached text); miss → LLM → sentences → TTS. */
   private answer$(text: string, rec: TurnRecord, signal: AbortSignal): Observable<Piece> {
     const cache = this.deps.cache;
-    const lookup$ = cache ? defer(() => cache.lookup(this.cacheKey(), text)).pipe(catchError((e) => (this.log.warn({ err: e }, 'cache lookup failed'), of(null)))) : of(null);
-    return lookup$.pipe(
+    return defer(() => lookupAnswer(cache, this.dialogue.cacheKey(), text, this.log)).pipe(
       concatMap((hit) => {
         if (hit) {
           rec.responseStart = performance.now();
@@ -308,8 +290,8 @@ export class CallSession {
             rec.ttsFirstByte = rec.responseStart;
             return from<Piece[]>([{ kind: 'audio', audio: hit.audio }, { kind: 'sentence-end', text: hit.text }]);
           }
-          const key = this.cacheKey();
-          return this.speak$(hit.text, rec, signal, (audio) => cache!.attachAudio(hit.entryId, key.voice, audio));
+          const voice = this.dialogue.cacheKey().voice;
+          return this.speak$(hit.text, rec, signal, (audio) => cache!.attachAudio(hit.entryId, voice, audio));
         }
         return this.generate$(rec, signal);
       }),
@@ -325,7 +307,7 @@ export class CallSession {
     const audio: Uint8Array[] = [];
     rec.source = 'llm';
     const sentences$ = concat(
-      from(this.setup.llm.stream({ ctx: { ...this.ctx }, messages: [...this.history], signal, state: 'faq' })).pipe(
+      from(this.setup.llm.stream({ ctx: { ...this.dialogue.ctx }, messages: [...this.dialogue.history], signal, state: 'faq' })).pipe(
         tap((chunk) => {
           if (rec.responseStart === undefined) rec.responseStart = performance.now();
           if (chunk.cacheable === false) cacheable = false;
@@ -346,13 +328,7 @@ export class CallSession {
       concatMap((s) => this.tts$(s, rec, signal, audio)),
       tap({
         complete: () => {
-          const cache = this.deps.cache;
-          if (!cache || signal.aborted || !rec.user || !rec.answer) return;
-          const key = this.cacheKey();
-          cache
-            .learn(key, rec.user, rec.answer, cacheable)
-            .then((id) => id && cache.attachAudio(id, key.voice, concatBytes(audio)))
-            .catch((e) => this.log.warn({ err: e }, 'cache learn failed'));
+          if (!signal.aborted) learnAnswer(this.deps.cache, this.dialogue.cacheKey(), rec.user ?? '', rec.answer ?? '', cacheable, this.log, concatBytes(audio));
         },
       }),
     );
@@ -375,7 +351,7 @@ export class CallSession {
       const requestedAt = performance.now();
       let first = true;
       return concat(
-        from(this.setup.tts.synthesize({ ctx: { ...this.ctx }, text: sentence, voice: this.voice(), language: this.ctx.language, signal })).pipe(
+        from(this.setup.tts.synthesize({ ctx: { ...this.dialogue.ctx }, text: sentence, voice: this.dialogue.voice(), language: this.dialogue.language, signal })).pipe(
           filter((a) => a.length > 0),
           tap((a) => {
             collect.push(a);
@@ -397,8 +373,7 @@ export class CallSession {
   private emit(p: Piece, rec: TurnRecord): void {
     if (this.state === 'ended') return;
     if (!this.current || this.current.turn !== rec) {
-      this.history.push({ role: 'assistant', content: '' });
-      this.current = { historyIndex: this.history.length - 1, sentences: [], turn: rec };
+      this.current = { historyIndex: this.dialogue.push({ role: 'assistant', content: '' }), sentences: [], turn: rec };
     }
     if (p.kind === 'audio') {
       for (let o = 0; o < p.audio.length; o += OUT_CHUNK) {
@@ -415,24 +390,15 @@ export class CallSession {
     rec.pendingBytes = 0;
     this.socket.send(markMessage(this.streamSid, mark));
     this.current.sentences.push({ mark, text: p.text });
-    const h = this.history[this.current.historyIndex];
-    h.content = h.content ? `${h.content} ${p.text}` : p.text;
+    const said = this.dialogue.history[this.current.historyIndex].content;
+    this.dialogue.setContent(this.current.historyIndex, said ? `${said} ${p.text}` : p.text);
   }
 
   /** The answer's last piece went out (or it was cut): record the turn, hang up if asked. */
   private complete(rec: TurnRecord, signal: AbortSignal): void {
     if (rec.user === undefined && rec.index > 0) return; // nothing was said: not a turn
-    finishTurn(rec);
+    recordTurn(this.deps.metrics, rec);
     this.turns.push(rec);
-    const m = this.deps.metrics;
-    if (rec.source) m.turns.inc({ source: rec.source });
-    if (rec.latency.turnMs !== undefined) {
-      m.stageMs.observe({ stage: 'turn' }, rec.latency.turnMs);
-      if (rec.latency.overheadMs !== undefined) m.stageMs.observe({ stage: 'overhead' }, rec.latency.overheadMs);
-      if (rec.latency.sttMs !== undefined) m.stageMs.observe({ stage: 'stt' }, rec.latency.sttMs);
-      if (rec.latency.responseMs !== undefined) m.stageMs.observe({ stage: 'response' }, rec.latency.responseMs);
-      if (rec.latency.ttsMs !== undefined) m.stageMs.observe({ stage: 'tts' }, rec.latency.ttsMs);
-    }
     this.log.info({ turn: rec.index, source: rec.source, user: rec.user, latency: rec.latency, interrupted: rec.interrupted }, 'turn');
     this.turnDone$.next(rec);
     if (this.state === 'ended') return;
@@ -455,7 +421,7 @@ export class CallSession {
       const gone = new Set(dropped);
       const heard = cur.sentences.filter((s) => !gone.has(s.mark)).map((s) => s.text);
       if (headMark && cur.sentences.some((s) => s.mark === headMark) && headHeard) heard.push(headHeard);
-      this.history[cur.historyIndex].content = heard.join(' ');
+      this.dialogue.setContent(cur.historyIndex, heard.join(' '));
       cur.turn.interrupted = true;
       cur.turn.heard = heard.join(' ');
       this.current = undefined;

@@ -8,7 +8,7 @@ import type { CallRecord, CallMode } from './registry.ts';
 export interface SessionLike {
   state: string;
   turns: TurnRecord[];
-  history: ChatMessage[];
+  history: readonly ChatMessage[];
 }
 
 export interface StageSummary {

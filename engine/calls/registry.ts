@@ -53,8 +53,6 @@ const intOrUndefined = (v: string | undefined): number | undefined => {
 };
 
 export class CallRegistry {
-  /** Live relay sessions by socket id. */
-  readonly liveRelay = new Map<string, RelaySession>();
   /** Recent relay sessions (live and ended) by callSid. */
   readonly recentRelay = new Map<string, RelaySession>();
   private readonly records = new Map<string, CallRecord>();

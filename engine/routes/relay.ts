@@ -37,7 +37,7 @@ export const relayRoutes: RouteGroup = (app, engine) => {
         res.writeStatus('403 Forbidden').end(v.reason);
         return;
       }
-      if (engine.draining || engine.calls.size + calls.liveRelay.size >= config.MAX_CALLS) {
+      if (engine.draining || engine.calls.size >= config.MAX_CALLS) {
         res.writeStatus('503 Service Unavailable').end(engine.draining ? 'shutting down' : 'at capacity');
         return;
       }
@@ -61,7 +61,7 @@ export const relayRoutes: RouteGroup = (app, engine) => {
       });
       data.session = session;
       session.started$.subscribe(() => calls.rememberRelay(session));
-      calls.liveRelay.set(data.id, session);
+      engine.calls.set(data.id, session);
       metrics.callsActive.inc({ mode: 'relay' });
     },
     message: (ws, message, isBinary) => {
@@ -70,7 +70,7 @@ export const relayRoutes: RouteGroup = (app, engine) => {
     close: (ws, code, message) => {
       const data = ws.getUserData();
       data.closed = true;
-      calls.liveRelay.delete(data.id);
+      engine.calls.delete(data.id);
       metrics.callsActive.dec({ mode: 'relay' });
       if (code === 1009) log.warn({ callSid: data.session?.callSid }, 'relay socket closed: message over the hard size limit');
       data.session?.closed(code, Buffer.from(message).toString());
