@@ -11,6 +11,7 @@ import { ProviderHealth } from './providers/health.ts';
 import { ResponseCache } from './cache/index.ts';
 import { CallSession, type MediaSocket } from './call/session.ts';
 import { registryVoice } from './call/dialogue.ts';
+import { warmUpDetection } from './language/detect.ts';
 
 const RECENT_CALLS = 1000;
 
@@ -53,6 +54,8 @@ export async function createEngine(config: Config, opts: { log?: Logger; provide
 
   // Load TTS engines now (espeak-ng takes ~1 s to initialise) rather than on the first caller.
   await Promise.all([...providers.values()].map((p) => (p.tts as { warmUp?: () => Promise<void> }).warmUp?.().catch((e) => log.warn({ err: e }, 'TTS warm-up failed'))));
+
+  if (config.PERFORMANCE_LANGUAGE_OPTIMIZATION) warmUpDetection();
 
   const dsp = opts.dsp ?? new DspShards({ threads: config.DSP_THREADS, defaults: { denoise: config.DSP_DENOISE, vadMode: config.DSP_VAD_MODE as 0 | 1 | 2 | 3 }, log });
 

@@ -331,3 +331,14 @@ export function detectableLocales(): string[] {
   for (const c of ['zh-CN', 'zh-TW', 'zh-HK', 'yue-CN']) out.add(c);
   return [...out].sort();
 }
+
+/**
+ * Runs detection over a few sentences at startup: V8 compiles the large request patterns on
+ * their first runs (~50 ms each), which would otherwise land on the first callers' turns.
+ */
+export function warmUpDetection(): void {
+  for (const s of ['What time do you open on Saturday?', 'Is there parking at the clinic?', '¿A qué hora abren el sábado?', 'Quand ouvrez-vous samedi ?', '你哋星期六幾點開門呀？', 'ok']) {
+    detectLanguageRequest(s);
+    detectLanguage(s);
+  }
+}
