@@ -9,7 +9,8 @@ export const PAIRS = [
   { id: 'transport', title: 'uWebSockets.js vs ws (transport)', a: { label: 'uWebSockets.js', env: { BENCH_TRANSPORT: 'uws' } }, b: { label: 'ws', env: { BENCH_TRANSPORT: 'ws' } } },
   { id: 'dsp', title: 'DSP in the worker pool vs on the main thread', a: { label: 'worker pool', env: { BENCH_DSP: 'pool' } }, b: { label: 'main thread', env: { BENCH_DSP: 'inline' } } },
   { id: 'cache', title: 'Response cache on vs off', a: { label: 'cache on', env: { PERFORMANCE_CACHE_ENABLED: 'true' } }, b: { label: 'cache off', env: { PERFORMANCE_CACHE_ENABLED: 'false' } } },
-  { id: 'hedging', title: 'Hedging on vs off (LLM chain of 2 vs 1 simulated providers)', a: { label: 'hedging on', env: { BENCH_HEDGING: 'on' } }, b: { label: 'hedging off', env: { BENCH_HEDGING: 'off' } } },
+  // Cache off on both sides: every turn reaches the LLM, so the hedge has requests to act on.
+  { id: 'hedging', title: 'Hedging on vs off (LLM chain of 2 vs 1 simulated providers, cache off)', a: { label: 'hedging on', env: { BENCH_HEDGING: 'on', PERFORMANCE_CACHE_ENABLED: 'false' } }, b: { label: 'hedging off', env: { BENCH_HEDGING: 'off', PERFORMANCE_CACHE_ENABLED: 'false' } } },
 ] as const;
 
 export interface VariantResult {

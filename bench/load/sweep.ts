@@ -29,7 +29,24 @@ export interface SweepResult {
   /** Why the sweep stopped ("frame lag", "failures", "steps exhausted"). */
   stoppedBy: string;
   idleRssMb: number;
+  /** Memory per call: least-squares slope of engine RSS over the steps' call counts, KB. */
+  rssSlopeKbPerCall: number | null;
   points: Point[];
+}
+
+/** Least-squares slope of y over x (null with fewer than 2 distinct x). */
+export function slope(points: Array<[number, number]>): number | null {
+  const pts = points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  if (new Set(pts.map((p) => p[0])).size < 2) return null;
+  const mx = pts.reduce((a, p) => a + p[0], 0) / pts.length;
+  const my = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of pts) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return num / den;
 }
 
 export function verdict(p: Point): string | null {
@@ -69,7 +86,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult[]> {
       await gen.stop();
       await engine.stop();
     }
-    out.push({ setting: s.id, label: s.label, capacity, stoppedBy, idleRssMb: Math.round(idle / 1048576), points });
+    const k = slope([[0, idle / 1024], ...points.map((p): [number, number] => [p.n, p.engineRssMb * 1024])]);
+    out.push({ setting: s.id, label: s.label, capacity, stoppedBy, idleRssMb: Math.round(idle / 1048576), rssSlopeKbPerCall: k === null ? null : Math.round(k), points });
   }
   return out;
 }
