@@ -1,5 +1,5 @@
 // Capacity sweep: for each DSP setting, raise concurrency step by step until frame lag p99
-// passes 20 ms or turns fail (> 1 % of turns unanswered, or > 1 % of calls failed); the
+// passes 20 ms or turns fail (> 1 % of turns unanswered or of calls failed, and at least 3); the
 // capacity is the last step that passed. One fresh engine and generator per DSP setting.
 import { startEngine, startGenerator } from './procs.ts';
 import { idleRss, measurePoint, type Point } from './measure.ts';
@@ -12,6 +12,8 @@ export const DSP_SETTINGS = [
 
 export const FRAME_LAG_LIMIT_MS = 20;
 export const FAIL_LIMIT = 0.01;
+/** A share of failures only counts past this many: one unanswered turn in 75 is not a trend. */
+export const FAIL_MIN_COUNT = 3;
 
 export interface SweepOptions {
   steps: Record<string, number[]>;
@@ -52,8 +54,8 @@ export function slope(points: Array<[number, number]>): number | null {
 export function verdict(p: Point): string | null {
   if (p.frameLagMs.p99 === null || p.frameLagMs.count === 0) return 'no frames processed';
   if (p.frameLagMs.p99 > FRAME_LAG_LIMIT_MS) return `frame lag p99 ${p.frameLagMs.p99} ms > ${FRAME_LAG_LIMIT_MS} ms`;
-  if (p.failedTurnShare > FAIL_LIMIT) return `${(100 * p.failedTurnShare).toFixed(1)} % of turns unanswered`;
-  if (p.failedCallShare > FAIL_LIMIT) return `${(100 * p.failedCallShare).toFixed(1)} % of calls failed`;
+  if (p.failedTurnShare > FAIL_LIMIT && p.gen.turns.failed >= FAIL_MIN_COUNT) return `${(100 * p.failedTurnShare).toFixed(1)} % of turns unanswered`;
+  if (p.failedCallShare > FAIL_LIMIT && p.gen.calls.failed >= FAIL_MIN_COUNT) return `${(100 * p.failedCallShare).toFixed(1)} % of calls failed`;
   return null;
 }
 
