@@ -8,6 +8,7 @@ import { registryVoice } from '../call/dialogue.ts';
 import { relaySettings } from '../twilio/relay-twiml.ts';
 import { checkUpgrade, checkWebhook, flatParams, formParams } from '../twilio/signature.ts';
 import { callRegistry } from '../calls/registry.ts';
+import { onSession } from '../metrics/live.ts';
 import { guard, readBody, requestInfo, send } from '../http.ts';
 
 interface RelaySocketData {
@@ -61,6 +62,7 @@ export const relayRoutes: RouteGroup = (app, engine) => {
       });
       data.session = session;
       session.started$.subscribe(() => calls.rememberRelay(session));
+      onSession(engine, session); // relay turns feed the same live metrics and alerts
       engine.calls.set(data.id, session);
       metrics.callsActive.inc({ mode: 'relay' });
     },
