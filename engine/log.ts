@@ -4,8 +4,13 @@ import pino from 'pino';
 
 export type Logger = pino.Logger;
 
-export const log: Logger = pino({
+const options: pino.LoggerOptions = {
   level: process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
   base: { app: 'call-flow-weaver' },
   timestamp: pino.stdTimeFunctions.isoTime,
-});
+};
+
+export const log: Logger = pino(options);
+
+/** For command-line tools whose stdout is their report (JSON): logs go to stderr instead. */
+export const stderrLog: Logger = pino(options, pino.destination(2));

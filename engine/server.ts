@@ -6,13 +6,12 @@ import type { Engine } from './engine.ts';
 import type { CallSession } from './call/session.ts';
 import { guard, readBody, requestInfo, send, sendJson } from './http.ts';
 import { connectTwiml } from './twilio/relay-twiml.ts';
-import { checkUpgrade, checkWebhook } from './twilio/signature.ts';
+import { checkWebhook } from './twilio/signature.ts';
+import { callSocketOptions, sessionSocket, upgradeCall, type CallSocketData } from './call-socket.ts';
 import { activeAlerts } from './metrics/live.ts';
 
-interface MediaSocketData {
-  id: string;
+interface MediaSocketData extends CallSocketData {
   session?: CallSession;
-  closed: boolean;
 }
 
 /** Extra route groups (relay, call control, metrics, dashboard) plug in here. */
@@ -47,36 +46,11 @@ export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<S
   });
 
   app.ws<MediaSocketData>('/twilio/media', {
-    compression: uWS.DISABLED,
-    // Hard cap; the session applies the configured MAX_MESSAGE_BYTES and logs what it drops.
-    maxPayloadLength: Math.max(config.MAX_MESSAGE_BYTES * 4, 256 * 1024),
-    idleTimeout: 120,
-    upgrade: (res, req, context) => {
-      const info = requestInfo(req);
-      const signed = checkUpgrade(config, info); // signed over wss://PUBLIC_HOST/twilio/media
-      if (!signed.ok) return void res.writeStatus('403 Forbidden').end(signed.reason);
-      if (engine.draining || engine.calls.size >= config.MAX_CALLS) {
-        res.writeStatus('503 Service Unavailable').end(engine.draining ? 'shutting down' : 'at capacity');
-        return;
-      }
-      res.upgrade<MediaSocketData>(
-        { id: `ms-${++socketSeq}`, closed: false },
-        info.headers['sec-websocket-key'],
-        info.headers['sec-websocket-protocol'] ?? '',
-        info.headers['sec-websocket-extensions'] ?? '',
-        context,
-      );
-    },
+    ...callSocketOptions(engine),
+    upgrade: (res, req, context) => upgradeCall<MediaSocketData>(engine, res, req, context, { id: `ms-${++socketSeq}`, closed: false }),
     open: (ws) => {
       const data = ws.getUserData();
-      data.session = engine.newMediaSession({
-        send: (text) => {
-          if (!data.closed) ws.send(text, false);
-        },
-        close: (code, reason) => {
-          if (!data.closed) ws.end(code, reason);
-        },
-      });
+      data.session = engine.newMediaSession(sessionSocket(ws));
       engine.calls.set(data.id, data.session);
       metrics.callsActive.inc({ mode: 'media' });
     },

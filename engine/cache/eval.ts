@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config.ts';
 import { evaluateFaq } from './evaluate.ts';
+import { stderrLog } from '../log.ts';
 
 const USAGE = 'usage: npm run cache:eval -- --faq FILE [--queries FILE] [--backend auto|hashing|transformers|openai] [--threshold 0..1] [--summary]';
 
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   const cfg = loadConfig(process.env, overrides);
   const faq = readJson(values.faq, 'FAQ file');
   const queries = values.queries ? readJson(values.queries, 'queries file') : undefined;
-  const report = await evaluateFaq(faq, queries, cfg);
+  const report = await evaluateFaq(faq, queries, cfg, { log: stderrLog }); // stdout is the JSON report
   const out = values.summary ? { ...report, outcomes: undefined } : report;
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }

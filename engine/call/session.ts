@@ -74,10 +74,6 @@ export class CallSession {
   private setup!: CallSetup;
   private dialogue!: Dialogue;
 
-  /** The conversation so far (system prompt, caller turns, what the caller heard of the agent). */
-  get history(): readonly ChatMessage[] {
-    return this.dialogue?.history ?? [];
-  }
   private dspChannel?: DspChannel;
   private sttStream?: SttStream;
   private readonly frames$ = new Subject<DspFrame>();
@@ -97,6 +93,11 @@ export class CallSession {
   ) {
     this.log = deps.log.child({ component: 'call' });
     this.detector = new TurnDetector({ minSpeechMs: deps.config.TURN_MIN_SPEECH_MS, endSilenceMs: deps.config.TURN_END_SILENCE_MS });
+  }
+
+  /** The conversation so far (system prompt, caller turns, what the caller heard of the agent). */
+  get history(): readonly ChatMessage[] {
+    return this.dialogue?.history ?? [];
   }
 
   // ------------------------------------------------------------------ socket input

@@ -1,20 +1,18 @@
 // ConversationRelay routes: the WebSocket Twilio opens for a relay-mode call, and the
 // <Connect action> webhook Twilio requests when the session ends (with HandoffData).
-import uWS from 'uWebSockets.js';
 import type { RouteGroup } from '../server.ts';
 import type { Engine } from '../engine.ts';
 import { RelaySession } from '../call/relay-session.ts';
 import { registryVoice } from '../call/dialogue.ts';
 import { relaySettings } from '../twilio/relay-twiml.ts';
-import { checkUpgrade, checkWebhook, flatParams, formParams } from '../twilio/signature.ts';
+import { checkWebhook, flatParams, formParams } from '../twilio/signature.ts';
+import { callSocketOptions, sessionSocket, upgradeCall, type CallSocketData } from '../call-socket.ts';
 import { callRegistry } from '../calls/registry.ts';
 import { onSession } from '../metrics/live.ts';
 import { guard, readBody, requestInfo, send } from '../http.ts';
 
-interface RelaySocketData {
-  id: string;
+interface RelaySocketData extends CallSocketData {
   session?: RelaySession;
-  closed: boolean;
 }
 
 let socketSeq = 0;
@@ -26,40 +24,11 @@ export const relayRoutes: RouteGroup = (app, engine) => {
   for (const wf of engine.workflows.values()) if (wf.mode === 'relay') relaySettings(wf);
 
   app.ws<RelaySocketData>('/twilio/relay', {
-    compression: uWS.DISABLED,
-    // Hard cap; the session applies MAX_MESSAGE_BYTES and counts what it drops.
-    maxPayloadLength: Math.max(config.MAX_MESSAGE_BYTES * 4, 256 * 1024),
-    idleTimeout: 120,
-    upgrade: (res, req, context) => {
-      const info = requestInfo(req);
-      const v = checkUpgrade(config, info);
-      if (!v.ok) {
-        log.warn({ path: info.url, reason: v.reason }, 'relay upgrade refused');
-        res.writeStatus('403 Forbidden').end(v.reason);
-        return;
-      }
-      if (engine.draining || engine.calls.size >= config.MAX_CALLS) {
-        res.writeStatus('503 Service Unavailable').end(engine.draining ? 'shutting down' : 'at capacity');
-        return;
-      }
-      res.upgrade<RelaySocketData>(
-        { id: `cr-${++socketSeq}`, closed: false },
-        info.headers['sec-websocket-key'],
-        info.headers['sec-websocket-protocol'] ?? '',
-        info.headers['sec-websocket-extensions'] ?? '',
-        context,
-      );
-    },
+    ...callSocketOptions(engine),
+    upgrade: (res, req, context) => upgradeCall<RelaySocketData>(engine, res, req, context, { id: `cr-${++socketSeq}`, closed: false }),
     open: (ws) => {
       const data = ws.getUserData();
-      const session = newRelaySession(engine, {
-        send: (text) => {
-          if (!data.closed) ws.send(text, false);
-        },
-        close: (code, reason) => {
-          if (!data.closed) ws.end(code, reason);
-        },
-      });
+      const session = newRelaySession(engine, sessionSocket(ws));
       data.session = session;
       session.started$.subscribe(() => calls.rememberRelay(session));
       onSession(engine, session); // relay turns feed the same live metrics and alerts
