@@ -33,9 +33,12 @@ export function upgradeCall<T extends CallSocketData>(engine: Engine, res: HttpR
 }
 
 /** The socket a session writes to; writes after the socket closed are dropped, not thrown. */
-export function sessionSocket(ws: WebSocket<CallSocketData>): { send(text: string): void; close(code: number, reason: string): void } {
+export function sessionSocket(ws: WebSocket<CallSocketData>): { send(text: string): void; close(code: number, reason: string): void; cork(fn: () => void): void } {
   const data = ws.getUserData();
   return {
+    cork: (fn) => {
+      if (!data.closed) ws.cork(fn);
+    },
     send: (text) => {
       if (!data.closed) ws.send(text, false);
     },

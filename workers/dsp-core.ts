@@ -89,14 +89,14 @@ export class CallDsp {
 export interface DspTask {
   /** n × 160 μ-law bytes. */
   ulaw: Uint8Array;
-  /** Calls in this batch, in the order their frames appear in `ulaw`. */
-  ids: string[];
+  /** Calls in this batch (numeric handles, cheap to transfer), in the order their frames appear in `ulaw`. */
+  ids: Uint32Array;
   /** Frames per call, parallel to `ids`. */
   counts: Uint32Array;
   /** encodeOptions() per call, parallel to `ids` (a fresh worker needs them after a crash). */
   modes: Uint8Array;
-  /** Calls to free after this batch's frames. */
-  closed: string[];
+  /** Call handles to free after this batch's frames. */
+  closed: number[];
   /** Test-only fault injection: makes the worker thread die. */
   crash?: 'throw' | 'exit';
 }
@@ -140,7 +140,7 @@ export function viewResult(buf: ArrayBuffer): DspResultView {
 
 /** All call states of one thread, keyed by callId; created on first sight of a call. */
 export class DspCore {
-  private readonly calls = new Map<string, CallDsp>();
+  private readonly calls = new Map<number, CallDsp>();
 
   get liveCalls(): number {
     return this.calls.size;
@@ -172,11 +172,11 @@ export class DspCore {
     return buf;
   }
 
-  close(callId: string): void {
-    const dsp = this.calls.get(callId);
+  close(handle: number): void {
+    const dsp = this.calls.get(handle);
     if (dsp) {
       dsp.free();
-      this.calls.delete(callId);
+      this.calls.delete(handle);
     }
   }
 }

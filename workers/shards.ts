@@ -32,6 +32,8 @@ export type DspShardsStats = DspShardStats & { shards: DspShardDetail[] };
 // the main thread only (so inheriting `--import tsx` in execArgv is not enough). From source,
 // the worker starts at dsp-entry.mjs, which registers tsx in the thread and imports dsp.ts;
 // this works the same under `npx tsx`, `npm start` and vitest. A compiled build loads dsp.js.
+/** Least time between two batches to one shard under load (adds at most this to frame lag). */
+const MIN_BATCH_GAP_MS = 2;
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './dsp-entry.mjs' : './dsp.js', import.meta.url);
 
@@ -46,6 +48,7 @@ class Channel implements DspChannel {
 
   constructor(
     readonly callId: string,
+    readonly handle: number,
     readonly mode: number,
     readonly onFrames: (frames: DspFrame[]) => void,
     private readonly shard: Shard,
@@ -109,9 +112,13 @@ class Shard {
   readonly pool: Piscina<DspTask, ArrayBuffer>;
   readonly channels = new Map<string, Channel>();
   private readonly dirty = new Set<Channel>();
-  private closes: string[] = [];
+  private closes: number[] = [];
+  /** Numeric call handles for tasks: a typed array transfers, an array of strings is cloned. */
+  private nextHandle = 1;
   private inFlight: Promise<void> | null = null;
   private scheduled = false;
+  /** performance.now() when the last task was posted. */
+  private lastPost = -Infinity;
   private closing = false;
   private fault: DspTask['crash'];
   tasks = 0;
@@ -142,7 +149,7 @@ class Shard {
   }
 
   open(callId: string, mode: number, onFrames: (frames: DspFrame[]) => void): Channel {
-    const ch = new Channel(callId, mode, onFrames, this);
+    const ch = new Channel(callId, this.nextHandle++, mode, onFrames, this);
     this.channels.set(callId, ch);
     return ch;
   }
@@ -155,7 +162,7 @@ class Shard {
   release(ch: Channel): void {
     this.dirty.delete(ch);
     this.channels.delete(ch.callId);
-    this.closes.push(ch.callId);
+    this.closes.push(ch.handle);
     this.schedule();
   }
 
@@ -170,13 +177,21 @@ class Shard {
     return n;
   }
 
+  /**
+   * Posts the next batch at once when the shard has been quiet, else no sooner than
+   * MIN_BATCH_GAP_MS after the last one: under load a task then carries many calls' frames
+   * instead of Piscina's per-task cost being paid for every few frames.
+   */
   private schedule(): void {
     if (this.inFlight || this.scheduled || this.closing) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.scheduled = false;
       this.flush();
-    });
+    };
+    const wait = this.lastPost + MIN_BATCH_GAP_MS - performance.now();
+    if (wait > 0) setTimeout(run, wait);
+    else setImmediate(run);
   }
 
   private flush(): void {
@@ -185,7 +200,7 @@ class Shard {
     let n = 0;
     for (const ch of this.dirty) n += ch.stagedFrames;
     const ulaw = new Uint8Array(n * FRAME_BYTES);
-    const ids: string[] = [];
+    const ids = new Uint32Array(this.dirty.size);
     const counts = new Uint32Array(this.dirty.size);
     const modes = new Uint8Array(this.dirty.size);
     const entries: BatchEntry[] = [];
@@ -193,9 +208,10 @@ class Shard {
     for (const ch of this.dirty) {
       const k = ch.stagedFrames;
       const { seq, arrived } = ch.take(ulaw, off);
-      counts[ids.length] = k;
-      modes[ids.length] = ch.mode;
-      ids.push(ch.callId);
+      const c = entries.length;
+      counts[c] = k;
+      modes[c] = ch.mode;
+      ids[c] = ch.handle;
       entries.push({ channel: ch, seq, arrived });
       off += k * FRAME_BYTES;
     }
@@ -204,22 +220,23 @@ class Shard {
     this.closes = [];
     this.fault = undefined;
     this.tasks++;
+    this.lastPost = performance.now();
     this.inFlight = this.pool
-      .run(task, { transferList: [ulaw.buffer] })
+      .run(task, { transferList: [ulaw.buffer, ids.buffer, counts.buffer, modes.buffer] })
       .then(
         (buf) => this.deliver(buf, entries),
         (err: unknown) => {
           // Re-send the closes: harmless on a fresh worker, needed if this worker survived.
           this.closes.push(...task.closed);
           this.log.error(
-            { shard: this.index, err, lostFrames: n, calls: ids },
+            { shard: this.index, err, lostFrames: n, calls: entries.map((e) => e.channel.callId) },
             'DSP batch lost (worker fault): its frames are dropped, not reprocessed',
           );
         },
       )
       .finally(() => {
         this.inFlight = null;
-        this.flush();
+        if (this.dirty.size > 0 || this.closes.length > 0 || this.fault) this.schedule();
       });
   }
 

@@ -5,8 +5,8 @@ import { startEngine, startGenerator } from './procs.ts';
 import { idleRss, measurePoint, type Point } from './measure.ts';
 
 export const DSP_SETTINGS = [
-  { id: 'vad', label: 'VAD only', env: { DSP_DENOISE: 'off' } },
-  { id: 'spectral', label: 'VAD + light denoise (spectral, default)', env: { DSP_DENOISE: 'spectral' } },
+  { id: 'vad', label: 'VAD only (default)', env: { DSP_DENOISE: 'off' } },
+  { id: 'spectral', label: 'VAD + light denoise (spectral)', env: { DSP_DENOISE: 'spectral' } },
   { id: 'rnnoise', label: 'RNNoise on every call', env: { DSP_DENOISE: 'rnnoise' } },
 ] as const;
 

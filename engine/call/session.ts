@@ -1,10 +1,11 @@
 // One Media Streams call: an actor that owns all of the call's state. Socket messages come in
-// through onMessage(); everything after that is one RxJS pipeline:
-//   frames → DSP shard → turn detector → STT → cache | LLM → sentences → TTS → media + marks
+// through onMessage(); frames go to the DSP shard and back through the turn detector (plain
+// loops: 50 frames a second per call), and from the detector's events on it is one RxJS pipeline:
+//   turn end → STT → cache | LLM → sentences → TTS → media + marks
 // A new caller turn switches to a new answer (switchMap); a barge-in cuts the running answer
 // (takeUntil), whose teardown aborts every provider request through its AbortSignal.
 import { Subject, Observable, merge, from, of, defer, concat, EMPTY } from 'rxjs';
-import { filter, map, switchMap, concatMap, mergeMap, takeUntil, tap, finalize, catchError, share } from 'rxjs/operators';
+import { filter, map, switchMap, concatMap, mergeMap, takeUntil, tap, finalize, catchError } from 'rxjs/operators';
 import type { ChatMessage, LlmProvider, SttProvider, SttStream, TtsProvider } from '../../adapters/types.ts';
 import type { Config } from '../config.ts';
 import type { Workflow } from '../workflow.ts';
@@ -24,6 +25,8 @@ import { Dialogue, lookupAnswer, learnAnswer, recordTurn } from './dialogue.ts';
 export interface MediaSocket {
   send(text: string): void;
   close(code: number, reason: string): void;
+  /** Runs `fn` with the socket corked, so its sends leave in one write (optional). */
+  cork?(fn: () => void): void;
 }
 
 /** What a workflow brings to a call: its definition and its provider chains. */
@@ -76,7 +79,8 @@ export class CallSession {
 
   private dspChannel?: DspChannel;
   private sttStream?: SttStream;
-  private readonly frames$ = new Subject<DspFrame>();
+  /** Turn detector output; frames themselves stay out of RxJS (50 per second per call). */
+  private readonly turnEvents$ = new Subject<TurnEvent>();
   private readonly dtmf$ = new Subject<string>();
   private readonly interrupt$ = new Subject<void>();
   private readonly playout = new Playout();
@@ -156,7 +160,7 @@ export class CallSession {
     if (params.workflow && params.workflow !== workflow.id) this.log.warn({ asked: params.workflow, using: workflow.id }, 'unknown workflow: using the default');
     this.dialogue = new Dialogue({ workflow, callId: this.callSid, parameters: params, language: params.language || workflow.language, ttsName: tts.name, config, voiceFor: this.deps.voiceFor });
     this.dspChannel = this.deps.dsp.open(this.callSid, (frames) => {
-      for (const f of frames) this.frames$.next(f);
+      this.onFrames(frames);
     });
     const sessionSignal = new AbortController();
     this.ended$.subscribe(() => sessionSignal.abort());
@@ -177,7 +181,7 @@ export class CallSession {
     this.interrupt$.next();
     this.ended$.next(outcome);
     this.ended$.complete();
-    this.frames$.complete();
+    this.turnEvents$.complete();
     this.dtmf$.complete();
     this.dspChannel?.close();
     this.sttStream?.close();
@@ -188,26 +192,27 @@ export class CallSession {
 
   // ------------------------------------------------------------------ the pipeline
 
+  /** The per-frame hot path, kept imperative: lag metric, STT feed, endpointing. */
+  private onFrames(frames: DspFrame[]): void {
+    if (this.state === 'ended') return;
+    for (const f of frames) {
+      this.deps.metrics.frameLagMs.observe(f.doneAt - f.arrivedAt);
+      this.sttStream!.push(f.pcm, f.speech);
+      const e = this.detector.push(f.speech, f.doneAt);
+      // "Still speaking" matters only for a barge-in: forward it just when it could be one.
+      if (e && (e.type !== 'voiced' || (e.voicedMs >= this.deps.config.BARGE_IN_MIN_SPEECH_MS && this.agentActive()))) this.turnEvents$.next(e);
+    }
+  }
+
   private wire(): void {
-    const { config, metrics } = this.deps;
-    const turnEvents$ = this.frames$.pipe(
-      tap((f) => {
-        metrics.frameLagMs.observe(f.doneAt - f.arrivedAt);
-        this.sttStream!.push(f.pcm, f.speech);
-      }),
-      map((f) => this.detector.push(f.speech, f.doneAt)),
-      filter((e): e is TurnEvent => e !== null),
-      share(),
-    );
+    const { config } = this.deps;
+    const turnEvents$ = this.turnEvents$;
 
     turnEvents$.pipe(filter((e) => e.type === 'start')).subscribe(() => {
       if (this.state === 'listening') this.state = 'user';
     });
 
-    const bargeIn$ = turnEvents$.pipe(
-      filter((e) => config.BARGE_IN_ENABLED && e.type === 'voiced' && e.voicedMs >= config.BARGE_IN_MIN_SPEECH_MS),
-      filter(() => this.state === 'speaking' || this.state === 'thinking' || this.playout.playing),
-    );
+    const bargeIn$ = turnEvents$.pipe(filter((e) => config.BARGE_IN_ENABLED && e.type === 'voiced' && this.agentActive()));
     bargeIn$.subscribe(() => this.bargeIn());
 
     const inputs$: Observable<UserInput> = merge(
@@ -377,10 +382,12 @@ export class CallSession {
       this.current = { historyIndex: this.dialogue.push({ role: 'assistant', content: '' }), sentences: [], turn: rec };
     }
     if (p.kind === 'audio') {
-      for (let o = 0; o < p.audio.length; o += OUT_CHUNK) {
-        this.socket.send(mediaMessage(this.streamSid, p.audio.subarray(o, o + OUT_CHUNK)));
-        this.deps.metrics.framesOut.inc();
-      }
+      const sendAll = () => {
+        for (let o = 0; o < p.audio.length; o += OUT_CHUNK) this.socket.send(mediaMessage(this.streamSid, p.audio.subarray(o, o + OUT_CHUNK)));
+      };
+      if (this.socket.cork) this.socket.cork(sendAll);
+      else sendAll();
+      this.deps.metrics.framesOut.inc(Math.ceil(p.audio.length / OUT_CHUNK));
       if (rec.firstAudioSent === undefined) rec.firstAudioSent = performance.now();
       rec.audioBytes += p.audio.length;
       rec.pendingBytes += p.audio.length;
@@ -393,6 +400,11 @@ export class CallSession {
     this.current.sentences.push({ mark, text: p.text });
     const said = this.dialogue.history[this.current.historyIndex].content;
     this.dialogue.setContent(this.current.historyIndex, said ? `${said} ${p.text}` : p.text);
+  }
+
+  /** The agent is answering: thinking, or its audio is queued or playing at Twilio. */
+  private agentActive(): boolean {
+    return this.state === 'speaking' || this.state === 'thinking' || this.playout.playing;
   }
 
   /** The answer's last piece went out (or it was cut): record the turn, hang up if asked. */

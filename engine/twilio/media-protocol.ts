@@ -33,8 +33,17 @@ export type ParseResult = { ok: true; msg: InboundMessage } | { ok: false; error
 
 const err = (kind: ProtocolErrorKind, message: string): ParseResult => ({ ok: false, error: { kind, message } });
 
-// Strict base64: Buffer.from() silently skips junk, which would turn garbage into "audio".
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/**
+ * Decodes base64, or returns null for anything else. Buffer.from() silently skips characters
+ * outside the alphabet, which would turn garbage into "audio": a decoded length short of what
+ * the text's length promises gives it away (cheaper than a regex on every 20 ms frame).
+ */
+function strictBase64(text: string): Buffer | null {
+  if (text.length % 4 !== 0) return null;
+  const bytes = Buffer.from(text, 'base64');
+  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return bytes.length === (text.length / 4) * 3 - pad ? bytes : null;
+}
 
 function str(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0;
@@ -90,8 +99,8 @@ export function parseInbound(data: ArrayBuffer | string, isBinary: boolean, maxB
     case 'media': {
       const md = m.media;
       if (!str(m.streamSid) || typeof md !== 'object' || md === null || typeof md.payload !== 'string') return err('missing_field', 'media needs streamSid and media.payload');
-      if (!BASE64.test(md.payload)) return err('bad_payload', 'media.payload is not valid base64');
-      const payload = Buffer.from(md.payload, 'base64');
+      const payload = strictBase64(md.payload);
+      if (!payload) return err('bad_payload', 'media.payload is not valid base64');
       return {
         ok: true,
         msg: {

@@ -58,7 +58,7 @@ describe('the engine process', () => {
   });
 
   it('refuses to start on a bad setting and names it', async () => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'engine/main.ts'], { cwd: ROOT, env: { ...process.env, DSP_DENOISE: 'loud' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'engine/main.ts'], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', DSP_DENOISE: 'loud' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (out += d));

@@ -49,3 +49,17 @@ describe('Media Streams outbound messages', () => {
     expect(JSON.parse(clearMessage('MZ9'))).toEqual({ event: 'clear', streamSid: 'MZ9' });
   });
 });
+
+describe('media payload base64', () => {
+  it.each([['AAA'], ['AAAA AAA'], ['AA=A'], ['A==='], ['AAAA\nAAA']])('rejects %j', (payload) => {
+    const r = parse({ event: 'media', streamSid: 'MZ1', media: { payload } });
+    expect(r.ok).toBe(false);
+  });
+  it('accepts every padding form', () => {
+    for (const n of [159, 160, 161]) {
+      const bytes = Buffer.alloc(n, 7);
+      const r = parse({ event: 'media', streamSid: 'MZ1', media: { payload: bytes.toString('base64') } });
+      expect(r.ok && r.msg.event === 'media' && r.msg.media.payload.length).toBe(n);
+    }
+  });
+});
