@@ -241,6 +241,7 @@ export class CallSession {
   /** One caller turn: transcript → answer → audio to the caller. */
   private turn$(input: UserInput, signal: AbortSignal): Observable<Piece> {
     this.state = 'thinking';
+    this.hangupAfterPlayout = false; // the caller spoke again: a pending goodbye no longer ends the call
     const rec = newTurn(++this.turnIndex, input.kind === 'speech' ? input.speechEnd : input.at, input.kind === 'speech' ? input.lastVoiceAt : input.at);
     const text$: Observable<string> =
       input.kind === 'dtmf'
@@ -272,7 +273,7 @@ export class CallSession {
         this.log.error({ err: e, turn: rec.index }, 'answer failed; speaking the fallback line');
         return this.speak$(this.setup.workflow.fallback, rec, signal).pipe(tap((p) => this.emit(p, rec)));
       }),
-      finalize(() => this.complete(rec, signal)),
+      finalize(() => this.complete(rec)),
     );
   }
 
@@ -408,7 +409,7 @@ export class CallSession {
   }
 
   /** The answer's last piece went out (or it was cut): record the turn, hang up if asked. */
-  private complete(rec: TurnRecord, signal: AbortSignal): void {
+  private complete(rec: TurnRecord): void {
     if (rec.user === undefined && rec.index > 0) return; // nothing was said: not a turn
     recordTurn(this.deps.metrics, rec);
     this.turns.push(rec);
@@ -417,7 +418,8 @@ export class CallSession {
     if (this.state === 'ended') return;
     void this.playout.drained().then(() => {
       if (this.state === 'speaking' && !this.playout.playing) this.state = 'listening';
-      if (this.hangupAfterPlayout && !signal.aborted && !rec.interrupted) this.end('agent-hangup', 1000, 'agent ended the call after playback');
+      // Not after a barge-in, nor once the caller has started another turn (both reset the flag).
+      if (this.hangupAfterPlayout && !rec.interrupted) this.end('agent-hangup', 1000, 'agent ended the call after playback');
     });
   }
 
@@ -452,7 +454,7 @@ export class CallSession {
         tap((p) => this.emit(p, rec)),
         takeUntil(this.interrupt$),
         finalize(() => {
-          this.complete(rec, ac.signal);
+          this.complete(rec);
           ac.abort();
         }),
         catchError((e) => (this.log.error({ err: e }, 'greeting failed'), EMPTY)),

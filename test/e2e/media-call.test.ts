@@ -80,6 +80,18 @@ describe('a Media Streams call end to end', () => {
     expect(turns[0].source).toBe('llm');
   });
 
+  it('hangs up after a goodbye only once its audio has played', async () => {
+    const r = await simulateCall({ baseUrl: t.url, audio: CALL.subarray(0, 8000 * 9), transcripts: ['Thanks, goodbye!'], speed: SPEED, tailMs: 8000 });
+    expect(r.closeCode).toBe(1000);
+    expect(r.closeReason).toContain('agent ended the call');
+    expect(t.engine.recent.get(r.callSid)!.turns.at(-1)!.answer).toBe(t.engine.workflow('demo')!.goodbye);
+    // Playback had drained: every mark of the goodbye was echoed as played before the close.
+    const goodbyeMarks = r.marksSent.filter((m) => m.startsWith('t1-'));
+    expect(goodbyeMarks.length).toBeGreaterThan(0);
+    expect(goodbyeMarks.every((m) => r.marksEchoed.includes(m))).toBe(true);
+    expect(r.clears.every((c) => c < LABELS[0].endMs)).toBe(true); // the goodbye itself was not cut
+  });
+
   it('ends cleanly on stop and frees the call', async () => {
     const r = await simulateCall({ baseUrl: t.url, audio: silence(500), transcripts: [], speed: SPEED, tailMs: 200 });
     expect(r.closeCode).toBe(1000);
