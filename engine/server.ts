@@ -4,9 +4,9 @@ import uWS from 'uWebSockets.js';
 import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import type { Engine } from './engine.ts';
 import type { CallSession } from './call/session.ts';
-import { guard, readBody, requestInfo, send, sendJson } from './http.ts';
+import { guard, send, sendJson } from './http.ts';
 import { connectTwiml } from './twilio/relay-twiml.ts';
-import { checkWebhook } from './twilio/signature.ts';
+import { twilioWebhook } from './twilio/signature.ts';
 import { callSocketOptions, sessionSocket, upgradeCall, type CallSocketData } from './call-socket.ts';
 import { activeAlerts } from './metrics/live.ts';
 
@@ -28,22 +28,16 @@ export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<S
   const app = uWS.App();
   let socketSeq = 0;
 
-  app.post('/twilio/voice', (res, req) => {
-    const info = requestInfo(req);
-    const g = guard(res);
-    readBody(res, 64 * 1024).then(
-      (body) => {
-        const signed = checkWebhook(config, info, body); // before any work (issue 8)
-        if (!signed.ok) return send(res, g, '403 Forbidden', 'text/plain', signed.reason);
-        const params = new URLSearchParams(info.query);
-        const wf = engine.workflow(params.get('workflow') ?? undefined);
-        if (!wf) return send(res, g, '404 Not Found', 'text/plain', `unknown workflow ${params.get('workflow')}`);
-        const host = config.PUBLIC_HOST ?? info.headers.host ?? `localhost:${config.PORT}`;
-        send(res, g, '200 OK', 'text/xml', connectTwiml(wf, host)); // <Stream> or <ConversationRelay> by wf.mode
-      },
-      (e) => send(res, g, '413 Payload Too Large', 'text/plain', String(e.message)),
-    );
-  });
+  app.post(
+    '/twilio/voice',
+    twilioWebhook(config, ({ res, g, info }) => {
+      const params = new URLSearchParams(info.query);
+      const wf = engine.workflow(params.get('workflow') ?? undefined);
+      if (!wf) return send(res, g, '404 Not Found', 'text/plain', `unknown workflow ${params.get('workflow')}`);
+      const host = config.PUBLIC_HOST ?? info.headers.host ?? `localhost:${config.PORT}`;
+      send(res, g, '200 OK', 'text/xml', connectTwiml(wf, host)); // <Stream> or <ConversationRelay> by wf.mode
+    }),
+  );
 
   app.ws<MediaSocketData>('/twilio/media', {
     ...callSocketOptions(engine),

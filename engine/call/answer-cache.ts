@@ -1,21 +1,8 @@
 // The slice of the response cache a call session uses (engine/cache implements it), kept
-// small so the session does not depend on how the cache is built.
+// small so the sessions do not depend on how the cache is built.
+import type { CacheHit, CacheKey } from '../cache/index.ts';
 
-export interface CacheKey {
-  workflow: string;
-  state: string;
-  language: string;
-  voice: string;
-}
-
-export interface CacheHit {
-  entryId: string;
-  tier: 'exact' | 'semantic';
-  similarity: number;
-  text: string;
-  /** μ-law 8 kHz audio for the key's voice, when stored. */
-  audio?: Uint8Array;
-}
+export type { CacheHit, CacheKey };
 
 export interface AnswerCache {
   lookup(key: CacheKey, query: string): Promise<CacheHit | null>;

@@ -12,6 +12,8 @@ import { finishTurn, type TurnRecord } from './turn-record.ts';
 import { LanguageTracker, type LanguageObservation } from '../language/tracker.ts';
 import { systemPromptFor } from '../language/prompts.ts';
 import { getLocale, voiceFor, type VoiceProvider } from '../language/registry.ts';
+import { defer, type Observable, type OperatorFunction } from 'rxjs';
+import { switchMap, takeUntil, finalize } from 'rxjs/operators';
 
 export interface DialogueOptions {
   workflow: Workflow;
@@ -132,4 +134,26 @@ export function recordTurn(metrics: Metrics, rec: TurnRecord): void {
 export function registryVoice(locale: string, tts: string): string | undefined {
   const provider: VoiceProvider | undefined = tts.startsWith('azure') ? 'azure' : tts.startsWith('openai') ? 'openai' : tts.startsWith('espeak') ? 'espeak' : undefined;
   return provider && getLocale(locale) ? voiceFor(locale, provider) : undefined;
+}
+
+/** What a keypad digit stands for in this workflow (workflow.dtmf), as caller input. */
+export function dtmfText(workflow: Workflow, digit: string): string {
+  return workflow.dtmf[digit] ?? `I pressed ${digit}.`;
+}
+
+/**
+ * One answer per caller input, the newest winning (switchMap): each answer gets an AbortSignal
+ * that fires when it is superseded, cut by `interrupt$`, or done, so every provider request it
+ * started is cancelled.
+ */
+export function answerEach<I, O>(answer: (input: I, signal: AbortSignal) => Observable<O>, interrupt$: Observable<unknown>): OperatorFunction<I, O> {
+  return switchMap((input) =>
+    defer(() => {
+      const ac = new AbortController();
+      return answer(input, ac.signal).pipe(
+        takeUntil(interrupt$),
+        finalize(() => ac.abort()),
+      );
+    }),
+  );
 }

@@ -8,7 +8,7 @@
 // LLM stream are buffered and adopted only if the final prompt says the same thing in the same
 // context; otherwise they are aborted. Nothing speculative reaches the caller or the history.
 import { Subject, ReplaySubject, Observable, concat, from, of, defer, EMPTY, timer, type Subscription } from 'rxjs';
-import { map, switchMap, concatMap, takeUntil, tap, finalize, catchError, ignoreElements } from 'rxjs/operators';
+import { map, switchMap, concatMap, tap, finalize, catchError, ignoreElements } from 'rxjs/operators';
 import type { ChatMessage, LlmProvider } from '../../adapters/types.ts';
 import type { Config } from '../config.ts';
 import type { Workflow } from '../workflow.ts';
@@ -16,7 +16,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { AnswerCache, CacheHit } from './answer-cache.ts';
 import { newTurn, type TurnRecord } from './turn-record.ts';
-import { Dialogue, lookupAnswer, learnAnswer, recordTurn } from './dialogue.ts';
+import { Dialogue, lookupAnswer, learnAnswer, recordTurn, dtmfText, answerEach } from './dialogue.ts';
 import { relayLanguageFor, getLocale } from '../language/registry.ts';
 import {
   parseRelayInbound,
@@ -286,26 +286,14 @@ export class RelaySession {
         .subscribe((p) => this.speculate(p.text));
     }
 
-    this.inputs$
-      .pipe(
-        switchMap((input) =>
-          defer(() => {
-            const ac = new AbortController();
-            return this.turn$(input, ac.signal).pipe(
-              takeUntil(this.interrupt$),
-              finalize(() => ac.abort()),
-            );
-          }),
-        ),
-      )
-      .subscribe({ error: (e) => this.log.error({ err: e }, 'relay turn pipeline failed') });
+    this.inputs$.pipe(answerEach((input, signal) => this.turn$(input, signal), this.interrupt$)).subscribe({ error: (e) => this.log.error({ err: e }, 'relay turn pipeline failed') });
   }
 
   /** One caller turn: the final prompt (or a digit) → an answer streamed to Twilio. */
   private turn$(input: Input, signal: AbortSignal): Observable<never> {
     const d = this.dialogue!;
     const wf = this.setup.workflow;
-    const text = (input.kind === 'dtmf' ? (wf.dtmf[input.digit] ?? `I pressed ${input.digit}.`) : input.text).trim();
+    const text = (input.kind === 'dtmf' ? dtmfText(wf, input.digit) : input.text).trim();
     if (text === '') {
       this.dropSpeculation();
       return EMPTY;

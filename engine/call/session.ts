@@ -2,10 +2,10 @@
 // through onMessage(); frames go to the DSP shard and back through the turn detector (plain
 // loops: 50 frames a second per call), and from the detector's events on it is one RxJS pipeline:
 //   turn end → STT → cache | LLM → sentences → TTS → media + marks
-// A new caller turn switches to a new answer (switchMap); a barge-in cuts the running answer
+// A new caller turn switches to a new answer (answerEach); a barge-in cuts the running answer
 // (takeUntil), whose teardown aborts every provider request through its AbortSignal.
 import { Subject, Observable, merge, from, of, defer, concat, EMPTY } from 'rxjs';
-import { filter, map, switchMap, concatMap, mergeMap, takeUntil, tap, finalize, catchError } from 'rxjs/operators';
+import { filter, map, concatMap, mergeMap, takeUntil, tap, finalize, catchError } from 'rxjs/operators';
 import type { ChatMessage, LlmProvider, SttProvider, SttStream, TtsProvider } from '../../adapters/types.ts';
 import type { Config } from '../config.ts';
 import type { Workflow } from '../workflow.ts';
@@ -19,7 +19,7 @@ import { Playout } from './playout.ts';
 import { SentenceChunker } from './sentence-chunker.ts';
 import { newTurn, type TurnRecord, type ResponseSource } from './turn-record.ts';
 import type { AnswerCache } from './answer-cache.ts';
-import { Dialogue, lookupAnswer, learnAnswer, recordTurn } from './dialogue.ts';
+import { Dialogue, lookupAnswer, learnAnswer, recordTurn, dtmfText, answerEach } from './dialogue.ts';
 
 /** What the session needs from the socket; the server adapts uWebSockets.js to it. */
 export interface MediaSocket {
@@ -223,19 +223,7 @@ export class CallSession {
       this.dtmf$.pipe(map((digit) => ({ kind: 'dtmf' as const, digit, at: performance.now() }))),
     );
 
-    inputs$
-      .pipe(
-        switchMap((input) =>
-          defer(() => {
-            const ac = new AbortController();
-            return this.turn$(input, ac.signal).pipe(
-              takeUntil(this.interrupt$),
-              finalize(() => ac.abort()),
-            );
-          }),
-        ),
-      )
-      .subscribe({ error: (e) => this.log.error({ err: e }, 'turn pipeline failed') });
+    inputs$.pipe(answerEach((input, signal) => this.turn$(input, signal), this.interrupt$)).subscribe({ error: (e) => this.log.error({ err: e }, 'turn pipeline failed') });
   }
 
   /** One caller turn: transcript → answer → audio to the caller. */
@@ -245,7 +233,7 @@ export class CallSession {
     const rec = newTurn(++this.turnIndex, input.kind === 'speech' ? input.speechEnd : input.at, input.kind === 'speech' ? input.lastVoiceAt : input.at);
     const text$: Observable<string> =
       input.kind === 'dtmf'
-        ? of(this.setup.workflow.dtmf[input.digit] ?? `I pressed ${input.digit}.`)
+        ? of(dtmfText(this.setup.workflow, input.digit))
         : defer(() => this.sttStream!.endTurn(signal)).pipe(
             map((r) => {
               rec.sttFinal = performance.now();

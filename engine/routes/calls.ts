@@ -6,7 +6,7 @@ import { guard, readBody, requestInfo, send, sendJson } from '../http.ts';
 import { checkApiAuth } from '../calls/api-auth.ts';
 import { callRegistry } from '../calls/registry.ts';
 import { callView } from '../calls/call-view.ts';
-import { checkWebhook, flatParams, formParams } from '../twilio/signature.ts';
+import { flatParams, formParams, twilioWebhook } from '../twilio/signature.ts';
 import { connectTwiml } from '../twilio/relay-twiml.ts';
 import { OutboundError, TwilioOutbound } from '../twilio/outbound.ts';
 
@@ -84,21 +84,15 @@ export const callRoutes: RouteGroup = (app, engine) => {
 
   // Call status and <Stream statusCallback> events. Twilio may deliver them out of order; the
   // registry orders them by SequenceNumber (calls) and Timestamp (streams).
-  app.post('/twilio/status', (res, req) => {
-    const info = requestInfo(req);
-    const g = guard(res);
-    readBody(res, 64 * 1024).then(
-      (body) => {
-        const v = checkWebhook(config, info, body);
-        if (!v.ok) return send(res, g, '403 Forbidden', 'text/plain', v.reason);
-        const p = flatParams(formParams(body));
-        if (!p.CallSid) return send(res, g, '400 Bad Request', 'text/plain', 'missing CallSid');
-        const kept = p.StreamEvent ? calls.recordStream(p) : calls.recordStatus(p);
-        if (!kept && !p.StreamEvent && !p.CallStatus) return send(res, g, '400 Bad Request', 'text/plain', 'neither CallStatus nor StreamEvent');
-        log.debug({ callSid: p.CallSid, status: p.CallStatus, stream: p.StreamEvent, seq: p.SequenceNumber, duplicate: !kept }, 'status callback');
-        send(res, g, '204 No Content', 'text/plain', '');
-      },
-      (e) => send(res, g, '413 Payload Too Large', 'text/plain', String(e.message)),
-    );
-  });
+  app.post(
+    '/twilio/status',
+    twilioWebhook(config, ({ res, g, body }) => {
+      const p = flatParams(formParams(body));
+      if (!p.CallSid) return send(res, g, '400 Bad Request', 'text/plain', 'missing CallSid');
+      const kept = p.StreamEvent ? calls.recordStream(p) : calls.recordStatus(p);
+      if (!kept && !p.StreamEvent && !p.CallStatus) return send(res, g, '400 Bad Request', 'text/plain', 'neither CallStatus nor StreamEvent');
+      log.debug({ callSid: p.CallSid, status: p.CallStatus, stream: p.StreamEvent, seq: p.SequenceNumber, duplicate: !kept }, 'status callback');
+      send(res, g, '204 No Content', 'text/plain', '');
+    }),
+  );
 };

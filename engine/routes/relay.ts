@@ -5,11 +5,11 @@ import type { Engine } from '../engine.ts';
 import { RelaySession } from '../call/relay-session.ts';
 import { registryVoice } from '../call/dialogue.ts';
 import { relaySettings } from '../twilio/relay-twiml.ts';
-import { checkWebhook, flatParams, formParams } from '../twilio/signature.ts';
+import { flatParams, formParams, twilioWebhook } from '../twilio/signature.ts';
 import { callSocketOptions, sessionSocket, upgradeCall, type CallSocketData } from '../call-socket.ts';
 import { callRegistry } from '../calls/registry.ts';
 import { onSession } from '../metrics/live.ts';
-import { guard, readBody, requestInfo, send } from '../http.ts';
+import { send } from '../http.ts';
 
 interface RelaySocketData extends CallSocketData {
   session?: RelaySession;
@@ -49,21 +49,15 @@ export const relayRoutes: RouteGroup = (app, engine) => {
   });
 
   // Twilio requests the <Connect action> URL once the relay session is over; answer what to do next.
-  app.post('/twilio/relay/action', (res, req) => {
-    const info = requestInfo(req);
-    const g = guard(res);
-    readBody(res, 64 * 1024).then(
-      (body) => {
-        const v = checkWebhook(config, info, body);
-        if (!v.ok) return send(res, g, '403 Forbidden', 'text/plain', v.reason);
-        const p = flatParams(formParams(body));
-        calls.recordHandoff(p);
-        log.info({ callSid: p.CallSid, sessionStatus: p.SessionStatus, handoffData: p.HandoffData }, 'relay session ended');
-        send(res, g, '200 OK', 'text/xml', '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>');
-      },
-      (e) => send(res, g, '413 Payload Too Large', 'text/plain', String(e.message)),
-    );
-  });
+  app.post(
+    '/twilio/relay/action',
+    twilioWebhook(config, ({ res, g, body }) => {
+      const p = flatParams(formParams(body));
+      calls.recordHandoff(p);
+      log.info({ callSid: p.CallSid, sessionStatus: p.SessionStatus, handoffData: p.HandoffData }, 'relay session ended');
+      send(res, g, '200 OK', 'text/xml', '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>');
+    }),
+  );
 };
 
 /** A relay session wired to the engine's workflows, providers, cache and metrics. */

@@ -4,7 +4,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import twilio from 'twilio';
 import type { Config } from '../config.ts';
-import type { RequestInfo } from '../http.ts';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { guard, readBody, requestInfo, send, type RequestInfo } from '../http.ts';
 
 export type Verdict = { ok: true; verified: boolean } | { ok: false; reason: string };
 
@@ -90,4 +91,26 @@ export function securityWarnings(config: Pick<Config, 'TWILIO_AUTH_TOKEN' | 'PUB
     out.push('TWILIO_AUTH_TOKEN is set but PUBLIC_HOST is not: signatures are checked against the Host header, which fails behind a proxy that rewrites it');
   if (!config.WEAVER_API_TOKEN) out.push('WEAVER_API_TOKEN is not set: the engine API (POST /calls, GET /calls/:sid) is disabled');
   return out;
+}
+
+/**
+ * A uWS handler for a Twilio webhook: reads the form body (≤ 64 KiB, else 413), answers 403 to a
+ * missing or bad signature before any work, then hands the request to `handle`.
+ */
+export function twilioWebhook(
+  config: Config,
+  handle: (ctx: { res: HttpResponse; g: { aborted: boolean }; info: RequestInfo; body: Buffer }) => void,
+): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => {
+    const info = requestInfo(req);
+    const g = guard(res);
+    readBody(res, 64 * 1024).then(
+      (body) => {
+        const v = checkWebhook(config, info, body);
+        if (!v.ok) return send(res, g, '403 Forbidden', 'text/plain', v.reason);
+        handle({ res, g, info, body });
+      },
+      (e) => send(res, g, '413 Payload Too Large', 'text/plain', String(e.message)),
+    );
+  };
 }
