@@ -2,22 +2,52 @@
 // checks before an upgrade, and the socket a session writes to.
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
-import type { Engine } from './engine.ts';
+import type { Engine, LiveCall } from './engine.ts';
 import { requestInfo } from './http.ts';
 import { checkUpgrade } from './twilio/signature.ts';
 
 export interface CallSocketData {
   id: string;
   closed: boolean;
+  session?: LiveCall;
 }
 
-/** Socket options for a call: a hard size cap (sessions apply MAX_MESSAGE_BYTES and count drops). */
-export function callSocketOptions(engine: Engine): Pick<WebSocketBehavior<unknown>, 'compression' | 'maxPayloadLength' | 'idleTimeout'> {
-  return { compression: uWS.DISABLED, maxPayloadLength: Math.max(engine.config.MAX_MESSAGE_BYTES * 4, 256 * 1024), idleTimeout: 120 };
+type SessionSocket = ReturnType<typeof sessionSocket>;
+
+let socketSeq = 0;
+
+/**
+ * The WebSocket behaviour of a call route (media or relay): upgrade checks, one session per
+ * socket made by `open`, messages to it, and the engine's live-call table and gauge kept right.
+ */
+export function callSocketBehavior(engine: Engine, mode: 'media' | 'relay', open: (socket: SessionSocket) => LiveCall): WebSocketBehavior<CallSocketData> {
+  const { config, log, metrics } = engine;
+  return {
+    compression: uWS.DISABLED,
+    // Hard cap; sessions apply MAX_MESSAGE_BYTES themselves and count what they drop.
+    maxPayloadLength: Math.max(config.MAX_MESSAGE_BYTES * 4, 256 * 1024),
+    idleTimeout: 120,
+    upgrade: (res, req, context) => upgradeCall(engine, res, req, context, { id: `${mode}-${++socketSeq}`, closed: false }),
+    open: (ws) => {
+      const data = ws.getUserData();
+      data.session = open(sessionSocket(ws));
+      engine.calls.set(data.id, data.session);
+      metrics.callsActive.inc({ mode });
+    },
+    message: (ws, message, isBinary) => ws.getUserData().session?.onMessage(message, isBinary),
+    close: (ws, code, message) => {
+      const data = ws.getUserData();
+      data.closed = true;
+      engine.calls.delete(data.id);
+      metrics.callsActive.dec({ mode });
+      if (code === 1009) log.warn({ mode, socket: data.id }, 'call socket closed: message over the hard size limit');
+      data.session?.closed(code, Buffer.from(message).toString());
+    },
+  };
 }
 
 /** Upgrades only a signed request (when a Twilio token is set) to a call socket while there is room. */
-export function upgradeCall<T extends CallSocketData>(engine: Engine, res: HttpResponse, req: HttpRequest, context: us_socket_context_t, data: T): void {
+function upgradeCall(engine: Engine, res: HttpResponse, req: HttpRequest, context: us_socket_context_t, data: CallSocketData): void {
   const info = requestInfo(req);
   const signed = checkUpgrade(engine.config, info); // over wss://PUBLIC_HOST/<path>
   if (!signed.ok) {
@@ -29,11 +59,11 @@ export function upgradeCall<T extends CallSocketData>(engine: Engine, res: HttpR
     res.writeStatus('503 Service Unavailable').end(engine.draining ? 'shutting down' : 'at capacity');
     return;
   }
-  res.upgrade<T>(data, info.headers['sec-websocket-key'], info.headers['sec-websocket-protocol'] ?? '', info.headers['sec-websocket-extensions'] ?? '', context);
+  res.upgrade<CallSocketData>(data, info.headers['sec-websocket-key'], info.headers['sec-websocket-protocol'] ?? '', info.headers['sec-websocket-extensions'] ?? '', context);
 }
 
 /** The socket a session writes to; writes after the socket closed are dropped, not thrown. */
-export function sessionSocket(ws: WebSocket<CallSocketData>): { send(text: string): void; close(code: number, reason: string): void; cork(fn: () => void): void } {
+function sessionSocket(ws: WebSocket<CallSocketData>): { send(text: string): void; close(code: number, reason: string): void; cork(fn: () => void): void } {
   const data = ws.getUserData();
   return {
     cork: (fn) => {

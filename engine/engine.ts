@@ -18,6 +18,10 @@ const RECENT_CALLS = 1000;
 /** What the engine needs of a live call, whatever its transport (Media Streams or relay). */
 export interface LiveCall {
   readonly state: string;
+  /** One socket message, as received (the session parses and validates it). */
+  onMessage(data: ArrayBuffer | string, isBinary: boolean): void;
+  /** The socket closed under the session (Twilio hung up, or the connection dropped). */
+  closed(code: number, reason: string): void;
   end(outcome: string, code?: number, reason?: string): void;
 }
 

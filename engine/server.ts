@@ -1,18 +1,13 @@
 // HTTP and WebSocket routes on uWebSockets.js. Thin: each route reads the request, hands it
 // to the engine, and writes the answer.
 import uWS from 'uWebSockets.js';
-import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Engine } from './engine.ts';
-import type { CallSession } from './call/session.ts';
 import { guard, send, sendJson } from './http.ts';
 import { connectTwiml } from './twilio/relay-twiml.ts';
 import { twilioWebhook } from './twilio/signature.ts';
-import { callSocketOptions, sessionSocket, upgradeCall, type CallSocketData } from './call-socket.ts';
+import { callSocketBehavior, type CallSocketData } from './call-socket.ts';
 import { activeAlerts } from './metrics/live.ts';
-
-interface MediaSocketData extends CallSocketData {
-  session?: CallSession;
-}
 
 /** Extra route groups (relay, call control, metrics, dashboard) plug in here. */
 export type RouteGroup = (app: TemplatedApp, engine: Engine) => void;
@@ -24,9 +19,8 @@ export interface Server {
 }
 
 export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<Server> {
-  const { config, log, metrics } = engine;
+  const { config, log } = engine;
   const app = uWS.App();
-  let socketSeq = 0;
 
   app.post(
     '/twilio/voice',
@@ -39,27 +33,7 @@ export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<S
     }),
   );
 
-  app.ws<MediaSocketData>('/twilio/media', {
-    ...callSocketOptions(engine),
-    upgrade: (res, req, context) => upgradeCall<MediaSocketData>(engine, res, req, context, { id: `ms-${++socketSeq}`, closed: false }),
-    open: (ws) => {
-      const data = ws.getUserData();
-      data.session = engine.newMediaSession(sessionSocket(ws));
-      engine.calls.set(data.id, data.session);
-      metrics.callsActive.inc({ mode: 'media' });
-    },
-    message: (ws, message, isBinary) => {
-      ws.getUserData().session?.onMessage(message, isBinary);
-    },
-    close: (ws, code, message) => {
-      const data = ws.getUserData();
-      data.closed = true;
-      engine.calls.delete(data.id);
-      metrics.callsActive.dec({ mode: 'media' });
-      if (code === 1009) log.warn({ streamSid: data.session?.streamSid }, 'socket closed: message over the hard size limit');
-      data.session?.end(code === 1000 || code === 1005 ? 'hangup' : 'socket-closed', code, Buffer.from(message).toString(), true);
-    },
-  });
+  app.ws<CallSocketData>('/twilio/media', callSocketBehavior(engine, 'media', (socket) => engine.newMediaSession(socket)));
 
   app.get('/health', (res) => {
     const g = guard(res);
@@ -105,4 +79,3 @@ export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<S
   });
 }
 
-export type { WebSocket };

@@ -173,6 +173,11 @@ export class CallSession {
     this.greet();
   }
 
+  /** The socket closed under us: end without writing to it. */
+  closed(code: number, reason: string): void {
+    this.end(code === 1000 || code === 1005 ? 'hangup' : 'socket-closed', code, reason, true);
+  }
+
   /** Ends the call: aborts everything in flight and closes the socket (unless it is already gone). */
   end(outcome: string, code = 1000, reason = 'call ended', socketGone = false): void {
     if (this.state === 'ended') return;

@@ -6,47 +6,26 @@ import { RelaySession } from '../call/relay-session.ts';
 import { registryVoice } from '../call/dialogue.ts';
 import { relaySettings } from '../twilio/relay-twiml.ts';
 import { flatParams, formParams, twilioWebhook } from '../twilio/signature.ts';
-import { callSocketOptions, sessionSocket, upgradeCall, type CallSocketData } from '../call-socket.ts';
+import { callSocketBehavior, type CallSocketData } from '../call-socket.ts';
 import { callRegistry } from '../calls/registry.ts';
 import { onSession } from '../metrics/live.ts';
 import { send } from '../http.ts';
 
-interface RelaySocketData extends CallSocketData {
-  session?: RelaySession;
-}
-
-let socketSeq = 0;
-
 export const relayRoutes: RouteGroup = (app, engine) => {
-  const { config, log, metrics } = engine;
+  const { config, log } = engine;
   const calls = callRegistry(engine);
   // A relay workflow whose TwiML Twilio would reject fails now, naming the key, not mid-call.
   for (const wf of engine.workflows.values()) if (wf.mode === 'relay') relaySettings(wf);
 
-  app.ws<RelaySocketData>('/twilio/relay', {
-    ...callSocketOptions(engine),
-    upgrade: (res, req, context) => upgradeCall<RelaySocketData>(engine, res, req, context, { id: `cr-${++socketSeq}`, closed: false }),
-    open: (ws) => {
-      const data = ws.getUserData();
-      const session = newRelaySession(engine, sessionSocket(ws));
-      data.session = session;
+  app.ws<CallSocketData>(
+    '/twilio/relay',
+    callSocketBehavior(engine, 'relay', (socket) => {
+      const session = newRelaySession(engine, socket);
       session.started$.subscribe(() => calls.rememberRelay(session));
       onSession(engine, session); // relay turns feed the same live metrics and alerts
-      engine.calls.set(data.id, session);
-      metrics.callsActive.inc({ mode: 'relay' });
-    },
-    message: (ws, message, isBinary) => {
-      ws.getUserData().session?.onMessage(message, isBinary);
-    },
-    close: (ws, code, message) => {
-      const data = ws.getUserData();
-      data.closed = true;
-      engine.calls.delete(data.id);
-      metrics.callsActive.dec({ mode: 'relay' });
-      if (code === 1009) log.warn({ callSid: data.session?.callSid }, 'relay socket closed: message over the hard size limit');
-      data.session?.closed(code, Buffer.from(message).toString());
-    },
-  });
+      return session;
+    }),
+  );
 
   // Twilio requests the <Connect action> URL once the relay session is over; answer what to do next.
   app.post(
