@@ -1,6 +1,7 @@
 // Twilio Media Streams wire format: validation of what Twilio sends, builders for what we
 // send back. Parsing never throws: bad input becomes a typed error the session can log,
 // count and act on (Twilio itself rejects such messages with 31951).
+import { readJsonFrame } from './json-frame.ts';
 
 export type InboundMessage =
   | { event: 'connected'; protocol?: string; version?: string }
@@ -56,17 +57,9 @@ function toInt(v: unknown): number | undefined {
 }
 
 export function parseInbound(data: ArrayBuffer | string, isBinary: boolean, maxBytes: number): ParseResult {
-  if (isBinary) return err('binary_frame', 'binary frames are not part of the protocol');
-  const size = typeof data === 'string' ? data.length : data.byteLength;
-  if (size > maxBytes) return err('oversized', `message of ${size} bytes exceeds ${maxBytes}`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(typeof data === 'string' ? data : Buffer.from(data).toString('utf8'));
-  } catch {
-    return err('not_json', 'message is not valid JSON');
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return err('not_json', 'message is not a JSON object');
-  const m = raw as Record<string, any>;
+  const frame = readJsonFrame(data, isBinary, maxBytes);
+  if (!frame.ok) return err(frame.kind, frame.message);
+  const m = frame.value as Record<string, any>;
   const seq = toInt(m.sequenceNumber);
   switch (m.event) {
     case 'connected':

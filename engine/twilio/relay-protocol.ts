@@ -1,6 +1,7 @@
 // Twilio ConversationRelay wire format: validation of what Twilio sends, builders for what we
 // send back. Parsing never throws: bad input becomes a typed error the session can log and
 // count (Twilio itself drops a message that fails validation, 64107).
+import { readJsonFrame } from './json-frame.ts';
 
 export interface RelaySetup {
   type: 'setup';
@@ -43,17 +44,9 @@ const DIGIT = /^[0-9*#A-D]$/;
 const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 
 export function parseRelayInbound(data: ArrayBuffer | string, isBinary: boolean, maxBytes: number): RelayParseResult {
-  if (isBinary) return err('binary_frame', 'binary frames are not part of the protocol');
-  const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-  if (size > maxBytes) return err('oversized', `message of ${size} bytes exceeds ${maxBytes}`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(typeof data === 'string' ? data : Buffer.from(data).toString('utf8'));
-  } catch {
-    return err('not_json', 'message is not valid JSON');
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return err('not_json', 'message is not a JSON object');
-  const m = raw as Record<string, unknown>;
+  const frame = readJsonFrame(data, isBinary, maxBytes);
+  if (!frame.ok) return err(frame.kind, frame.message);
+  const m = frame.value;
   switch (m.type) {
     case 'setup': {
       if (typeof m.callSid !== 'string' || m.callSid === '') return err('missing_field', 'setup needs callSid');
