@@ -112,7 +112,7 @@ interface LoadResult {
 
 async function runLoad(): Promise<LoadResult> {
   const o = P.load;
-  progress(`load: ${o.n} media calls + ${o.relay} relay calls, default engine (uWS, DSP pool, spectral denoise, cache on, hedging on)`);
+  progress(`load: ${o.n} media calls + ${o.relay} relay calls, default engine (uWS, DSP pool, VAD only, cache on, hedging on)`);
   const engine = await startEngine({});
   const gen = await startGenerator({ baseUrl: engine.baseUrl, mediaUrl: engine.mediaUrl, reports: true, seed: 3 });
   try {
