@@ -10,7 +10,7 @@ import { buildProviders, type Providers } from './providers/registry.ts';
 import { ProviderHealth } from './providers/health.ts';
 import { ResponseCache } from './cache/index.ts';
 import { CallSession, type MediaSocket } from './call/session.ts';
-import { registryVoice } from './call/dialogue.ts';
+import { cacheVoice, registryVoice } from './call/dialogue.ts';
 import { warmUpDetection } from './language/detect.ts';
 
 const RECENT_CALLS = 1000;
@@ -69,8 +69,12 @@ export async function createEngine(config: Config, opts: { log?: Logger; provide
     for (const wf of workflows.values()) {
       const p = providers.get(wf.id)!;
       const voices: Record<string, string> = {};
-      for (const [lang, v] of Object.entries(wf.voices)) voices[lang] = `${p.tts.name}:${v}`;
-      const synth = wf.mode === 'media' ? (text: string, voice: string, language: string) => synthesize(p, wf, text, voice.slice(p.tts.name.length + 1), language) : undefined;
+      const ttsVoice = new Map<string, string>(); // cache voice key → the TTS provider's voice
+      for (const [lang, v] of Object.entries(wf.voices)) {
+        voices[lang] = cacheVoice(p.tts.name, v);
+        ttsVoice.set(voices[lang], v);
+      }
+      const synth = wf.mode === 'media' ? (text: string, voice: string, language: string) => synthesize(p, wf, text, ttsVoice.get(voice) ?? '', language) : undefined;
       cache
         .prewarm(wf, voices, synth)
         .then((r) => log.info({ workflow: wf.id, ...r }, 'cache pre-warmed'))

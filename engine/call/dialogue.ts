@@ -91,8 +91,13 @@ export class Dialogue {
 
   /** The cache's hard partition for this call right now (DESIGN.md §5). */
   cacheKey(state = 'faq'): CacheKey {
-    return { workflow: this.opts.workflow.id, state, language: this.ctx.language, voice: `${this.opts.ttsName}:${this.voice()}` };
+    return { workflow: this.opts.workflow.id, state, language: this.ctx.language, voice: cacheVoice(this.opts.ttsName, this.voice()) };
   }
+}
+
+/** The cache key's voice: the TTS chain and its voice, so audio from one never plays for another. */
+export function cacheVoice(ttsName: string, voice: string): string {
+  return `${ttsName}:${voice}`;
 }
 
 /** Cache lookup that never fails the turn: an error is logged and treated as a miss. */
