@@ -17,7 +17,7 @@ import { parseInbound, mediaMessage, markMessage, clearMessage, type InboundMess
 import { TurnDetector, type TurnEvent } from './turn-detector.ts';
 import { Playout } from './playout.ts';
 import { SentenceChunker } from './sentence-chunker.ts';
-import { newTurn, type TurnRecord, type ResponseSource } from './turn-record.ts';
+import { newTurn, type TurnRecord } from './turn-record.ts';
 import type { AnswerCache } from './answer-cache.ts';
 import { Dialogue, lookupAnswer, learnAnswer, recordTurn, dtmfText, answerEach } from './dialogue.ts';
 
@@ -328,7 +328,7 @@ export class CallSession {
       concatMap((s) => this.tts$(s, rec, signal, audio)),
       tap({
         complete: () => {
-          if (!signal.aborted) learnAnswer(this.deps.cache, this.dialogue.cacheKey(), rec.user ?? '', rec.answer ?? '', cacheable, this.log, concatBytes(audio));
+          if (!signal.aborted) learnAnswer(this.deps.cache, this.dialogue.cacheKey(), rec.user ?? '', rec.answer ?? '', cacheable, this.log, Buffer.concat(audio));
         },
       }),
     );
@@ -341,7 +341,7 @@ export class CallSession {
     const audio: Uint8Array[] = [];
     return from([...chunker.push(text), ...chunker.flush()]).pipe(
       concatMap((s) => this.tts$(s, rec, signal, audio)),
-      tap({ complete: () => !signal.aborted && onAudio?.(concatBytes(audio)) }),
+      tap({ complete: () => !signal.aborted && onAudio?.(Buffer.concat(audio)) }),
     );
   }
 
@@ -455,15 +455,3 @@ export class CallSession {
       .subscribe();
   }
 }
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-export type { ResponseSource };
