@@ -2,6 +2,8 @@
 // over loopback, each streaming real speech (test/fixtures/audio/call-3turns.ulaw) in real
 // time and modelling Twilio's playout buffer and marks like twilio-sim.ts (marks echo once
 // their audio has played at 8 bytes/ms; `clear` drops the buffer and echoes pending marks).
+// Each call opens with a random (seeded) 0-6 s of silence, so calls that start together do not
+// speak, get answered and hang up in lockstep, as real callers never do.
 //
 // Built to cost little per call, since it shares the machine with the engine: one timer
 // ticks every call (5 ms period, each call on its own 20 ms phase), media messages are
@@ -20,6 +22,7 @@ import { RelayCaller } from './relay-sim.ts';
 
 const FRAME = 160;
 const TICK_MS = 5;
+const zeroMask = (mask: Buffer): void => void mask.fill(0);
 
 export interface Utterance {
   startMs: number;
@@ -38,6 +41,11 @@ export interface LoadOptions {
   questions?: string[];
   /** Kept open after the audio for the last answer to play. */
   tailMs?: number;
+  /**
+   * Each call opens with a random (seeded) 0..leadMaxMs of caller silence before its speech, so
+   * that calls' turns and ends are not in lockstep, which real callers never are. Default 6000.
+   */
+  leadMaxMs?: number;
   /** Fetch GET /calls/:sid/metrics after each call (per-stage engine latency). */
   reports?: boolean;
   seed?: number;
@@ -63,6 +71,8 @@ export interface CallResult {
   failure?: string;
   closeCode?: number;
   greetingMs?: number;
+  /** Caller silence before the speech started (the call's random lead). */
+  leadMs: number;
   /** Caller-perceived latency per utterance: end of speech → first agent audio (null = no answer). */
   responseMs: Array<number | null>;
   clearReactionMs: number[];
@@ -112,6 +122,10 @@ class SimCall {
   frame = 0;
   seq = 1;
   readonly totalFrames: number;
+  /** Frames of caller silence before the speech starts (this call's offset on the audio). */
+  readonly leadFrames: number;
+  /** The labelled utterances on this call's clock (shifted by the lead). */
+  readonly utterances: Utterance[];
   /** Twilio's outbound buffer: numbers are audio bytes, strings are marks. */
   queue: Array<number | string> = [];
   playCursor = 0;
@@ -128,11 +142,15 @@ class SimCall {
   constructor(
     private readonly g: LoadGenerator,
     readonly transcripts: string[],
+    leadMs: number,
   ) {
     // Sids must be unique across generators (the seed only drives what callers say).
     this.callSid = 'CA' + randomUUID().replace(/-/g, '');
     this.streamSid = 'MZ' + randomUUID().replace(/-/g, '');
-    this.totalFrames = g.frames.length + Math.ceil(g.tailMs / 20);
+    this.leadFrames = Math.round(leadMs / 20);
+    const lead = this.leadFrames * 20;
+    this.utterances = g.utterances.map((u) => ({ startMs: u.startMs + lead, endMs: u.endMs + lead }));
+    this.totalFrames = this.leadFrames + g.frames.length + Math.ceil(g.tailMs / 20);
   }
 
   private send(s: string): void {
@@ -140,7 +158,9 @@ class SimCall {
   }
 
   start(): Promise<void> {
-    this.ws = new WebSocket(this.g.mediaUrl, { perMessageDeflate: false });
+    // Loopback to our own engine: an all-zero mask lets ws skip masking (and write strings
+    // as they are), and the engine's UTF-8 is not re-validated; both only cut generator CPU.
+    this.ws = new WebSocket(this.g.mediaUrl, { perMessageDeflate: false, skipUTF8Validation: true, generateMask: zeroMask });
     this.done = new Promise<void>((resolve) => {
       this.ws.once('close', (code) => {
         this.closeCode = code;
@@ -184,7 +204,8 @@ class SimCall {
     const frames = this.g.frames;
     while (this.frame < due) {
       const i = this.frame++;
-      const payload = i < frames.length ? frames[i] : this.g.silence;
+      const k = i - this.leadFrames;
+      const payload = k >= 0 && k < frames.length ? frames[k] : this.g.silence;
       this.send(`{"event":"media","sequenceNumber":"${this.seq++}","streamSid":"${this.streamSid}","media":{"track":"inbound","chunk":"${i + 1}","timestamp":"${i * 20}","payload":"${payload}"}}`);
     }
     if (this.queue.length) this.playUntil(clock);
@@ -260,7 +281,7 @@ class SimCall {
 
   private onClear(clock: number): void {
     // Reaction: from the moment the caller's speech overlapped the agent's playback.
-    const utt = [...this.g.utterances].reverse().find((u) => u.startMs <= clock);
+    const utt = [...this.utterances].reverse().find((u) => u.startMs <= clock);
     if (utt) this.clearReactionMs.push(clock - Math.max(utt.startMs, this.playingSince ?? utt.startMs));
     const pending = this.queue.filter((q): q is string => typeof q === 'string');
     this.queue = [];
@@ -269,7 +290,7 @@ class SimCall {
   }
 
   result(startedAt: number): CallResult {
-    const utts = this.g.utterances;
+    const utts = this.utterances;
     const responseMs = utts.map((u, k) => {
       const next = utts[k + 1]?.endMs ?? Infinity;
       const first = this.mediaAt.find((t) => t >= u.endMs && t < next);
@@ -288,6 +309,7 @@ class SimCall {
       failure,
       closeCode: this.closeCode,
       greetingMs: this.mediaAt[0],
+      leadMs: this.leadFrames * 20,
       responseMs: responseMs.filter((_, k) => utts[k].endMs + 1500 <= spoken),
       clearReactionMs: this.clearReactionMs,
       marksReceived: this.marksReceived,
@@ -302,6 +324,7 @@ export class LoadGenerator {
   readonly silence: string;
   readonly utterances: Utterance[];
   readonly tailMs: number;
+  readonly leadMaxMs: number;
   readonly live = new Set<SimCall>();
   parameters: Record<string, string> = {};
   readonly results: CallResult[] = [];
@@ -326,6 +349,8 @@ export class LoadGenerator {
     this.questions = o.questions ?? defaultQuestions();
     if (this.questions.length === 0) throw new Error('LoadGenerator: the question pool is empty');
     this.tailMs = o.tailMs ?? 4000;
+    this.leadMaxMs = o.leadMaxMs ?? 6000;
+    if (!(this.leadMaxMs >= 0)) throw new RangeError(`leadMaxMs must be ≥ 0, got ${this.leadMaxMs}`);
     this.r = rng(o.seed ?? 1);
     // Pre-encoded payloads: one base64 string per 20 ms frame of the caller's audio.
     this.frames = [];
@@ -373,7 +398,7 @@ export class LoadGenerator {
     while (!this.stopped && this.slots <= this.wanted) {
       const transcripts = Array.from({ length: this.utterances.length }, () => this.questions[Math.floor(this.r() * this.questions.length)]);
       if (this.r() < 0.5) transcripts[transcripts.length - 1] = 'Thanks, goodbye!';
-      const call = new SimCall(this, transcripts);
+      const call = new SimCall(this, transcripts, this.r() * this.leadMaxMs);
       const startedAt = performance.now();
       this.started++;
       await call.start();

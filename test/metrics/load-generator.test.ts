@@ -22,8 +22,8 @@ afterAll(async () => {
   await t?.stop();
 });
 
-async function oneCall(mediaUrl?: string) {
-  const gen = new LoadGenerator({ baseUrl: t.url, mediaUrl, audio, utterances: [{ startMs: 1000, endMs: 1000 + utt.length / 8 }], questions: ['Is there parking at the clinic?'], tailMs: 3000, reports: true });
+async function oneCall(mediaUrl?: string, leadMaxMs = 0) {
+  const gen = new LoadGenerator({ baseUrl: t.url, mediaUrl, audio, utterances: [{ startMs: 1000, endMs: 1000 + utt.length / 8 }], questions: ['Is there parking at the clinic?'], tailMs: 3000, reports: true, leadMaxMs, seed: 7 });
   await gen.init();
   gen.setTarget(1, 0);
   await waitFor(() => gen.results.length >= 1 && gen.results[0].report !== undefined, 'the first call to finish', 30_000);
@@ -54,6 +54,16 @@ describe('load generator', () => {
       expect(s.samples!.turnMs).toEqual([turns[0].latency.turnMs]);
     }, 40_000);
   }
+
+  it('measures the answer from the end of speech when the call opens with a random lead of silence', async () => {
+    const { r } = await oneCall(undefined, 4000);
+    expect(r.ok).toBe(true);
+    expect(r.leadMs).toBeGreaterThan(3000); // seed 7 draws 3.9 s
+    const turn = r.report!.turns.find((x) => x.index > 0)!;
+    // Measured from the unshifted labels, the latency would be longer by the whole lead.
+    expect(r.responseMs[0]!).toBeGreaterThanOrEqual(turn.latency.turnMs! - 5);
+    expect(r.responseMs[0]!).toBeLessThan(turn.latency.turnMs! + 1500); // + the 500 ms end-of-turn silence and transport
+  }, 40_000);
 
   it('rejects a bad target', () => {
     const gen = new LoadGenerator({ baseUrl: 'http://127.0.0.1:9', audio, utterances: [] });
