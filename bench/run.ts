@@ -20,14 +20,15 @@ import { lineChart, cdf, writeChart } from './chart.ts';
 import type { Percentiles } from './load/stats.ts';
 
 const PROFILES = {
+  // Quick: a few minutes. The sweep stops at the first failing step; compare runs 5 engines.
   quick: {
-    micro: { timeMs: 300, external: true },
-    load: { n: 100, relay: 20, rampMs: 3000, settleMs: 10_000, holdMs: 30_000 },
-    sweep: { rampMs: 3000, settleMs: 4000, holdMs: 8000, steps: { vad: [100, 250, 400, 550, 700, 850, 1000, 1200], spectral: [100, 250, 400, 550, 700, 850, 1000, 1200], rnnoise: [25, 50, 75, 100, 150] } },
-    compare: { n: 100, rampMs: 3000, settleMs: 8000, holdMs: 15_000 },
+    micro: { timeMs: 200, cacheSizes: '2000', cacheCycles: '5000' },
+    load: { n: 100, relay: 20, rampMs: 2000, settleMs: 6000, holdMs: 24_000 },
+    sweep: { rampMs: 2000, settleMs: 3000, holdMs: 6000, steps: { vad: [200, 400, 600, 800, 1000], spectral: [200, 400, 600, 800, 1000], rnnoise: [25, 50, 100, 150] } },
+    compare: { n: 100, rampMs: 2000, settleMs: 3000, holdMs: 10_000 },
   },
   full: {
-    micro: { timeMs: 1000, external: true },
+    micro: { timeMs: 1000, cacheSizes: '10000,100000', cacheCycles: '100000' },
     load: { n: 300, relay: 50, rampMs: 10_000, settleMs: 20_000, holdMs: 120_000 },
     sweep: { rampMs: 8000, settleMs: 10_000, holdMs: 30_000, steps: { vad: [100, 250, 500, 750, 1000, 1250, 1500, 2000], spectral: [100, 250, 500, 750, 1000, 1250, 1500, 2000], rnnoise: [50, 100, 150, 200, 250, 300, 400] } },
     compare: { n: 200, rampMs: 6000, settleMs: 15_000, holdMs: 60_000 },
@@ -136,7 +137,7 @@ if (parts.has('micro')) {
   progress('micro: engine hot paths (frame parse, frame encode, sentence chunking)');
   micro = { engine: await runEnginePathBenches(P.micro.timeMs), external: [] };
   micro.external.push(await external('./micro/dsp.bench.ts', './results/dsp-micro.json', {}, 180_000));
-  micro.external.push(await external('./micro/cache.bench.ts', './results/cache.json', { BENCH_CACHE_SIZES: '10000', BENCH_CACHE_CYCLES: '20000' }, 240_000));
+  micro.external.push(await external('./micro/cache.bench.ts', './results/cache.json', { BENCH_CACHE_SIZES: P.micro.cacheSizes, BENCH_CACHE_CYCLES: P.micro.cacheCycles }, profileName === 'quick' ? 240_000 : 3_600_000));
   out.micro = micro;
 }
 let load: LoadResult | undefined;

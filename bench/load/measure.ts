@@ -22,7 +22,10 @@ export interface Point {
   holdS: number;
   /** Engine-side, over the hold window. */
   frameLagMs: WindowSummary;
+  /** Turn latency as the engine measured it over the hold (no call needs to have ended). */
   turnMs: WindowSummary;
+  /** Share of the engine's cache lookups that hit, since it started (null: no lookup). */
+  cacheHitRate: number | null;
   activeCalls: number;
   engineCores: number;
   engineRssMb: number;
@@ -61,6 +64,7 @@ export async function measurePoint(engine: EngineProc, gen: GeneratorProc, o: Po
     holdS,
     frameLagMs: live.frameLag,
     turnMs: live.stages.turn,
+    cacheHitRate: live.cache.hitRate,
     activeCalls: live.activeCalls,
     engineCores: a && b ? Math.round(coresUsed(a, b) * 100) / 100 : NaN,
     engineRssMb: Math.round(rss / 1048576),
