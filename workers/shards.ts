@@ -33,7 +33,7 @@ export type DspShardsStats = DspShardStats & { shards: DspShardDetail[] };
 // the worker starts at dsp-entry.mjs, which registers tsx in the thread and imports dsp.ts;
 // this works the same under `npx tsx`, `npm start` and vitest. A compiled build loads dsp.js.
 /** Least time between two batches to one shard under load (adds at most this to frame lag). */
-const MIN_BATCH_GAP_MS = 2;
+const MIN_BATCH_GAP_MS = 4;
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './dsp-entry.mjs' : './dsp.js', import.meta.url);
 
