@@ -3,7 +3,10 @@
 //    minimum-statistics noise floor and a decision-directed Wiener gain. Light: the gain is
 //    floored, so it never fully mutes, and it adds 10 ms of delay (one hop).
 //  - 'rnnoise': RNNoise (WASM) at 48 kHz, resampled 8k→48k→8k. ≈ 20 ms delay
-//    (10 ms RNNoise + 5 ms per resampler).
+//    (10 ms RNNoise + 5 ms per resampler). Runs the SIMD build of @shiguredo/rnnoise-wasm
+//    2022.2.0: same model as the scalar builds (output within ±1 LSB), ≈ 20 % faster.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { DenoiseMode } from './types.ts';
 import { Fft } from './fft.ts';
 import { FRAME_48K, FRAME_8K, loadResampler, Resampler48k } from './resample-48k.ts';
@@ -151,23 +154,80 @@ export class SpectralDenoiser implements Denoiser {
 // ---------------------------------------------------------------------------------------
 // RNNoise
 
-interface RnnoiseModule {
-  _rnnoise_create(model: number): number;
-  _rnnoise_destroy(st: number): void;
-  _rnnoise_process_frame(st: number, outPtr: number, inPtr: number): number;
-  _malloc(bytes: number): number;
-  HEAPF32: Float32Array;
+/** The exports used from the RNNoise .wasm (Emscripten standalone build, plain names). */
+interface RnnoiseExports {
+  memory: WebAssembly.Memory;
+  emscripten_stack_init(): void;
+  __wasm_call_ctors(): void;
+  malloc(bytes: number): number;
+  rnnoise_get_frame_size(): number;
+  rnnoise_create(model: number): number;
+  rnnoise_destroy(st: number): void;
+  rnnoise_process_frame(st: number, outPtr: number, inPtr: number): number;
 }
 
-const RNNOISE_PACKAGE: string = '@echogarden/rnnoise-wasm';
+// The package's JS glue refuses to run in Node, so the .wasm is instantiated directly.
+const RNNOISE_WASM = '@shiguredo/rnnoise-wasm/dist/rnnoise_simd.wasm';
+const RNNOISE_WASM_SCALAR = '@shiguredo/rnnoise-wasm/dist/rnnoise.wasm';
 const RNN_FRAME = 480;
+const WASM_PAGE = 65536;
+const MAX_HEAP = 2 ** 31 - WASM_PAGE;
 
-let rnn: RnnoiseModule | undefined;
+let rnn: RnnoiseExports | undefined;
+let rnnBuild: 'simd' | 'scalar' | undefined;
 let rnnLoading: Promise<void> | undefined;
 let rnnIn = 0;
 let rnnOut = 0;
+/** View of the RNNoise heap; replaced when the memory grows (the old buffer is detached). */
+let rnnHeap = new Float32Array(0);
 const F8 = new Float32Array(FRAME_8K);
 const F48 = new Float32Array(FRAME_48K);
+
+function heapF32(): Float32Array {
+  const buf = rnn!.memory.buffer;
+  if (rnnHeap.buffer !== buf) rnnHeap = new Float32Array(buf);
+  return rnnHeap;
+}
+
+async function instantiateRnnoise(specifier: string): Promise<RnnoiseExports> {
+  const bytes = await readFile(createRequire(import.meta.url).resolve(specifier));
+  let memory: WebAssembly.Memory | undefined;
+  const env = {
+    emscripten_memcpy_big(dest: number, src: number, n: number): void {
+      new Uint8Array(memory!.buffer).copyWithin(dest, src, src + n);
+    },
+    /** Grow to at least `requested` bytes (+20 % headroom if possible); 1 = ok, 0 = failed. */
+    emscripten_resize_heap(requested: number): number {
+      const want = requested >>> 0;
+      const cur = memory!.buffer.byteLength;
+      if (want > MAX_HEAP) return 0;
+      for (const size of [Math.min(MAX_HEAP, Math.max(want, cur + cur / 5)), want]) {
+        try {
+          memory!.grow(Math.ceil((size - cur) / WASM_PAGE));
+          return 1;
+        } catch {
+          // try the exact size next
+        }
+      }
+      return 0;
+    },
+    __assert_fail(): never {
+      throw new Error('RNNoise WASM assertion failed');
+    },
+  };
+  const { instance } = await WebAssembly.instantiate(bytes, { env });
+  const x = instance.exports as unknown as RnnoiseExports;
+  memory = x.memory;
+  x.emscripten_stack_init();
+  x.__wasm_call_ctors();
+  if (x.rnnoise_get_frame_size() !== RNN_FRAME) throw new Error(`unexpected RNNoise frame size ${x.rnnoise_get_frame_size()}`);
+  return x;
+}
+
+/** Which RNNoise build loadDenoisers() instantiated in this thread (undefined before). */
+export function rnnoiseBuild(): 'simd' | 'scalar' | undefined {
+  return rnnBuild;
+}
 
 export class RnnoiseDenoiser implements Denoiser {
   private st: number;
@@ -177,7 +237,7 @@ export class RnnoiseDenoiser implements Denoiser {
 
   constructor() {
     if (!rnn) throw new Error('RNNoise module not loaded: await loadDenoisers() first');
-    this.st = rnn._rnnoise_create(0);
+    this.st = rnn.rnnoise_create(0);
     if (this.st === 0) throw new Error('rnnoise_create failed (out of WASM memory?)');
   }
 
@@ -187,12 +247,12 @@ export class RnnoiseDenoiser implements Denoiser {
     this.rs.upsample(F8, F48);
     let prob = 0;
     for (let part = 0; part < FRAME_48K; part += RNN_FRAME) {
-      let heap = m.HEAPF32;
+      let heap = heapF32();
       const ib = rnnIn >> 2;
       for (let i = 0; i < RNN_FRAME; i++) heap[ib + i] = F48[part + i];
-      const p = m._rnnoise_process_frame(this.st, rnnOut, rnnIn);
+      const p = m.rnnoise_process_frame(this.st, rnnOut, rnnIn);
       if (p > prob) prob = p;
-      heap = m.HEAPF32;
+      heap = heapF32();
       const ob = rnnOut >> 2;
       for (let i = 0; i < RNN_FRAME; i++) F48[part + i] = heap[ob + i];
     }
@@ -205,7 +265,7 @@ export class RnnoiseDenoiser implements Denoiser {
   }
 
   free(): void {
-    if (this.st !== 0) rnn!._rnnoise_destroy(this.st);
+    if (this.st !== 0) rnn!.rnnoise_destroy(this.st);
     this.st = 0;
     this.rs.free();
   }
@@ -215,11 +275,21 @@ export class RnnoiseDenoiser implements Denoiser {
 export function loadDenoisers(): Promise<void> {
   rnnLoading ??= (async () => {
     await loadResampler();
-    const { default: factory } = (await import(RNNOISE_PACKAGE)) as { default: () => Promise<RnnoiseModule> };
-    const m = await factory();
-    rnnIn = m._malloc(RNN_FRAME * 4);
-    rnnOut = m._malloc(RNN_FRAME * 4);
+    let m: RnnoiseExports;
+    let build: 'simd' | 'scalar' = 'simd';
+    try {
+      m = await instantiateRnnoise(RNNOISE_WASM);
+    } catch (e) {
+      // No WebAssembly SIMD in this runtime: the scalar build, same model, only slower.
+      if ((e as Error)?.name !== 'CompileError') throw e;
+      m = await instantiateRnnoise(RNNOISE_WASM_SCALAR);
+      build = 'scalar';
+    }
+    rnnIn = m.malloc(RNN_FRAME * 4);
+    rnnOut = m.malloc(RNN_FRAME * 4);
+    if (rnnIn === 0 || rnnOut === 0) throw new Error('RNNoise malloc failed');
     rnn = m;
+    rnnBuild = build;
   })();
   return rnnLoading;
 }
