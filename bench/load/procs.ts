@@ -74,9 +74,16 @@ export interface EngineProc {
   stop(): Promise<void>;
 }
 
+/**
+ * The V8 flags `npm start` gives the engine (package.json), so the bench measures the engine as
+ * it runs: a 32 MB young generation halves scavenges under load (at 800 calls here: engine CPU
+ * 0.97 → 0.80 cores, frame lag p99 37 → 9 ms, for ≈ +90 MB RSS).
+ */
+export const ENGINE_NODE_FLAGS = ['--max-semi-space-size=32'];
+
 export async function startEngine(env: Record<string, string>): Promise<EngineProc> {
   const child = fork(fileURLToPath(new URL('./bench-engine.ts', import.meta.url)), [], {
-    execArgv: tsxArgv(),
+    execArgv: [...tsxArgv(), ...ENGINE_NODE_FLAGS],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
