@@ -24,7 +24,7 @@ const PROFILES = {
   quick: {
     micro: { timeMs: 200, cacheSizes: '2000', cacheCycles: '5000' },
     load: { n: 100, relay: 20, rampMs: 2000, settleMs: 6000, holdMs: 24_000 },
-    sweep: { rampMs: 2000, settleMs: 3000, holdMs: 6000, steps: { vad: [200, 400, 600, 800, 1000], spectral: [200, 400, 600, 800, 1000], rnnoise: [25, 50, 100, 150] } },
+    sweep: { rampMs: 2000, settleMs: 3000, holdMs: 6000, steps: { vad: [250, 500, 700, 850, 1000], spectral: [250, 500, 700, 850, 1000], rnnoise: [25, 50, 75, 100, 150] } },
     compare: { n: 100, rampMs: 2000, settleMs: 3000, holdMs: 10_000 },
   },
   full: {
