@@ -1,4 +1,7 @@
 // `npm run bench [-- --profile quick|full] [--only micro,load,sweep,compare]`
+//   [--settings vad,spectral,rnnoise] [--steps 800,1000] [--engine-env KEY=VALUE,…]
+// --settings/--steps narrow the sweep (the steps replace every chosen setting's list);
+// --engine-env sets variables for every engine the bench starts (e.g. CACHE_EMBED_THREADS=1).
 // Runs, in one invocation on this machine: the micro-benchmarks (tinybench), a load run
 // (media + ConversationRelay calls), the capacity sweep per DSP setting, and the side-by-side
 // comparisons; writes bench/results/bench.json, bench/results/bench-summary.md and the charts
@@ -39,6 +42,9 @@ const { values: args } = parseArgs({
   options: {
     profile: { type: 'string', default: 'quick' },
     only: { type: 'string' },
+    settings: { type: 'string' },
+    steps: { type: 'string' },
+    'engine-env': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -58,8 +64,34 @@ for (const p of parts) if (!['micro', 'load', 'sweep', 'compare'].includes(p)) {
   process.exit(2);
 }
 
-const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
-mkdirSync(RESULTS, { recursive: true });
+const sweepSettings = args.settings?.split(',');
+const known = ['vad', 'spectral', 'rnnoise'];
+if (sweepSettings?.some((x) => !known.includes(x))) {
+  console.error(`--settings takes ${known.join(', ')}; got ${args.settings}`);
+  process.exit(2);
+}
+const sweepSteps = args.steps?.split(',').map(Number);
+if (sweepSteps?.some((n) => !(Number.isInteger(n) && n > 0))) {
+  console.error(`--steps takes positive integers, e.g. 800,1000; got ${args.steps}`);
+  process.exit(2);
+}
+const engineEnv: Record<string, string> = {};
+for (const kv of args['engine-env']?.split(',') ?? []) {
+  const i = kv.indexOf('=');
+  if (i <= 0) {
+    console.error(`--engine-env takes KEY=VALUE pairs; got ${kv}`);
+    process.exit(2);
+  }
+  engineEnv[kv.slice(0, i)] = kv.slice(i + 1);
+}
+Object.assign(process.env, engineEnv); // every engine (and generator) process inherits it
+
+// A narrowed run (--only, --settings, --steps, --engine-env) writes custom-* files, so it never
+// replaces the results of the whole suite that the README quotes.
+const custom = args.only !== undefined || sweepSettings !== undefined || sweepSteps !== undefined || Object.keys(engineEnv).length > 0;
+const DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const RESULTS = DIR + (custom ? 'custom-' : '');
+mkdirSync(DIR, { recursive: true });
 const t0 = Date.now();
 const progress = (msg: string) => console.error(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
 
@@ -129,7 +161,7 @@ async function runLoad(): Promise<LoadResult> {
 
 // ------------------------------------------------------------------------------ run
 
-const out: Record<string, unknown> = { profile: profileName, startedAt: new Date(t0).toISOString(), machine, simulatedProviders: { profile: DEFAULT_PROFILE, sources: PROFILE_SOURCES } };
+const out: Record<string, unknown> = { argv: process.argv.slice(2), engineEnv, profile: profileName, startedAt: new Date(t0).toISOString(), machine, simulatedProviders: { profile: DEFAULT_PROFILE, sources: PROFILE_SOURCES } };
 progress(`profile ${profileName}; machine: ${machine.nproc} cores (${machine.cpuModel}), node ${machine.node}`);
 
 let micro: { engine: MicroRow[]; external: Awaited<ReturnType<typeof external>>[] } | undefined;
@@ -143,7 +175,10 @@ if (parts.has('micro')) {
 let load: LoadResult | undefined;
 if (parts.has('load')) out.load = load = await runLoad();
 let sweep: SweepResult[] | undefined;
-if (parts.has('sweep')) out.sweep = sweep = await runSweep({ ...P.sweep, steps: P.sweep.steps as unknown as Record<string, number[]>, progress });
+if (parts.has('sweep')) {
+  const steps = Object.fromEntries(Object.entries(P.sweep.steps).map(([k, v]) => [k, sweepSteps ?? [...v]]));
+  out.sweep = sweep = await runSweep({ ...P.sweep, steps, settings: sweepSettings, progress });
+}
 let compare: PairResult[] | undefined;
 if (parts.has('compare')) out.compare = compare = await runCompare({ ...P.compare, progress });
 out.durationS = Math.round((Date.now() - t0) / 1000);
@@ -169,7 +204,7 @@ if (sweep?.length) {
   const yMax = Math.min(100, Math.max(FRAME_LAG_LIMIT_MS * 2, ...sweep.flatMap((r) => r.points.map((p) => p.frameLagMs.p99 ?? 0))));
   charts.push(...(await writeChart(`${RESULTS}capacity.svg`, lineChart({ title: 'Capacity: frame lag p99 vs concurrent calls, per DSP setting', xLabel: 'concurrent calls', yLabel: 'frame lag p99 (ms)', series, hLines: [{ y: FRAME_LAG_LIMIT_MS, label: `${FRAME_LAG_LIMIT_MS} ms limit`, color: '#d62728' }], yMax, markers: true }))));
 }
-out.charts = charts.map((c) => c.slice(RESULTS.length));
+out.charts = charts.map((c) => c.slice(DIR.length));
 
 // ------------------------------------------------------------------------------ summary
 
@@ -177,7 +212,8 @@ const f = (v: number | null | undefined, d = 0) => (v === null || v === undefine
 const prow = (name: string, p: Percentiles) => `| ${name} | ${p.n} | ${f(p.p50)} | ${f(p.p95)} | ${f(p.p99)} | ${f(p.p999)} | ${f(p.max)} |`;
 const md: string[] = [];
 md.push(`# Benchmark results (${profileName} profile)`, '');
-md.push(`Run \`npm run bench${profileName === 'quick' ? '' : ` -- --profile ${profileName}`}\` on ${new Date(t0).toISOString()}, ${out.durationS} s in total.`, '');
+const argv = process.argv.slice(2).join(' ');
+md.push(`Run \`npm run bench${argv ? ` -- ${argv}` : ''}\` on ${new Date(t0).toISOString()}, ${out.durationS} s in total.`, '');
 md.push(`Machine: ${machine.nproc} cores, ${machine.cpuModel}, ${machine.memGb} GB RAM, Node ${machine.node}, ${machine.platform}. The engine and the load generator share this machine, in separate processes.`, '');
 md.push('Providers are **simulated** (bench/load/sim-providers.ts): the latencies below include provider waits drawn from distributions based on approximate published figures, not real provider calls. Engine overhead and frame lag are the engine\'s own.', '');
 if (load) {
@@ -236,10 +272,10 @@ md.push('## Simulated provider profile (approximate published figures; inputs, n
 md.push('| stage | setting | source |', '|---|---|---|');
 for (const [k, v] of Object.entries(DEFAULT_PROFILE)) md.push(`| ${k} | ${JSON.stringify(v)} | ${PROFILE_SOURCES[k as keyof typeof PROFILE_SOURCES]} |`);
 md.push('');
-if (charts.length) md.push(`Charts: ${charts.map((c) => `\`bench/results/${c.slice(RESULTS.length)}\``).join(', ')}.`, '');
+if (charts.length) md.push(`Charts: ${charts.map((c) => `\`bench/results/${c.slice(DIR.length)}\``).join(', ')}.`, '');
 
 writeFileSync(`${RESULTS}bench.json`, JSON.stringify(out, null, 2));
 writeFileSync(`${RESULTS}bench-summary.md`, md.join('\n'));
-progress(`done in ${out.durationS} s → bench/results/bench.json, bench/results/bench-summary.md${charts.length ? ', ' + charts.map((c) => c.slice(RESULTS.length)).join(', ') : ''}`);
+progress(`done in ${out.durationS} s → bench/results/${RESULTS.slice(DIR.length)}bench.json, bench/results/${RESULTS.slice(DIR.length)}bench-summary.md${charts.length ? ', ' + charts.map((c) => c.slice(DIR.length)).join(', ') : ''}`);
 console.log(md.join('\n'));
 process.exit(0);

@@ -50,7 +50,7 @@ export async function createEmbedder(cfg: Config, log: Logger, given?: Embedding
       return hashing(cfg, log);
     }
     try {
-      const pool = await EmbedPool.start(spec, { threads: Math.max(1, cfg.CACHE_EMBED_THREADS) });
+      const pool = await EmbedPool.start(spec, { threads: Math.max(1, cfg.CACHE_EMBED_THREADS ?? 1) });
       return { provider: pool, kind: 'transformers', threshold: cfg.CACHE_THRESHOLD, close: () => pool.close() };
     } catch (e) {
       log.error({ err: (e as Error).message }, 'cache: transformers embedding backend failed to start; falling back to the offline hashing backend');
@@ -61,9 +61,11 @@ export async function createEmbedder(cfg: Config, log: Logger, given?: Embedding
 }
 
 async function hashing(cfg: Config, log: Logger): Promise<Embedder> {
-  if (cfg.CACHE_EMBED_THREADS > 0) {
+  // Inline by default: on 2 cores the thread's wake-ups cost more frame lag than hashing does.
+  const threads = cfg.CACHE_EMBED_THREADS ?? 0;
+  if (threads > 0) {
     try {
-      const pool = await EmbedPool.start({ kind: 'hashing', dimensions: cfg.CACHE_HASHING_DIMS }, { threads: cfg.CACHE_EMBED_THREADS });
+      const pool = await EmbedPool.start({ kind: 'hashing', dimensions: cfg.CACHE_HASHING_DIMS }, { threads });
       return { provider: pool, kind: 'hashing', threshold: cfg.CACHE_HASHING_THRESHOLD, close: () => pool.close() };
     } catch (e) {
       log.error({ err: (e as Error).message }, 'cache: embedding worker pool failed to start; hashing on the main thread');

@@ -68,6 +68,24 @@ describe('transformers.js backend', () => {
     await c.close();
   });
 
+  it('the hashing backend embeds on the main thread unless CACHE_EMBED_THREADS asks for a pool', async () => {
+    const { createEmbedder } = await import('../../engine/cache/backend.ts');
+    const { default: pino } = await import('pino');
+    const quiet = pino({ level: 'silent' });
+    const inline = await createEmbedder(loadConfig({}, { CACHE_EMBEDDING_BACKEND: 'hashing' }), quiet);
+    const pooled = await createEmbedder(loadConfig({}, { CACHE_EMBEDDING_BACKEND: 'hashing', CACHE_EMBED_THREADS: 1 }), quiet);
+    try {
+      expect(inline.provider.name).not.toMatch(/@pool$/);
+      expect(pooled.provider.name).toMatch(/@pool$/);
+      const [a] = await inline.provider.embed(['is there parking?']);
+      const [b] = await pooled.provider.embed(['is there parking?']);
+      expect(Array.from(b)).toEqual(Array.from(a)); // same embedding either way
+    } finally {
+      await inline.close();
+      await pooled.close();
+    }
+  });
+
   it('an explicit transformers choice with no model logs the error (from the worker) and falls back', async () => {
     const cfg = loadConfig({}, { CACHE_EMBEDDING_BACKEND: 'transformers', CACHE_MODEL_DIR: emptyDir, CACHE_EMBED_THREADS: 1 });
     const lines: string[] = [];
