@@ -1,7 +1,10 @@
 // `npm run bench [-- --profile quick|full] [--only micro,load,sweep,compare]`
-//   [--settings vad,spectral,rnnoise] [--steps 800,1000] [--engine-env KEY=VALUE,…]
-// --settings/--steps narrow the sweep (the steps replace every chosen setting's list);
-// --engine-env sets variables for every engine the bench starts (e.g. CACHE_EMBED_THREADS=1).
+//   [--settings vad,spectral,rnnoise] [--steps 800,1000] [--hold S]
+//   [--engine-env KEY=VALUE,…] [--node-flags "--flag …"]
+// --settings/--steps/--hold narrow the sweep (the steps replace every chosen setting's list;
+// --hold sets the seconds measured per step); --engine-env sets variables for every engine
+// the bench starts (e.g. CACHE_EMBED_THREADS=1); --node-flags replaces the engine's Node/V8
+// flags (default: npm start's, bench/load/procs.ts) for A/B runs, e.g. --node-flags="".
 // Runs, in one invocation on this machine: the micro-benchmarks (tinybench), a load run
 // (media + ConversationRelay calls), the capacity sweep per DSP setting, and the side-by-side
 // comparisons; writes bench/results/bench.json, bench/results/bench-summary.md and the charts
@@ -45,6 +48,8 @@ const { values: args } = parseArgs({
     settings: { type: 'string' },
     steps: { type: 'string' },
     'engine-env': { type: 'string' },
+    hold: { type: 'string' },
+    'node-flags': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -85,10 +90,16 @@ for (const kv of args['engine-env']?.split(',') ?? []) {
   engineEnv[kv.slice(0, i)] = kv.slice(i + 1);
 }
 Object.assign(process.env, engineEnv); // every engine (and generator) process inherits it
+const holdS = args.hold === undefined ? undefined : Number(args.hold);
+if (holdS !== undefined && !(holdS > 0 && holdS <= 600)) {
+  console.error(`--hold takes seconds, 1..600; got ${args.hold}`);
+  process.exit(2);
+}
+if (args['node-flags'] !== undefined) process.env.BENCH_ENGINE_NODE_FLAGS = args['node-flags'];
 
-// A narrowed run (--only, --settings, --steps, --engine-env) writes custom-* files, so it never
+// A narrowed run (--only, --settings, --steps, --hold, --engine-env, --node-flags) writes custom-* files, so it never
 // replaces the results of the whole suite that the README quotes.
-const custom = args.only !== undefined || sweepSettings !== undefined || sweepSteps !== undefined || Object.keys(engineEnv).length > 0;
+const custom = [args.only, sweepSettings, sweepSteps, holdS, args['node-flags']].some((x) => x !== undefined) || Object.keys(engineEnv).length > 0;
 const DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const RESULTS = DIR + (custom ? 'custom-' : '');
 mkdirSync(DIR, { recursive: true });
@@ -169,7 +180,9 @@ if (parts.has('micro')) {
   progress('micro: engine hot paths (frame parse, frame encode, sentence chunking)');
   micro = { engine: await runEnginePathBenches(P.micro.timeMs), external: [] };
   micro.external.push(await external('./micro/dsp.bench.ts', './results/dsp-micro.json', {}, 180_000));
-  micro.external.push(await external('./micro/cache.bench.ts', './results/cache.json', { BENCH_CACHE_SIZES: P.micro.cacheSizes, BENCH_CACHE_CYCLES: P.micro.cacheCycles }, profileName === 'quick' ? 240_000 : 3_600_000));
+  // The quick profile's smaller cache run keeps its own file; cache.json holds the full run the README quotes.
+  const cacheOut = profileName === 'quick' ? 'cache-quick.json' : 'cache.json';
+  micro.external.push(await external('./micro/cache.bench.ts', `./results/${cacheOut}`, { BENCH_CACHE_SIZES: P.micro.cacheSizes, BENCH_CACHE_CYCLES: P.micro.cacheCycles, BENCH_CACHE_OUT: cacheOut }, profileName === 'quick' ? 240_000 : 3_600_000));
   out.micro = micro;
 }
 let load: LoadResult | undefined;
@@ -177,7 +190,7 @@ if (parts.has('load')) out.load = load = await runLoad();
 let sweep: SweepResult[] | undefined;
 if (parts.has('sweep')) {
   const steps = Object.fromEntries(Object.entries(P.sweep.steps).map(([k, v]) => [k, sweepSteps ?? [...v]]));
-  out.sweep = sweep = await runSweep({ ...P.sweep, steps, settings: sweepSettings, progress });
+  out.sweep = sweep = await runSweep({ ...P.sweep, ...(holdS ? { holdMs: holdS * 1000 } : {}), steps, settings: sweepSettings, progress });
 }
 let compare: PairResult[] | undefined;
 if (parts.has('compare')) out.compare = compare = await runCompare({ ...P.compare, progress });

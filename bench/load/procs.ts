@@ -75,15 +75,21 @@ export interface EngineProc {
 }
 
 /**
- * The V8 flags `npm start` gives the engine (package.json), so the bench measures the engine as
- * it runs: a 32 MB young generation halves scavenges under load (at 800 calls here: engine CPU
- * 0.97 → 0.80 cores, frame lag p99 37 → 9 ms, for ≈ +90 MB RSS).
+ * The Node/V8 flags `npm start` gives the engine (package.json), so the bench measures the engine
+ * as it runs. None today: a 32 MB young generation (--max-semi-space-size=32) was tried and made
+ * no difference beyond run-to-run noise (800 calls, 12 s holds, two runs each).
  */
-export const ENGINE_NODE_FLAGS = ['--max-semi-space-size=32'];
+export const ENGINE_NODE_FLAGS: string[] = [];
+
+/** The flags this run gives the engine: ENGINE_NODE_FLAGS, or BENCH_ENGINE_NODE_FLAGS when set (A/B runs). */
+function engineNodeFlags(): string[] {
+  const own = process.env.BENCH_ENGINE_NODE_FLAGS;
+  return own === undefined ? ENGINE_NODE_FLAGS : own.split(/\s+/).filter(Boolean);
+}
 
 export async function startEngine(env: Record<string, string>): Promise<EngineProc> {
   const child = fork(fileURLToPath(new URL('./bench-engine.ts', import.meta.url)), [], {
-    execArgv: [...tsxArgv(), ...ENGINE_NODE_FLAGS],
+    execArgv: [...tsxArgv(), ...engineNodeFlags()],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -25,7 +25,10 @@ const SIZES = (process.env.BENCH_CACHE_SIZES ?? '10000,100000').split(',').map(N
 const CYCLES = Number(process.env.BENCH_CACHE_CYCLES ?? 100_000);
 /** Sections to run (BENCH_CACHE_SECTIONS=4 reruns only the memory figure); others keep their last results. */
 const SECTIONS = new Set((process.env.BENCH_CACHE_SECTIONS ?? '1,2,3,4').split(',').map((x) => x.trim()));
-const RESULTS = new URL('../results/cache.json', import.meta.url);
+/** BENCH_CACHE_OUT names the results file (the quick bench profile writes cache-quick.json). */
+const OUT = process.env.BENCH_CACHE_OUT ?? 'cache.json';
+if (!/^[\w.-]+\.json$/.test(OUT)) throw new Error(`BENCH_CACHE_OUT must be a file name ending in .json, got ${OUT}`);
+const RESULTS = new URL(`../results/${OUT}`, import.meta.url);
 const os = await import('node:os');
 const results: Record<string, unknown> = {
   ...(existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : {}),
@@ -228,4 +231,4 @@ if (SECTIONS.has('4')) {
 
 mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
 writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-console.log('\nwrote bench/results/cache.json');
+console.log(`\nwrote bench/results/${OUT}`);
