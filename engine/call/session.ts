@@ -137,6 +137,8 @@ export class CallSession {
         return;
       case 'dtmf':
         this.log.info({ digit: msg.dtmf.digit }, 'dtmf');
+        // A key press is a new caller turn: stop the agent's playback first, as a spoken barge-in does.
+        if (this.agentActive()) this.bargeIn();
         this.dtmf$.next(msg.dtmf.digit);
         return;
       case 'mark':

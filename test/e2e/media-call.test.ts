@@ -80,6 +80,16 @@ describe('a Media Streams call end to end', () => {
     expect(turns[0].source).toBe('llm');
   });
 
+  it('a digit pressed during the greeting clears its playback before answering the digit', async () => {
+    const r = await simulateCall({ baseUrl: t.url, audio: silence(1500), transcripts: [], dtmf: [{ atMs: 400, digit: '1' }], speed: SPEED, tailMs: 4000 });
+    expect(r.clears).toHaveLength(1);
+    expect(r.clears[0]).toBeGreaterThanOrEqual(400);
+    const s = t.engine.recent.get(r.callSid)!;
+    expect(s.turns[0].source).toBe('greeting');
+    expect(s.turns[0].interrupted).toBe(true);
+    expect(userTurns(r.callSid).map((x) => x.user)).toEqual([t.engine.workflow('demo')!.dtmf['1']]);
+  });
+
   it('hangs up after a goodbye only once its audio has played', async () => {
     const r = await simulateCall({ baseUrl: t.url, audio: CALL.subarray(0, 8000 * 9), transcripts: ['Thanks, goodbye!'], speed: SPEED, tailMs: 8000 });
     expect(r.closeCode).toBe(1000);
