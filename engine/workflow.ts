@@ -31,6 +31,8 @@ export const WorkflowSchema = z.object({
   greeting: z.string().default('Hello! How can I help you today?'),
   fallback: z.string().default("Sorry, I didn't catch that. Could you say it another way?"),
   goodbye: z.string().default('Thank you for calling. Goodbye!'),
+  /** The three lines above in other languages, keyed like `prompts` (e.g. {"es": {"goodbye": "…"}}). */
+  lines: z.record(z.string(), z.object({ greeting: z.string().min(1).optional(), fallback: z.string().min(1).optional(), goodbye: z.string().min(1).optional() })).default({}),
   faq: z.array(FaqEntrySchema).default([]),
   /** Keypad input: a digit stands for what the caller would have said, e.g. {"1": "What are your hours?"}. */
   dtmf: z.record(z.string().regex(/^[0-9*#]$/), z.string()).default({}),

@@ -7,6 +7,7 @@ import type { ChatMessage, LlmChunk, LlmProvider, LlmRequest } from '../types.ts
 import { ProviderError } from '../types.ts';
 import type { FaqEntry, Workflow } from '../../engine/workflow.ts';
 import { log } from '../../engine/log.ts';
+import { workflowLine } from '../../engine/language/prompts.ts';
 
 const logger = log.child({ component: 'workflow-responder' });
 
@@ -241,11 +242,11 @@ export class WorkflowResponder implements LlmProvider {
   /** The whole answer for one utterance, with why it was chosen. */
   respond(text: string, language: string = this.workflow.language): Response {
     const t = (text ?? '').trim();
-    if (t && (GOODBYE.test(t) || GOODBYE_CJK.test(t))) return { kind: 'goodbye', text: this.workflow.goodbye };
-    if (t && GREETING.test(t)) return { kind: 'greeting', text: this.workflow.greeting };
+    if (t && (GOODBYE.test(t) || GOODBYE_CJK.test(t))) return { kind: 'goodbye', text: workflowLine(this.workflow, 'goodbye', language) };
+    if (t && GREETING.test(t)) return { kind: 'greeting', text: workflowLine(this.workflow, 'greeting', language) };
     const m = this.match(t, language);
     if (m) return { kind: 'faq', text: m.entry.answer, match: m };
-    return { kind: 'fallback', text: this.workflow.fallback };
+    return { kind: 'fallback', text: workflowLine(this.workflow, 'fallback', language) };
   }
 
   /**
@@ -259,7 +260,7 @@ export class WorkflowResponder implements LlmProvider {
     if (!Array.isArray(req.messages)) throw new ProviderError(this.name, 'bad_request', 'messages must be an array');
     const last = [...req.messages].reverse().find((m: ChatMessage) => m.role === 'user');
     const language = req.ctx?.language || this.workflow.language;
-    const r = last ? this.respond(last.content, language) : { kind: 'greeting' as const, text: this.workflow.greeting };
+    const r = last ? this.respond(last.content, language) : { kind: 'greeting' as const, text: workflowLine(this.workflow, 'greeting', language) };
     logger.debug({ callId: req.ctx?.callId, kind: r.kind, entry: r.match?.entry.id, score: r.match?.score }, 'responded');
     const cacheable = r.kind === 'faq';
     const words = r.text.match(/\S+\s*/g) ?? [];

@@ -18,6 +18,7 @@ import type { AnswerCache, CacheHit } from './answer-cache.ts';
 import { newTurn, type TurnRecord } from './turn-record.ts';
 import { Dialogue, lookupAnswer, learnAnswer, recordTurn, dtmfText, answerEach } from './dialogue.ts';
 import { relayLanguageFor, getLocale } from '../language/registry.ts';
+import { workflowLine } from '../language/prompts.ts';
 import {
   parseRelayInbound,
   textMessage,
@@ -382,9 +383,10 @@ export class RelaySession {
         first();
         // Whatever was already streamed stays said; the fallback line completes the utterance.
         const sep = answer ? ' ' : '';
-        answer = `${answer}${sep}${wf.fallback}`;
+        const fallback = workflowLine(wf, 'fallback', d.language);
+        answer = `${answer}${sep}${fallback}`;
         d.setContent(this.current!.historyIndex, answer);
-        send(`${sep}${wf.fallback}`, true);
+        send(`${sep}${fallback}`, true);
         rec.answer = answer.trim();
         endCall = false;
         return EMPTY;

@@ -20,6 +20,7 @@ import { SentenceChunker } from './sentence-chunker.ts';
 import { newTurn, type TurnRecord } from './turn-record.ts';
 import type { AnswerCache } from './answer-cache.ts';
 import { Dialogue, lookupAnswer, learnAnswer, recordTurn, dtmfText, answerEach } from './dialogue.ts';
+import { workflowLine } from '../language/prompts.ts';
 
 /** What the session needs from the socket; the server adapts uWebSockets.js to it. */
 export interface MediaSocket {
@@ -266,7 +267,7 @@ export class CallSession {
         if (signal.aborted) return EMPTY;
         this.deps.metrics.errors.inc({ kind: 'turn' });
         this.log.error({ err: e, turn: rec.index }, 'answer failed; speaking the fallback line');
-        return this.speak$(this.setup.workflow.fallback, rec, signal).pipe(tap((p) => this.emit(p, rec)));
+        return this.speak$(workflowLine(this.setup.workflow, 'fallback', this.dialogue.language), rec, signal).pipe(tap((p) => this.emit(p, rec)));
       }),
       finalize(() => this.complete(rec)),
     );
@@ -444,7 +445,7 @@ export class CallSession {
     const rec = newTurn(0, performance.now(), performance.now());
     rec.source = 'greeting';
     const ac = new AbortController();
-    this.speak$(this.setup.workflow.greeting, rec, ac.signal)
+    this.speak$(workflowLine(this.setup.workflow, 'greeting', this.dialogue.language), rec, ac.signal)
       .pipe(
         tap((p) => this.emit(p, rec)),
         takeUntil(this.interrupt$),

@@ -115,6 +115,18 @@ export function workflowPromptFor(prompts: Record<string, string>, l: LocaleInfo
 }
 
 /**
+ * A fixed line of the workflow (greeting, fallback, goodbye) in this locale: its translation in
+ * `lines` (found as prompts are), else the line in the workflow's own language.
+ */
+export function workflowLine(wf: Pick<Workflow, 'lines' | 'greeting' | 'fallback' | 'goodbye'>, kind: 'greeting' | 'fallback' | 'goodbye', locale: string): string {
+  const l = getLocale(locale);
+  if (!l) return wf[kind];
+  const translated: Record<string, string> = {};
+  for (const [key, lines] of Object.entries(wf.lines)) if (lines[kind]) translated[key] = lines[kind];
+  return workflowPromptFor(translated, l) ?? wf[kind];
+}
+
+/**
  * The system prompt for this workflow in this locale. An unknown locale falls back to the
  * workflow's language, so a bad code never leaves the model without instructions.
  */

@@ -1,7 +1,7 @@
 // Per-language system prompts and the spoken formatting of numbers, prices, dates and times.
 import { describe, expect, it } from 'vitest';
 import { parseWorkflow } from '../../engine/workflow.ts';
-import { languageNotesFor, systemPromptFor } from '../../engine/language/prompts.ts';
+import { languageNotesFor, systemPromptFor, workflowLine } from '../../engine/language/prompts.ts';
 import { formatCurrency, formatDate, formatDateTime, formatList, formatNumber, formatRelative, formatTime } from '../../engine/language/format.ts';
 
 const workflow = parseWorkflow(
@@ -43,6 +43,24 @@ describe('systemPromptFor', () => {
 
   it('falls back to the workflow language for an unknown locale', () => {
     expect(systemPromptFor(workflow, 'xx-YY')).toMatch(/answer only in English \(United States\)/);
+  });
+});
+
+describe('workflowLine', () => {
+  const wf = parseWorkflow({ id: 'lines', goodbye: 'Goodbye!', lines: { es: { goodbye: '¡Adiós!' }, 'zh-HK': { goodbye: '拜拜！', fallback: '唔好意思。' } } }, 'test');
+  it('finds a translation as prompts are found: locale, base language, same-script sibling', () => {
+    expect(workflowLine(wf, 'goodbye', 'es-AR')).toBe('¡Adiós!');
+    expect(workflowLine(wf, 'goodbye', 'zh-HK')).toBe('拜拜！');
+    expect(workflowLine(wf, 'goodbye', 'zh-MO')).toBe('拜拜！'); // Macau Cantonese uses the Hong Kong line
+  });
+  it('otherwise says the workflow\'s own line: other kinds, other languages, unknown codes', () => {
+    expect(workflowLine(wf, 'fallback', 'es-ES')).toBe(wf.fallback);
+    expect(workflowLine(wf, 'goodbye', 'zh-CN')).toBe('Goodbye!'); // Mandarin, not Cantonese
+    expect(workflowLine(wf, 'goodbye', 'fr-FR')).toBe('Goodbye!');
+    expect(workflowLine(wf, 'goodbye', 'xx-nope')).toBe('Goodbye!');
+  });
+  it('rejects an empty translation when the workflow is loaded', () => {
+    expect(() => parseWorkflow({ id: 'bad', lines: { es: { goodbye: '' } } }, 'bad.json')).toThrow(/lines\.es\.goodbye/);
   });
 });
 

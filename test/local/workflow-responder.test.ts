@@ -104,6 +104,16 @@ describe('WorkflowResponder.stream', () => {
     expect(r.respond('bye the way, where is the clinic', 'en-US').kind).toBe('faq');
   });
 
+  it('says the fixed lines in the caller\'s language when the workflow has them', async () => {
+    const fb = await all(r, req('¿puedo reservar una mesa para dos?', 'es-MX'));
+    expect(fb.map((c) => c.text).join('')).toBe(demo.lines.es.fallback);
+    expect(r.respond('adiós', 'es-ES').text).toBe(demo.lines.es.goodbye);
+    expect(r.respond('拜拜', 'zh-HK').text).toBe(demo.lines['zh-HK'].goodbye);
+    // Mandarin is not Cantonese: no Mandarin lines, so the workflow's own (English) line.
+    expect(r.respond('再见', 'zh-CN').text).toBe(demo.goodbye);
+    expect(r.respond('goodbye', 'en-GB').text).toBe(demo.goodbye);
+  });
+
   it('stops with ProviderError(aborted) when aborted mid-answer', async () => {
     const ac = new AbortController();
     const seen: string[] = [];
