@@ -91,6 +91,8 @@ export class CallSession {
   /** The answer now being sent or played: its history slot and sentences by mark. */
   private current?: { historyIndex: number; sentences: Array<{ mark: string; text: string }>; turn: TurnRecord };
   private hangupAfterPlayout = false;
+  /** A caller turn is being transcribed: a pending hang-up waits to hear whether it said anything. */
+  private callerTurnOpen = false;
 
   constructor(
     private readonly socket: MediaSocket,
@@ -237,7 +239,7 @@ export class CallSession {
   /** One caller turn: transcript → answer → audio to the caller. */
   private turn$(input: UserInput, signal: AbortSignal): Observable<Piece> {
     this.state = 'thinking';
-    this.hangupAfterPlayout = false; // the caller spoke again: a pending goodbye no longer ends the call
+    this.callerTurnOpen = true;
     const rec = newTurn(++this.turnIndex, input.kind === 'speech' ? input.speechEnd : input.at, input.kind === 'speech' ? input.lastVoiceAt : input.at);
     const text$: Observable<string> =
       input.kind === 'dtmf'
@@ -252,11 +254,14 @@ export class CallSession {
           );
     return text$.pipe(
       concatMap((text) => {
+        this.callerTurnOpen = false;
         if (text === '') {
           this.log.debug({ turn: rec.index }, 'empty transcript: nothing to answer');
           if (this.state === 'thinking') this.state = this.playout.playing ? 'speaking' : 'listening';
+          void this.playout.drained().then(() => this.hangUpIfGoodbyeSaid()); // noise: a goodbye before it still ends the call
           return EMPTY;
         }
+        this.hangupAfterPlayout = false; // the caller spoke again: a pending goodbye no longer ends the call
         rec.user = text;
         this.switchLanguageFor(text, rec);
         this.dialogue.push({ role: 'user', content: text });
@@ -265,6 +270,8 @@ export class CallSession {
       tap((p) => this.emit(p, rec)),
       catchError((e) => {
         if (signal.aborted) return EMPTY;
+        this.callerTurnOpen = false;
+        this.hangupAfterPlayout = false; // the fallback line answers the caller: do not hang up on it
         this.deps.metrics.errors.inc({ kind: 'turn' });
         this.log.error({ err: e, turn: rec.index }, 'answer failed; speaking the fallback line');
         return this.speak$(workflowLine(this.setup.workflow, 'fallback', this.dialogue.language), rec, signal).pipe(tap((p) => this.emit(p, rec)));
@@ -414,9 +421,16 @@ export class CallSession {
     if (this.state === 'ended') return;
     void this.playout.drained().then(() => {
       if (this.state === 'speaking' && !this.playout.playing) this.state = 'listening';
-      // Not after a barge-in, nor once the caller has started another turn (both reset the flag).
-      if (this.hangupAfterPlayout && !rec.interrupted) this.end('agent-hangup', 1000, 'agent ended the call after playback');
+      this.hangUpIfGoodbyeSaid();
     });
+  }
+
+  /**
+   * Once playback has drained: ends the call if the agent said goodbye. A barge-in or a caller turn
+   * with words resets that; a caller turn still being transcribed postpones it.
+   */
+  private hangUpIfGoodbyeSaid(): void {
+    if (this.hangupAfterPlayout && !this.callerTurnOpen && this.state !== 'ended') this.end('agent-hangup', 1000, 'agent ended the call after playback');
   }
 
   /** The caller talks over the agent: stop Twilio's playback, cut the answer, keep what was heard. */

@@ -102,6 +102,21 @@ describe('a Media Streams call end to end', () => {
     expect(r.clears.every((c) => c < LABELS[0].endMs)).toBe(true); // the goodbye itself was not cut
   });
 
+  it('still hangs up after a goodbye when a short noise during it transcribes to nothing', async () => {
+    // 160 ms of speech well into the goodbye's playback: enough to open a turn (100 ms), too short
+    // for a barge-in (300 ms); the simulated STT has no transcript left, so it hears nothing.
+    const at = (LABELS[0].endMs + 1800) * 8;
+    const audio = new Uint8Array(8000 * 12).fill(0xff);
+    audio.set(CALL.subarray(0, LABELS[0].endMs * 8)); // the first utterance only, then silence
+    const burst = ((LABELS[1].startMs + 400) * 8) & ~1;
+    audio.set(CALL.subarray(burst, burst + 1280), at);
+    const r = await simulateCall({ baseUrl: t.url, audio, transcripts: ['Thanks, goodbye!'], speed: SPEED, tailMs: 8000 });
+    const s = t.engine.recent.get(r.callSid)!;
+    expect(s.turns.at(-1)!.answer).toBe(t.engine.workflow('demo')!.goodbye);
+    expect(r.clears.filter((c) => c > LABELS[0].endMs)).toEqual([]); // the noise was not a barge-in
+    expect(r.closeReason).toContain('agent ended the call');
+  });
+
   it('ends cleanly on stop and frees the call', async () => {
     const r = await simulateCall({ baseUrl: t.url, audio: silence(500), transcripts: [], speed: SPEED, tailMs: 200 });
     expect(r.closeCode).toBe(1000);
