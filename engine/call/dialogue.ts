@@ -123,16 +123,16 @@ export function learnAnswer(cache: AnswerCache | undefined, key: CacheKey, query
 }
 
 /** Closes a turn record and feeds the per-stage latency histograms. */
-export function recordTurn(metrics: Metrics, rec: TurnRecord): void {
+export function recordTurn(metrics: Metrics, rec: TurnRecord, mode: 'media' | 'relay'): void {
   finishTurn(rec);
   if (rec.source) metrics.turns.inc({ source: rec.source });
   const l = rec.latency;
   if (l.turnMs === undefined) return;
-  metrics.stageMs.observe({ stage: 'turn' }, l.turnMs);
-  if (l.overheadMs !== undefined) metrics.stageMs.observe({ stage: 'overhead' }, l.overheadMs);
-  if (l.sttMs !== undefined) metrics.stageMs.observe({ stage: 'stt' }, l.sttMs);
-  if (l.responseMs !== undefined) metrics.stageMs.observe({ stage: 'response' }, l.responseMs);
-  if (l.ttsMs !== undefined) metrics.stageMs.observe({ stage: 'tts' }, l.ttsMs);
+  metrics.stageMs.observe({ stage: 'turn', mode }, l.turnMs);
+  if (l.overheadMs !== undefined) metrics.stageMs.observe({ stage: 'overhead', mode }, l.overheadMs);
+  if (l.sttMs !== undefined) metrics.stageMs.observe({ stage: 'stt', mode }, l.sttMs);
+  if (l.responseMs !== undefined) metrics.stageMs.observe({ stage: 'response', mode }, l.responseMs);
+  if (l.ttsMs !== undefined) metrics.stageMs.observe({ stage: 'tts', mode }, l.ttsMs);
 }
 
 /** The language registry's default voice for a TTS chain, by the chain's name. */

@@ -490,7 +490,7 @@ export class RelaySession {
   }
 
   private complete(rec: TurnRecord): void {
-    recordTurn(this.deps.metrics, rec);
+    recordTurn(this.deps.metrics, rec, 'relay');
     this.turns.push(rec);
     this.log.info({ turn: rec.index, source: rec.source, user: rec.user, latency: rec.latency, interrupted: rec.interrupted }, 'turn');
     this.turnDone$.next(rec);

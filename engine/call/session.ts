@@ -414,7 +414,7 @@ export class CallSession {
   /** The answer's last piece went out (or it was cut): record the turn, hang up if asked. */
   private complete(rec: TurnRecord): void {
     if (rec.user === undefined && rec.index > 0) return; // nothing was said: not a turn
-    recordTurn(this.deps.metrics, rec);
+    recordTurn(this.deps.metrics, rec, 'media');
     this.turns.push(rec);
     this.log.info({ turn: rec.index, source: rec.source, user: rec.user, latency: rec.latency, interrupted: rec.interrupted }, 'turn');
     this.turnDone$.next(rec);

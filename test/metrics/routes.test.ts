@@ -40,7 +40,8 @@ describe('GET /metrics', () => {
     expect(r.status).toBe(200);
     expect(r.type).toMatch(/text\/plain/);
     expect(value(r.text, 'weaver_frames_in_total')).toBeGreaterThan(100);
-    expect(value(r.text, 'weaver_turn_stage_ms_count{stage="turn"}')).toBeGreaterThanOrEqual(1);
+    expect(value(r.text, 'weaver_turn_stage_ms_count{stage="turn",mode="media"}')).toBeGreaterThanOrEqual(1);
+    expect(value(r.text, 'weaver_turn_stage_ms_count{stage="turn",mode="relay"}')).toBeUndefined(); // no relay call here
     expect(value(r.text, 'weaver_frame_lag_ms_count')).toBeGreaterThan(100);
     expect(value(r.text, 'weaver_dsp_threads')).toBe(1);
     expect(r.text).toMatch(/weaver_calls_total\{mode="media",outcome="[a-z-]+"\} 1/);

@@ -49,6 +49,9 @@ describe('a ConversationRelay call end to end', () => {
     }
     await waitFor(() => s.state === 'ended', 'the session to end after hang-up');
     expect(s.outcome).toBe('hangup');
+    // Relay turns are counted apart from media turns in the stage histograms.
+    const stages = (await t.engine.metrics.stageMs.get()).values.filter((v) => v.metricName === 'weaver_turn_stage_ms_count' && v.labels.stage === 'turn');
+    expect(stages.find((v) => v.labels.mode === 'relay')?.value).toBeGreaterThanOrEqual(2);
   });
 
   it('speculates on partial prompts but commits only on the final prompt', async () => {
