@@ -57,6 +57,43 @@ async function drainAfterAbort<T>(it: AsyncIterator<T>): Promise<{ after: number
   return { after };
 }
 
+/**
+ * The abort and failure cases every streaming provider (LLM, TTS) shares; `open` starts its
+ * stream, `output` names what it streams.
+ */
+function streamingCases<P>(make: Maker<P>, open: (p: P, signal: AbortSignal) => AsyncIterable<unknown>, output: string, failures: KnownFailure<P>[] = []): void {
+  it('emits nothing after abort and ends', async () => {
+    const p = await make();
+    const ac = new AbortController();
+    const it = open(p, ac.signal)[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.done).toBe(false);
+    ac.abort();
+    const { after, error } = await drainAfterAbort(it);
+    expect(after).toBe(0);
+    if (error !== undefined) expectKind(error, 'aborted');
+  });
+
+  it(`refuses an already aborted request without ${output}`, async () => {
+    const p = await make();
+    const ac = new AbortController();
+    ac.abort();
+    const { after, error } = await drainAfterAbort(open(p, ac.signal)[Symbol.asyncIterator]());
+    expect(after).toBe(0);
+    if (error !== undefined) expectKind(error, 'aborted');
+  });
+
+  for (const f of failures) {
+    it(`classifies failure "${f.name}" as ${f.kind}`, async () => {
+      const p = await f.make();
+      const e = await thrown(async () => {
+        for await (const _ of open(p, new AbortController().signal)) void _;
+      });
+      expectKind(e, f.kind);
+    });
+  }
+}
+
 // ------------------------------------------------------------------------------------ LLM
 
 export interface LlmConformanceOptions extends CommonOptions<LlmProvider> {
@@ -92,36 +129,7 @@ export function describeLlmConformance(name: string, make: Maker<LlmProvider>, o
       expect(m.firstMs!).toBeLessThanOrEqual(m.totalMs);
     });
 
-    it('emits nothing after abort and ends', async () => {
-      const p = await make();
-      const ac = new AbortController();
-      const it = p.stream(req(ac.signal))[Symbol.asyncIterator]();
-      const first = await it.next();
-      expect(first.done).toBe(false);
-      ac.abort();
-      const { after, error } = await drainAfterAbort(it);
-      expect(after).toBe(0);
-      if (error !== undefined) expectKind(error, 'aborted');
-    });
-
-    it('refuses an already aborted request without output', async () => {
-      const p = await make();
-      const ac = new AbortController();
-      ac.abort();
-      const { after, error } = await drainAfterAbort(p.stream(req(ac.signal))[Symbol.asyncIterator]());
-      expect(after).toBe(0);
-      if (error !== undefined) expectKind(error, 'aborted');
-    });
-
-    for (const f of opts.failures ?? []) {
-      it(`classifies failure "${f.name}" as ${f.kind}`, async () => {
-        const p = await f.make();
-        const e = await thrown(async () => {
-          for await (const _ of p.stream(req(new AbortController().signal))) void _;
-        });
-        expectKind(e, f.kind);
-      });
-    }
+    streamingCases(make, (p, signal) => p.stream(req(signal)), 'output', opts.failures);
   });
 }
 
@@ -154,36 +162,7 @@ export function describeTtsConformance(name: string, make: Maker<TtsProvider>, o
       expect(m.firstMs!).toBeLessThanOrEqual(m.totalMs);
     });
 
-    it('emits nothing after abort and ends', async () => {
-      const p = await make();
-      const ac = new AbortController();
-      const it = p.synthesize(req(ac.signal))[Symbol.asyncIterator]();
-      const first = await it.next();
-      expect(first.done).toBe(false);
-      ac.abort();
-      const { after, error } = await drainAfterAbort(it);
-      expect(after).toBe(0);
-      if (error !== undefined) expectKind(error, 'aborted');
-    });
-
-    it('refuses an already aborted request without audio', async () => {
-      const p = await make();
-      const ac = new AbortController();
-      ac.abort();
-      const { after, error } = await drainAfterAbort(p.synthesize(req(ac.signal))[Symbol.asyncIterator]());
-      expect(after).toBe(0);
-      if (error !== undefined) expectKind(error, 'aborted');
-    });
-
-    for (const f of opts.failures ?? []) {
-      it(`classifies failure "${f.name}" as ${f.kind}`, async () => {
-        const p = await f.make();
-        const e = await thrown(async () => {
-          for await (const _ of p.synthesize(req(new AbortController().signal))) void _;
-        });
-        expectKind(e, f.kind);
-      });
-    }
+    streamingCases(make, (p, signal) => p.synthesize(req(signal)), 'audio', opts.failures);
   });
 }
 
