@@ -41,7 +41,7 @@ export interface LocaleInfo {
   /** ISO 4217 currency used when a workflow names none. */
   currency: string;
   aliases: string[];
-  /** Why an entry borrows another locale's resources, where it does. */
+  /** Why an entry borrows another locale's resources or uses a provider code, where it does, with sources. */
   note?: string;
 }
 
@@ -202,7 +202,15 @@ export function sttLocaleFor(locale: string, provider: SttProvider = 'azure'): s
   return l.stt[provider];
 }
 
-/** ConversationRelay language code for a locale. */
-export function relayLanguageFor(locale: string): string {
-  return requireLocale(locale).relay;
+/**
+ * ConversationRelay language code for a locale (TwiML `language`, `<Language code>`, and the
+ * `language` message). It is the locale's own code unless locales.json says otherwise (its notes
+ * give the sources, e.g. for Cantonese). A workflow overrides it per locale with
+ * relay["language.<locale>.code"]: `overrides` maps locales, in any spelling the registry
+ * resolves, to the code to use.
+ */
+export function relayLanguageFor(locale: string, overrides: Record<string, string> = {}): string {
+  const l = requireLocale(locale);
+  const own = overrides[l.code] ?? Object.entries(overrides).find(([k]) => getLocale(k)?.code === l.code)?.[1];
+  return own ?? l.relay;
 }

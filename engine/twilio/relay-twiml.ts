@@ -4,55 +4,22 @@
 //   language          → language
 //   voices[lang]      → voice (for the workflow's language) and one <Language code voice/> each
 //   relay["<attr>"]   → any ConversationRelay attribute (interruptible, ttsProvider, partialPrompts…)
-//   relay["language.<code>.<attr>"] → an attribute of that <Language> element
+//   relay["language.<locale>.<attr>"] → an attribute of that <Language> element; `code` replaces
+//                                       the code Twilio is given for the locale
 //   relay["parameter.<name>"]       → a <Parameter>, delivered in setup.customParameters
-// Attribute names are matched case-insensitively and written as twilio-node types them.
+// engine/workflow.ts checks the relay settings when the workflow loads and spells every name as
+// Twilio documents it (https://www.twilio.com/docs/voice/twiml/connect/conversationrelay), which
+// is what is written here: twilio-node writes attribute names as given, and its 6.2 typings
+// spell some in lower case (speechtimeout, ignorebackchannel…) and lack others (eotThreshold,
+// echoPromptFiltering), hence the casts.
 import twilio from 'twilio';
 import type VoiceResponse from 'twilio/lib/twiml/VoiceResponse.js';
 import type { Workflow } from '../workflow.ts';
 import { streamTwiml } from './twiml.ts';
-import { getLocale } from '../language/registry.ts';
+import { getLocale, relayLanguageFor } from '../language/registry.ts';
 
 type RelayAttrs = VoiceResponse.ConversationRelayAttributes;
 type LanguageAttrs = VoiceResponse.LanguageAttributes;
-
-/** ConversationRelay attributes a workflow may set, by lower-case name (twilio-node 6.2 typings). */
-const RELAY_ATTRS = new Map(
-  [
-    'backgroundnoisereduction',
-    'debug',
-    'deepgramsmartformat',
-    'dtmfDetection',
-    'elevenlabsTextNormalization',
-    'events',
-    'hints',
-    'ignorebackchannel',
-    'intelligenceService',
-    'interruptSensitivity',
-    'interruptible',
-    'language',
-    'partialPrompts',
-    'preemptible',
-    'profanityFilter',
-    'reportInputDuringAgentSpeech',
-    'speechModel',
-    'speechtimeout',
-    'transcriptionLanguage',
-    'transcriptionProvider',
-    'ttsLanguage',
-    'ttsProvider',
-    'voice',
-    'welcomeGreetingInterruptible',
-  ].map((n) => [n.toLowerCase(), n]),
-);
-/** Typed as booleans by twilio-node; the rest are strings. */
-const BOOLEAN_ATTRS = new Set(['dtmfDetection', 'partialPrompts', 'preemptible', 'profanityFilter', 'reportInputDuringAgentSpeech']);
-const LANGUAGE_ATTRS = new Map(['speechModel', 'transcriptionProvider', 'ttsProvider', 'voice'].map((n) => [n.toLowerCase(), n]));
-const INTERRUPTIBLE = new Set(['none', 'dtmf', 'speech', 'any', 'true', 'false']);
-/** Set by the engine, never by the workflow. */
-const RESERVED = new Set(['url', 'welcomegreeting']);
-/** Twilio's limit on a <Parameter>'s name plus value. */
-const MAX_PARAMETER_CHARS = 500;
 
 export interface RelaySettings {
   attributes: Record<string, string | boolean>;
@@ -60,50 +27,46 @@ export interface RelaySettings {
   parameters: Record<string, string>;
 }
 
-/** Reads a workflow's relay settings; throws naming the key on anything Twilio would not accept. */
+/** The workflow's own ConversationRelay codes, by locale as written: relay["language.<locale>.code"]. */
+export function relayLanguageCodes(wf: Workflow): Record<string, string> {
+  const codes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(wf.relay)) {
+    const m = /^language\.(.+)\.code$/.exec(key);
+    if (m) codes[m[1]] = String(value);
+  }
+  return codes;
+}
+
+/** The code ConversationRelay is given for a workflow's locale; codes the registry does not know pass through. */
+export function relayLanguage(wf: Workflow, code: string, codes = relayLanguageCodes(wf)): string {
+  return codes[code] ?? (getLocale(code) ? relayLanguageFor(code, codes) : code);
+}
+
+/** A workflow's relay settings (already checked by parseWorkflow) as TwiML attributes and elements. */
 export function relaySettings(wf: Workflow): RelaySettings {
-  const attributes: Record<string, string | boolean> = { language: twilioLanguage(wf.language) };
+  const codes = relayLanguageCodes(wf);
+  const attributes: Record<string, string | boolean> = { language: relayLanguage(wf, wf.language, codes) };
   const languages = new Map<string, LanguageAttrs & { code: string }>();
   const parameters: Record<string, string> = {};
-  const fail = (key: string, why: string): never => {
-    throw new Error(`workflow ${wf.id}: relay["${key}"]: ${why}`);
+  // One <Language> per locale, however the workflow spells it ("zh-HK", "yue").
+  const language = (code: string) => {
+    const key = getLocale(code)?.code ?? code;
+    let el = languages.get(key);
+    if (!el) languages.set(key, (el = { code: relayLanguage(wf, code, codes) }));
+    return el as unknown as Record<string, string>;
   };
-  for (const [code, voice] of Object.entries(wf.voices)) languages.set(code, { code: twilioLanguage(code), voice });
+  for (const [code, voice] of Object.entries(wf.voices)) language(code).voice = voice;
   const mainVoice = wf.voices[wf.language] ?? wf.voices[wf.language.split('-')[0]];
   if (mainVoice) attributes.voice = mainVoice;
 
   for (const [key, value] of Object.entries(wf.relay)) {
-    const parts = key.split('.');
-    if (parts[0] === 'parameter' && parts.length >= 2) {
-      const name = parts.slice(1).join('.');
-      const v = String(value);
-      if (name.length + v.length >= MAX_PARAMETER_CHARS) fail(key, `name and value must stay under ${MAX_PARAMETER_CHARS} characters`);
-      parameters[name] = v;
-      continue;
-    }
-    if (parts[0] === 'language' && parts.length === 3) {
-      const attr = LANGUAGE_ATTRS.get(parts[2].toLowerCase()) ?? fail(key, `<Language> has no attribute "${parts[2]}" (have: ${[...LANGUAGE_ATTRS.values()].join(', ')})`);
-      const el = languages.get(parts[1]) ?? { code: twilioLanguage(parts[1]) };
-      (el as unknown as Record<string, string>)[attr] = String(value);
-      languages.set(parts[1], el);
-      continue;
-    }
-    if (RESERVED.has(key.toLowerCase())) fail(key, 'is set by the engine (url from PUBLIC_HOST, welcomeGreeting from the workflow greeting)');
-    const attr = RELAY_ATTRS.get(key.toLowerCase()) ?? fail(key, `<ConversationRelay> has no attribute "${key}"`);
-    if (BOOLEAN_ATTRS.has(attr)) {
-      if (typeof value !== 'boolean' && value !== 'true' && value !== 'false') fail(key, 'must be true or false');
-      attributes[attr] = value === true || value === 'true';
-    } else {
-      if ((attr === 'interruptible' || attr === 'welcomeGreetingInterruptible') && !INTERRUPTIBLE.has(String(value))) fail(key, 'must be none, dtmf, speech or any');
-      attributes[attr] = String(value);
-    }
+    const [head, ...rest] = key.split('.');
+    if (head === 'parameter' && rest.length > 0) parameters[rest.join('.')] = String(value);
+    else if (head === 'language' && rest.length === 2) {
+      if (rest[1] !== 'code') language(rest[0])[rest[1]] = String(value);
+    } else attributes[key] = value;
   }
   return { attributes, languages: [...languages.values()], parameters };
-}
-
-/** The engine's locale (e.g. zh-HK) as ConversationRelay names it (yue-HK); unknown codes pass through. */
-function twilioLanguage(code: string): string {
-  return getLocale(code)?.relay ?? code;
 }
 
 export interface RelayTwimlOptions {

@@ -147,10 +147,27 @@ describe('locale registry', () => {
     expect(voiceFor('ja-JP', 'openai', 'male')).toBe(getLocale('ja-JP')!.openai.male);
     expect(sttLocaleFor('zh-HK', 'openai')).toBe('zh');
     expect(sttLocaleFor('nb-NO', 'openai')).toBe('no');
-    expect(relayLanguageFor('zh-HK')).toBe('yue-HK');
     expect(relayLanguageFor('es')).toBe('es-MX');
     expect(() => voiceFor('xx-YY', 'azure')).toThrow(/unknown locale "xx-YY"/);
     expect(() => voiceFor('en-US', 'polly' as never)).toThrow(/unknown TTS provider/);
     expect(() => sttLocaleFor('en-US', 'google' as never)).toThrow(/unknown STT provider/);
+  });
+});
+
+describe('ConversationRelay language codes', () => {
+  it('gives Cantonese as zh-HK (Twilio\'s own ConversationRelay demo, Deepgram), with the sources in the note', () => {
+    for (const code of ['zh-HK', 'yue', 'yue-HK', 'zh-MO', 'yue-CN']) expect(relayLanguageFor(code), code).toBe('zh-HK');
+    const note = getLocale('zh-HK')!.note!;
+    expect(note).toMatch(/twilio-demos\/conversation-relay-translator/);
+    expect(note).toMatch(/deepgram/i);
+    expect(note).toMatch(/yue-Hant-HK/);
+  });
+
+  it('takes a workflow\'s own code per locale, keyed by any spelling the registry resolves', () => {
+    expect(relayLanguageFor('zh-HK', { 'zh-HK': 'yue-HK' })).toBe('yue-HK');
+    expect(relayLanguageFor('yue', { 'zh-HK': 'yue-HK' })).toBe('yue-HK');
+    expect(relayLanguageFor('zh-HK', { yue: 'yue-HK' })).toBe('yue-HK');
+    expect(relayLanguageFor('zh-MO', { 'zh-HK': 'yue-HK' })).toBe('zh-HK'); // Macau is its own locale
+    expect(relayLanguageFor('en', { 'es-MX': 'es-US' })).toBe('en-US');
   });
 });

@@ -152,7 +152,7 @@ describe('languageSettings', () => {
       locale: 'zh-MO',
       voice: 'zh-HK-HiuMaanNeural',
       stt: { azure: 'zh-HK', openai: 'zh' },
-      relayMessage: { type: 'language', ttsLanguage: 'yue-HK', transcriptionLanguage: 'yue-HK' },
+      relayMessage: { type: 'language', ttsLanguage: 'zh-HK', transcriptionLanguage: 'zh-HK' },
       cacheLanguage: 'zh-MO',
     });
     expect(languageSettings('zh-HK', 'azure').cacheLanguage).not.toBe(languageSettings('zh-CN', 'azure').cacheLanguage);
