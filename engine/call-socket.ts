@@ -10,6 +10,8 @@ export interface CallSocketData {
   id: string;
   closed: boolean;
   session?: LiveCall;
+  /** Closes a socket that never sends start/setup. */
+  startTimer?: ReturnType<typeof setTimeout>;
 }
 
 type SessionSocket = ReturnType<typeof sessionSocket>;
@@ -30,18 +32,47 @@ export function callSocketBehavior(engine: Engine, mode: 'media' | 'relay', open
     upgrade: (res, req, context) => upgradeCall(engine, res, req, context, { id: `${mode}-${++socketSeq}`, closed: false }),
     open: (ws) => {
       const data = ws.getUserData();
-      data.session = open(sessionSocket(ws));
+      try {
+        data.session = open(sessionSocket(ws));
+      } catch (err) {
+        metrics.errors.inc({ kind: 'call_exception' });
+        log.error({ err, mode, socket: data.id }, 'could not create a call session: closing the socket');
+        ws.end(1011, 'internal error');
+        return;
+      }
       engine.calls.set(data.id, data.session);
       metrics.callsActive.inc({ mode });
+      data.startTimer = setTimeout(() => {
+        if (data.closed || data.session?.state !== 'connecting') return;
+        metrics.protocolErrors.inc({ transport: mode, kind: 'no_start' });
+        log.warn({ mode, socket: data.id, timeoutMs: config.CALL_START_TIMEOUT_MS }, 'call socket sent no start: closing it');
+        data.session.end('no-start', 1008, `no ${mode === 'media' ? 'start' : 'setup'} within ${config.CALL_START_TIMEOUT_MS} ms`);
+      }, config.CALL_START_TIMEOUT_MS);
+      data.startTimer.unref?.();
     },
-    message: (ws, message, isBinary) => ws.getUserData().session?.onMessage(message, isBinary),
+    // The call's error boundary at the socket: a throw here would take uWebSockets.js (and every call) down.
+    message: (ws, message, isBinary) => {
+      const session = ws.getUserData().session;
+      if (!session) return;
+      try {
+        session.onMessage(message, isBinary);
+      } catch (err) {
+        session.fail(err, 'socket message');
+      }
+    },
     close: (ws, code, message) => {
       const data = ws.getUserData();
       data.closed = true;
+      clearTimeout(data.startTimer);
+      if (!data.session) return;
       engine.calls.delete(data.id);
       metrics.callsActive.dec({ mode });
       if (code === 1009) log.warn({ mode, socket: data.id }, 'call socket closed: message over the hard size limit');
-      data.session?.closed(code, Buffer.from(message).toString());
+      try {
+        data.session.closed(code, Buffer.from(message).toString());
+      } catch (err) {
+        data.session.fail(err, 'socket close');
+      }
     },
   };
 }

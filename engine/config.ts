@@ -23,6 +23,8 @@ export const ConfigSchema = z.object({
   MAX_MESSAGE_BYTES: int(64 * 1024, 1024, 16 * 1024 * 1024),
   MAX_CALLS: int(5000, 1),
   SHUTDOWN_GRACE_MS: int(10_000, 0),
+  /** A call socket that has not sent `start`/`setup` this long after opening is closed (Twilio sends both at once). */
+  CALL_START_TIMEOUT_MS: int(10_000, 100, 600_000),
 
   // --- DSP (workers/)
   DSP_THREADS: int(Math.max(1, availableParallelism()), 1, 64),

@@ -23,6 +23,8 @@ export interface LiveCall {
   /** The socket closed under the session (Twilio hung up, or the connection dropped). */
   closed(code: number, reason: string): void;
   end(outcome: string, code?: number, reason?: string): void;
+  /** An exception escaped while handling this call: end it (1011), log and count it, nothing else. */
+  fail(err: unknown, where: string): void;
 }
 
 export interface Engine {

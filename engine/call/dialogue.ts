@@ -2,7 +2,7 @@
 // system prompt, the call context providers see, the language tracker, the voice and cache key
 // for the current language, plus the cache lookup/learn and turn-metrics steps around an answer.
 // Media Streams and ConversationRelay sessions differ in transport, not in any of this.
-import type { CallContext, ChatMessage } from '../../adapters/types.ts';
+import type { CallContext, ChatMessage } from '../../adapters/kit/types.ts';
 import type { Config } from '../config.ts';
 import type { Workflow } from '../workflow.ts';
 import type { Logger } from '../log.ts';
@@ -93,6 +93,17 @@ export class Dialogue {
   cacheKey(state = 'faq'): CacheKey {
     return { workflow: this.opts.workflow.id, state, language: this.ctx.language, voice: cacheVoice(this.opts.ttsName, this.voice()) };
   }
+}
+
+/**
+ * The call's starting locale: the `language` parameter when the registry knows it, else the
+ * workflow's. A typo in a <Parameter name="language"> must not end the call; `rejected` says
+ * what was refused so the session can warn and count it.
+ */
+export function initialLanguage(requested: string | undefined, workflow: Pick<Workflow, 'language'>): { locale: string; rejected?: string } {
+  if (requested === undefined || requested === '') return { locale: workflow.language };
+  const l = getLocale(requested.trim());
+  return l ? { locale: l.code } : { locale: workflow.language, rejected: requested };
 }
 
 /** The cache key's voice: the TTS chain and its voice, so audio from one never plays for another. */

@@ -9,15 +9,16 @@
 // context; otherwise they are aborted. Nothing speculative reaches the caller or the history.
 import { Subject, ReplaySubject, Observable, concat, from, of, defer, EMPTY, timer, type Subscription } from 'rxjs';
 import { map, switchMap, concatMap, tap, finalize, catchError, ignoreElements } from 'rxjs/operators';
-import type { ChatMessage, LlmProvider } from '../../adapters/types.ts';
+import type { ChatMessage, LlmProvider } from '../../adapters/kit/types.ts';
 import type { Config } from '../config.ts';
 import type { Workflow } from '../workflow.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { AnswerCache, CacheHit } from './answer-cache.ts';
 import { newTurn, type TurnRecord } from './turn-record.ts';
-import { Dialogue, lookupAnswer, learnAnswer, recordTurn, dtmfText, answerEach } from './dialogue.ts';
-import { relayLanguageFor, getLocale } from '../language/registry.ts';
+import { Dialogue, lookupAnswer, learnAnswer, recordTurn, dtmfText, answerEach, initialLanguage } from './dialogue.ts';
+import { relayLanguageFor } from '../language/registry.ts';
+import { CallBoundary } from './boundary.ts';
 import { workflowLine } from '../language/prompts.ts';
 import {
   parseRelayInbound,
@@ -91,7 +92,7 @@ export class RelaySession {
   setupInfo?: RelaySetup;
   readonly turns: TurnRecord[] = [];
   readonly startedAt = performance.now();
-  readonly errors: Partial<Record<RelayErrorKind | 'wrong_order' | 'remote', number>> = {};
+  readonly errors: Partial<Record<RelayErrorKind | 'wrong_order' | 'remote' | 'bad_language', number>> = {};
   /** Speculative answers on partial prompts: started, adopted by the final prompt, thrown away. */
   readonly speculation = { started: 0, adopted: 0, discarded: 0 };
   outcome?: string;
@@ -100,6 +101,8 @@ export class RelaySession {
   readonly ended$ = new Subject<string>();
 
   private log: Logger;
+  /** Contains this call's failures to this call. */
+  readonly boundary: CallBoundary;
   private setup!: RelayCallSetup;
   private dialogue?: Dialogue;
   private readonly inputs$ = new Subject<Input>();
@@ -117,6 +120,16 @@ export class RelaySession {
     private readonly deps: RelayDeps,
   ) {
     this.log = deps.log.child({ component: 'relay-call' });
+    this.boundary = new CallBoundary((err, where) => {
+      this.deps.metrics.errors.inc({ kind: 'call_exception' });
+      this.log.error({ err, where }, 'relay call failed: ending it (other calls are untouched)');
+      this.end('error', 1011, 'internal error');
+    });
+  }
+
+  /** An exception escaped while handling this call: end it, and only it. */
+  fail(err: unknown, where: string): void {
+    this.boundary.fail(err, where);
   }
 
   /** The conversation so far (system prompt, greeting, turns), as the LLM sees it. */
@@ -142,17 +155,10 @@ export class RelaySession {
     if (this.state === 'connecting' && msg.type !== 'setup' && msg.type !== 'error' && msg.type !== 'info') return this.reject('wrong_order', `${msg.type} before setup`);
     if (msg.type === 'setup' && this.state !== 'connecting') return this.reject('wrong_order', 'second setup on one session');
     this.consecutiveErrors = 0;
-    try {
-      this.handle(msg);
-    } catch (e) {
-      // A bug or a bad workflow must end this call, never the engine (uWS would not survive a throw).
-      this.deps.metrics.errors.inc({ kind: 'relay_session' });
-      this.log.error({ err: e, type: msg.type }, 'relay session failed');
-      this.end('error', 1011, 'internal error');
-    }
+    this.boundary.run(`${msg.type} message`, () => this.handle(msg));
   }
 
-  private reject(kind: RelayErrorKind | 'wrong_order', message: string): void {
+  private reject(kind: RelayErrorKind | 'wrong_order' | 'bad_language', message: string): void {
     this.errors[kind] = (this.errors[kind] ?? 0) + 1;
     this.deps.metrics.protocolErrors.inc({ transport: 'relay', kind });
     this.log.warn({ kind, callSid: this.callSid || undefined }, `rejected relay message: ${message}`);
@@ -197,8 +203,9 @@ export class RelaySession {
     this.log = this.log.child({ callSid: this.callSid, sessionId: this.sessionId || undefined });
     if (params.workflow && params.workflow !== workflow.id) this.log.warn({ asked: params.workflow, using: workflow.id }, 'unknown workflow: using the default');
     if (workflow.mode !== 'relay') this.log.warn({ workflow: workflow.id, mode: workflow.mode }, 'a media-mode workflow on the relay socket: answering with its LLM anyway');
-    const language = params.language && getLocale(params.language) ? params.language : workflow.language;
-    this.dialogue = new Dialogue({ workflow, callId: this.callSid, parameters: params, language, ttsName: this.setup.ttsName, config, voiceFor: this.deps.voiceFor });
+    const lang = initialLanguage(params.language, workflow);
+    if (lang.rejected !== undefined) this.reject('bad_language', `unknown language ${JSON.stringify(lang.rejected).slice(0, 40)}: using the workflow's ${lang.locale}`);
+    this.dialogue = new Dialogue({ workflow, callId: this.callSid, parameters: params, language: lang.locale, ttsName: this.setup.ttsName, config, voiceFor: this.deps.voiceFor });
     // Twilio speaks the welcomeGreeting from the TwiML itself; the model should know it was said.
     this.dialogue.push({ role: 'assistant', content: workflow.greeting });
     this.state = 'listening';
@@ -254,8 +261,7 @@ export class RelaySession {
     this.socket.send(endMessage(handoffData));
     this.end(outcome, 1000, 'session ended by the agent', true);
     // Twilio closes the socket after `end`; close it ourselves if it does not.
-    this.endTimer = setTimeout(() => this.closeNow(1000, 'session ended by the agent'), END_CLOSE_GRACE_MS);
-    this.endTimer.unref?.();
+    this.endTimer = this.boundary.later('end grace', END_CLOSE_GRACE_MS, () => this.closeNow(1000, 'session ended by the agent'));
   }
 
   private closeNow(code: number, reason: string): void {
@@ -284,10 +290,10 @@ export class RelaySession {
     if (config.RELAY_SPECULATION) {
       this.partials$
         .pipe(switchMap((p) => (p === null ? EMPTY : timer(config.RELAY_SPECULATE_AFTER_MS).pipe(map(() => p)))))
-        .subscribe((p) => this.speculate(p.text));
+        .subscribe({ next: this.boundary.wrap('speculation', (p: { text: string; lang: string }) => this.speculate(p.text)), error: this.boundary.errorHandler('speculation') });
     }
 
-    this.inputs$.pipe(answerEach((input, signal) => this.turn$(input, signal), this.interrupt$)).subscribe({ error: (e) => this.log.error({ err: e }, 'relay turn pipeline failed') });
+    this.inputs$.pipe(answerEach((input, signal) => this.turn$(input, signal), this.interrupt$)).subscribe({ error: this.boundary.errorHandler('turn pipeline') });
   }
 
   /** One caller turn: the final prompt (or a digit) → an answer streamed to Twilio. */

@@ -6,7 +6,7 @@
 // (takeUntil), whose teardown aborts every provider request through its AbortSignal.
 import { Subject, Observable, merge, from, of, defer, concat, EMPTY } from 'rxjs';
 import { filter, map, concatMap, mergeMap, takeUntil, tap, finalize, catchError } from 'rxjs/operators';
-import type { ChatMessage, LlmProvider, SttProvider, SttStream, TtsProvider } from '../../adapters/types.ts';
+import type { ChatMessage, LlmProvider, SttProvider, SttStream, TtsProvider } from '../../adapters/kit/types.ts';
 import type { Config } from '../config.ts';
 import type { Workflow } from '../workflow.ts';
 import type { Logger } from '../log.ts';
@@ -19,8 +19,9 @@ import { Playout } from './playout.ts';
 import { SentenceChunker } from './sentence-chunker.ts';
 import { newTurn, type TurnRecord } from './turn-record.ts';
 import type { AnswerCache } from './answer-cache.ts';
-import { Dialogue, lookupAnswer, learnAnswer, recordTurn, dtmfText, answerEach } from './dialogue.ts';
+import { Dialogue, lookupAnswer, learnAnswer, recordTurn, dtmfText, answerEach, initialLanguage } from './dialogue.ts';
 import { workflowLine } from '../language/prompts.ts';
+import { CallBoundary } from './boundary.ts';
 
 /** What the session needs from the socket; the server adapts uWebSockets.js to it. */
 export interface MediaSocket {
@@ -52,6 +53,8 @@ export interface SessionDeps {
 
 export type CallState = 'connecting' | 'listening' | 'user' | 'thinking' | 'speaking' | 'ended';
 
+type MediaErrorKind = ProtocolErrorKind | 'wrong_order' | 'wrong_stream' | 'bad_language' | 'duplicate_stream';
+
 type UserInput = { kind: 'speech'; speechEnd: number; lastVoiceAt: number } | { kind: 'dtmf'; digit: string; at: number };
 
 /** A piece of the agent's answer on its way to the caller. */
@@ -68,13 +71,15 @@ export class CallSession {
   callSid = '';
   readonly turns: TurnRecord[] = [];
   readonly startedAt = performance.now();
-  readonly errors: Partial<Record<ProtocolErrorKind | 'wrong_order' | 'wrong_stream', number>> = {};
+  readonly errors: Partial<Record<MediaErrorKind, number>> = {};
   /** Every completed turn record; metrics and the dashboard subscribe. */
   readonly turnDone$ = new Subject<TurnRecord>();
   readonly started$ = new Subject<void>();
   readonly ended$ = new Subject<string>();
 
   private log: Logger;
+  /** Contains this call's failures to this call. */
+  readonly boundary: CallBoundary;
   private setup!: CallSetup;
   private dialogue!: Dialogue;
 
@@ -99,6 +104,11 @@ export class CallSession {
     private readonly deps: SessionDeps,
   ) {
     this.log = deps.log.child({ component: 'call' });
+    this.boundary = new CallBoundary((err, where) => {
+      this.deps.metrics.errors.inc({ kind: 'call_exception' });
+      this.log.error({ err, where }, 'call failed: ending it (other calls are untouched)');
+      this.end('error', 1011, 'internal error');
+    });
     this.detector = new TurnDetector({ minSpeechMs: deps.config.TURN_MIN_SPEECH_MS, endSilenceMs: deps.config.TURN_END_SILENCE_MS });
   }
 
@@ -120,7 +130,12 @@ export class CallSession {
     this.handle(msg);
   }
 
-  private reject(kind: ProtocolErrorKind | 'wrong_order' | 'wrong_stream', message: string): void {
+  /** An exception escaped while handling this call: end it, and only it. */
+  fail(err: unknown, where: string): void {
+    this.boundary.fail(err, where);
+  }
+
+  private reject(kind: MediaErrorKind, message: string): void {
     this.errors[kind] = (this.errors[kind] ?? 0) + 1;
     this.deps.metrics.protocolErrors.inc({ transport: 'media', kind });
     this.log.warn({ kind, streamSid: this.streamSid || undefined }, `rejected message: ${message}`);
@@ -135,6 +150,7 @@ export class CallSession {
         if (this.state !== 'connecting') return this.reject('wrong_order', 'second start on one stream');
         return this.start(msg);
       case 'media':
+        if (msg.media.track === 'outbound') return; // a fork of both tracks: that one is the agent, not the caller
         this.deps.metrics.framesIn.inc();
         this.dspChannel!.push(msg.media.payload);
         return;
@@ -157,16 +173,23 @@ export class CallSession {
   private start(msg: Extract<InboundMessage, { event: 'start' }>): void {
     const { config } = this.deps;
     const params = msg.start.customParameters;
+    // Streams, not calls, own DSP state: Twilio may run a <Start><Stream> fork beside the
+    // <Connect><Stream> of one call (one bidirectional stream per call, up to four one-way forks),
+    // so two sockets can carry one callSid. Only a reused streamSid is refused.
+    if (this.deps.dsp.shardOf(msg.streamSid) >= 0) {
+      this.reject('duplicate_stream', `stream ${msg.streamSid} is already open on another socket`);
+      return this.end('protocol', 1008, 'duplicate streamSid');
+    }
     this.setup = this.deps.resolve(params.workflow);
     const { workflow, stt, llm, tts } = this.setup;
     this.streamSid = msg.streamSid;
     this.callSid = msg.start.callSid;
     this.log = this.log.child({ callSid: this.callSid, streamSid: this.streamSid });
     if (params.workflow && params.workflow !== workflow.id) this.log.warn({ asked: params.workflow, using: workflow.id }, 'unknown workflow: using the default');
-    this.dialogue = new Dialogue({ workflow, callId: this.callSid, parameters: params, language: params.language || workflow.language, ttsName: tts.name, config, voiceFor: this.deps.voiceFor });
-    this.dspChannel = this.deps.dsp.open(this.callSid, (frames) => {
-      this.onFrames(frames);
-    });
+    const lang = initialLanguage(params.language, workflow);
+    if (lang.rejected !== undefined) this.reject('bad_language', `unknown language ${JSON.stringify(lang.rejected).slice(0, 40)}: using the workflow's ${lang.locale}`);
+    this.dialogue = new Dialogue({ workflow, callId: this.callSid, parameters: params, language: lang.locale, ttsName: tts.name, config, voiceFor: this.deps.voiceFor });
+    this.dspChannel = this.deps.dsp.open(this.streamSid, this.boundary.wrap('dsp frames', (frames: DspFrame[]) => this.onFrames(frames)));
     const sessionSignal = new AbortController();
     this.ended$.subscribe(() => sessionSignal.abort());
     this.sttStream = stt.open(this.dialogue.ctx, sessionSignal.signal);
@@ -218,12 +241,16 @@ export class CallSession {
     const { config } = this.deps;
     const turnEvents$ = this.turnEvents$;
 
-    turnEvents$.pipe(filter((e) => e.type === 'start')).subscribe(() => {
-      if (this.state === 'listening') this.state = 'user';
+    const b = this.boundary;
+    turnEvents$.pipe(filter((e) => e.type === 'start')).subscribe({
+      next: b.wrap('turn start', () => {
+        if (this.state === 'listening') this.state = 'user';
+      }),
+      error: b.errorHandler('turn start'),
     });
 
     const bargeIn$ = turnEvents$.pipe(filter((e) => config.BARGE_IN_ENABLED && e.type === 'voiced' && this.agentActive()));
-    bargeIn$.subscribe(() => this.bargeIn());
+    bargeIn$.subscribe({ next: b.wrap('barge-in', () => this.bargeIn()), error: b.errorHandler('barge-in') });
 
     const inputs$: Observable<UserInput> = merge(
       turnEvents$.pipe(
@@ -233,7 +260,7 @@ export class CallSession {
       this.dtmf$.pipe(map((digit) => ({ kind: 'dtmf' as const, digit, at: performance.now() }))),
     );
 
-    inputs$.pipe(answerEach((input, signal) => this.turn$(input, signal), this.interrupt$)).subscribe({ error: (e) => this.log.error({ err: e }, 'turn pipeline failed') });
+    inputs$.pipe(answerEach((input, signal) => this.turn$(input, signal), this.interrupt$)).subscribe({ error: b.errorHandler('turn pipeline') });
   }
 
   /** One caller turn: transcript → answer → audio to the caller. */
@@ -258,7 +285,7 @@ export class CallSession {
         if (text === '') {
           this.log.debug({ turn: rec.index }, 'empty transcript: nothing to answer');
           if (this.state === 'thinking') this.state = this.playout.playing ? 'speaking' : 'listening';
-          void this.playout.drained().then(() => this.hangUpIfGoodbyeSaid()); // noise: a goodbye before it still ends the call
+          this.boundary.settle('hang-up check', this.playout.drained().then(() => this.hangUpIfGoodbyeSaid())); // noise: a goodbye before it still ends the call
           return EMPTY;
         }
         this.hangupAfterPlayout = false; // the caller spoke again: a pending goodbye no longer ends the call
@@ -419,10 +446,13 @@ export class CallSession {
     this.log.info({ turn: rec.index, source: rec.source, user: rec.user, latency: rec.latency, interrupted: rec.interrupted }, 'turn');
     this.turnDone$.next(rec);
     if (this.state === 'ended') return;
-    void this.playout.drained().then(() => {
-      if (this.state === 'speaking' && !this.playout.playing) this.state = 'listening';
-      this.hangUpIfGoodbyeSaid();
-    });
+    this.boundary.settle(
+      'playout drained',
+      this.playout.drained().then(() => {
+        if (this.state === 'speaking' && !this.playout.playing) this.state = 'listening';
+        this.hangUpIfGoodbyeSaid();
+      }),
+    );
   }
 
   /**
@@ -469,6 +499,6 @@ export class CallSession {
         }),
         catchError((e) => (this.log.error({ err: e }, 'greeting failed'), EMPTY)),
       )
-      .subscribe();
+      .subscribe({ error: this.boundary.errorHandler('greeting') });
   }
 }

@@ -2,41 +2,15 @@
 // bad configuration with the setting named, and on SIGTERM ends live calls after the grace
 // period and exits cleanly.
 import { describe, it, expect } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import WebSocket from 'ws';
+import { startEngineProcess } from '../support/engine-process.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts engine/main.ts with tsx; resolves once it logs that it is ready. */
-function startEngine(env: Record<string, string>): Promise<{ proc: ChildProcess; logs: string[]; exited: Promise<number | null> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'engine/main.ts'], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: string[] = [];
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      logs.push(...d.toString().split('\n').filter(Boolean));
-      if (logs.some((l) => l.includes('Call Flow Weaver ready'))) resolve({ proc, logs, exited });
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-    void exited.then((code) => reject(new Error(`engine exited with ${code} before it was ready:\n${logs.join('\n')}`)));
-  });
-}
-
 describe('the engine process', () => {
   it('serves /health, then on SIGTERM ends live calls after the grace period and exits 0', async () => {
-    const port = await freePort();
-    const { proc, logs, exited } = await startEngine({ PORT: String(port), HOST: '127.0.0.1', SHUTDOWN_GRACE_MS: '300', CACHE_DIR: `/tmp/weaver-lifecycle-${port}` });
+    const { proc, port, logs, exited } = await startEngineProcess({ SHUTDOWN_GRACE_MS: '300' });
     const health = await (await fetch(`http://127.0.0.1:${port}/health`)).json();
     expect(health.status).toBe('ok');
     expect(health.workers.threads).toBeGreaterThan(0);
