@@ -3,7 +3,7 @@
 // anti-aliased), PCM16 → 8 kHz μ-law, and a small RIFF/WAV reader and writer.
 // @ts-ignore: the package ships no type declarations; its shape is declared below.
 import createSpeexModule from '@echogarden/speex-resampler-wasm';
-import { encodeUlaw } from '../workers/ulaw.ts';
+import { encodeUlaw } from './kit/ulaw.ts';
 
 /** The subset of the Emscripten module we use (names as exported by the package). */
 interface SpeexModule {

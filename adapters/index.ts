@@ -1,7 +1,14 @@
-// The adapter kit's entry point for plug-in authors: the provider interfaces, the built-in
-// adapters, the registry to plug new ones into the engine, the hedged chains, and the
-// conformance suite (import the testkit from tests only: it depends on vitest).
-export * from './types.ts';
+// The package entry, for plug-in authors: the adapter kit (provider interfaces, logger, μ-law,
+// the registry's plug-in surface), the audio helpers, the shipped adapters and the testkit's
+// checks. It exports nothing of the engine: hedged chains, breakers and health are the
+// engine's business (engine/providers/). The conformance suite is at ./adapters/testkit
+// (import it from tests only: it depends on vitest).
+export * from './kit/types.ts';
+export { silentLogger, type Logger, type LogFn } from './kit/log.ts';
+export { encodeUlaw, decodeUlaw } from './kit/ulaw.ts';
+export { registerProvider, registeredProviders, ProviderConfigError, type FactoryContext, type ProviderFactory, type ProviderSpec, type Providers, type Role, type Settings } from './kit/registry.ts';
+export type { FaqItem, LineKind, WorkflowScript } from './kit/workflow-script.ts';
+export { StreamingResampler, resamplePcm16, pcm16ToUlaw8k, wavFromPcm16, parseWav } from './audio.ts';
 export { OpenAiLlm, type OpenAiLlmOptions } from './openai/llm.ts';
 export { OpenAiStt, type OpenAiSttOptions } from './openai/stt.ts';
 export { OpenAiTts, type OpenAiTtsOptions } from './openai/tts.ts';
@@ -10,14 +17,7 @@ export { AzureOpenAiLlm, type AzureOpenAiLlmOptions } from './azure-openai/llm.t
 export { AzureStt, type AzureSttOptions } from './azure-speech/stt.ts';
 export { AzureTts, type AzureTtsOptions } from './azure-speech/tts.ts';
 export { mapCancellation, type AzureSpeechAuth } from './azure-speech/common.ts';
-export { SimulatedStt } from './local/simulated-stt.ts';
-export { WorkflowResponder } from './local/workflow-responder.ts';
-export { EspeakTts } from './local/espeak-tts.ts';
-export { StreamingResampler, resamplePcm16, pcm16ToUlaw8k, wavFromPcm16, parseWav } from './audio.ts';
-export { encodeUlaw, decodeUlaw } from '../workers/ulaw.ts';
-export { registerProvider, registeredProviders, buildProviders, ProviderConfigError, type FactoryContext, type ProviderFactory, type Providers, type Role } from '../engine/providers/registry.ts';
-export { HedgedLlm, HedgedStt, HedgedTts, candidates, type ChainOptions } from '../engine/providers/chain.ts';
-export { HedgeBudget, toProviderError, type Candidate, type HedgeSettings } from '../engine/providers/hedge.ts';
-export { ProviderHealth, type HealthEvent, type ProviderStats } from '../engine/providers/health.ts';
-export { CircuitBreaker, type BreakerState } from '../engine/providers/breaker.ts';
-export { measureStream, analyseUlaw, ulawProblems, testUtterance } from './testkit/checks.ts';
+export { SimulatedStt, type SimulatedSttOptions } from './local/simulated-stt.ts';
+export { WorkflowResponder, type WorkflowResponderOptions } from './local/workflow-responder.ts';
+export { EspeakTts, type EspeakOptions } from './local/espeak-tts.ts';
+export { measureStream, analyseUlaw, ulawProblems, testUtterance, type StreamTiming, type UlawReport } from './testkit/checks.ts';

@@ -8,7 +8,7 @@
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CallDsp, FRAME_BYTES, loadDsp } from '../workers/dsp-core.ts';
-import { ULAW_TO_PCM } from '../workers/ulaw.ts';
+import { ULAW_TO_PCM } from '../adapters/kit/ulaw.ts';
 import type { DenoiseMode, DspOptions } from '../workers/types.ts';
 
 const FRAME_MS = 20;

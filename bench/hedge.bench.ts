@@ -9,7 +9,7 @@
 // outage-hang: the primary accepts and never answers; same figures (failover then relies on
 //   hedges within the budget and on FIRST_OUTPUT_TIMEOUT_MS).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { ProviderError, type LlmChunk, type LlmProvider, type LlmRequest } from '../adapters/types.ts';
+import { ProviderError, type LlmChunk, type LlmProvider, type LlmRequest } from '../adapters/kit/types.ts';
 import { HedgedLlm } from '../engine/providers/chain.ts';
 import { ProviderHealth } from '../engine/providers/health.ts';
 import { HedgeBudget } from '../engine/providers/hedge.ts';

@@ -2,7 +2,7 @@
 // carries many calls' frames in one task. Runs inside a DSP worker (workers/dsp.ts) and,
 // unchanged, on the main thread (benchmarks, tests), so both paths compute the same thing.
 import type { DenoiseMode, DspOptions } from './types.ts';
-import { ULAW_TO_PCM } from './ulaw.ts';
+import { ULAW_TO_PCM } from '../adapters/kit/ulaw.ts';
 import { loadVad, WebRtcVad } from './vad.ts';
 import { createDenoiser, loadDenoisers, type Denoiser } from './denoise.ts';
 

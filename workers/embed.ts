@@ -1,17 +1,17 @@
-// Piscina worker: computes embeddings off the main thread. The backend is built once per thread
-// from workerData (hashing, or a transformers.js model); each task embeds a batch of texts and
-// returns them as one flat Float32Array, transferred rather than copied.
-// Static imports only: under the tsx loader a worker thread on Node 20 loads .ts through the
-// CommonJS hook, and a dynamic import() of a .ts file would fail there. (The transformers
-// adapter itself imports @xenova/transformers lazily, so hashing workers never load ONNX.)
+// Piscina worker: computes embeddings off the main thread. Each thread builds its backend once
+// by importing the module the pool names in workerData (an EmbeddingModule, e.g.
+// adapters/local/hashing-embedding.ts), so this file depends on the adapter kit only. Each task
+// embeds a batch of texts and returns them as one flat Float32Array, transferred rather than copied.
+// From source the thread starts at embed-entry.mjs, which registers tsx so that import() of a
+// .ts module works in the thread (tsx's --import hook does not reach worker threads on Node 20).
 import { move, workerData } from 'piscina';
-import { HashingEmbedding } from '../adapters/local/hashing-embedding.ts';
-import { TransformersEmbedding } from '../adapters/transformers/embedding.ts';
-import type { EmbeddingProvider } from '../adapters/types.ts';
+import type { EmbeddingModule, EmbeddingProvider } from '../adapters/kit/types.ts';
 
-export type EmbedBackendSpec =
-  | { kind: 'hashing'; dimensions: number }
-  | { kind: 'transformers'; model: string; modelDir: string; allowDownload: boolean; quantized?: boolean };
+/** The backend: a module's file: URL and the options its createEmbedding is given. */
+export interface EmbedBackend {
+  module: string;
+  options: unknown;
+}
 
 /** Either a batch to embed, or a request for the backend's name and size (loads it). */
 export type EmbedTask = { texts: string[] } | { info: true };
@@ -23,15 +23,16 @@ export interface EmbedInfo {
 
 let backend: Promise<EmbeddingProvider> | undefined;
 
-export async function createBackend(spec: EmbedBackendSpec): Promise<EmbeddingProvider> {
-  if (spec?.kind === 'hashing') return new HashingEmbedding({ dimensions: spec.dimensions });
-  if (spec?.kind === 'transformers') return TransformersEmbedding.load(spec);
-  throw new Error(`embed worker: unknown backend spec ${JSON.stringify(spec)}`);
+async function load(b: EmbedBackend): Promise<EmbeddingProvider> {
+  if (typeof b?.module !== 'string') throw new Error(`embed worker: workerData.backend.module must be a module URL, got ${JSON.stringify(b)}`);
+  const m = (await import(b.module)) as Partial<EmbeddingModule>;
+  if (typeof m.createEmbedding !== 'function') throw new Error(`embed worker: ${b.module} does not export createEmbedding`);
+  return m.createEmbedding(b.options);
 }
 
 /** A batch task answers with texts.length × dimensions floats, row-major, transferred. */
 export default async function embed(task: EmbedTask): Promise<Float32Array | EmbedInfo> {
-  backend ??= createBackend((workerData as { spec: EmbedBackendSpec }).spec);
+  backend ??= load((workerData as { backend: EmbedBackend }).backend);
   let b: EmbeddingProvider;
   try {
     b = await backend;

@@ -12,7 +12,7 @@
 // seq numbers skip them. The calls on that shard continue with fresh DSP state, because every
 // task carries each call's options and the new worker creates state on first sight.
 import { Piscina } from 'piscina';
-import { log as rootLog, type Logger } from '../engine/log.ts';
+import { silentLogger as rootLog, type Logger } from '../adapters/kit/log.ts';
 import { encodeOptions, FRAME_BYTES, viewResult, type DspTask } from './dsp-core.ts';
 import type { DspChannel, DspFrame, DspOptions, DspShardStats } from './types.ts';
 

@@ -1,7 +1,7 @@
 // What the Azure Speech STT and TTS adapters share: building a SpeechConfig from a key plus a
 // region or an endpoint URL, and mapping the SDK's cancellation codes onto ProviderError kinds.
 import * as sdk from 'microsoft-cognitiveservices-speech-sdk';
-import { ProviderError, type ProviderErrorKind } from '../types.ts';
+import { ProviderError, type ProviderErrorKind } from '../kit/types.ts';
 
 export interface AzureSpeechAuth {
   key: string;

@@ -4,7 +4,7 @@
 // audio itself; endTurn() waits for a phrase still being recognized before returning. With
 // `languages`, Azure's continuous language identification reports the language of each phrase.
 import * as sdk from 'microsoft-cognitiveservices-speech-sdk';
-import { ProviderError, type CallContext, type SttProvider, type SttResult, type SttStream } from '../types.ts';
+import { ProviderError, type CallContext, type SttProvider, type SttResult, type SttStream } from '../kit/types.ts';
 import { mapCancellation, speechConfig, type AzureSpeechAuth } from './common.ts';
 
 export interface AzureSttOptions extends AzureSpeechAuth {

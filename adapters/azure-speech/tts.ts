@@ -2,7 +2,7 @@
 // conversion on our side), streamed: every `synthesizing` event's audio is yielded as it
 // arrives, so playback starts long before synthesis completes.
 import * as sdk from 'microsoft-cognitiveservices-speech-sdk';
-import { ProviderError, type TtsProvider, type TtsRequest, type Ulaw } from '../types.ts';
+import { ProviderError, type TtsProvider, type TtsRequest, type Ulaw } from '../kit/types.ts';
 import { mapCancellation, speechConfig, xmlEscape, type AzureSpeechAuth } from './common.ts';
 import { PushQueue } from './queue.ts';
 

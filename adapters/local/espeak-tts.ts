@@ -8,20 +8,22 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import type { TtsProvider, TtsRequest, Ulaw } from '../types.ts';
-import { ProviderError } from '../types.ts';
+import type { TtsProvider, TtsRequest, Ulaw } from '../kit/types.ts';
+import { ProviderError } from '../kit/types.ts';
 import { StreamingResampler } from '../audio.ts';
-import { encodeUlaw } from '../../workers/ulaw.ts';
-import { log } from '../../engine/log.ts';
-
-const logger = log.child({ component: 'espeak-tts' });
+import { encodeUlaw } from '../kit/ulaw.ts';
+import { silentLogger, type Logger } from '../kit/log.ts';
 
 export interface EspeakOptions {
   /** Speaking rate in words per minute (eSpeak default 175). */
   rate?: number;
   /** Base pitch 0..100 (eSpeak default 50). */
   pitch?: number;
+  /** Where its lines go (default: nowhere). */
+  log?: Logger;
 }
+
+type Voicing = { rate: number; pitch: number };
 
 // Worker body, plain JS so it runs the same under tsx, vitest and compiled builds (no loader).
 const WORKER_SOURCE = String.raw`
@@ -73,7 +75,7 @@ class EspeakThread {
   private nextId = 1;
   private readonly listeners = new Map<number, (m: RequestMsg | { type: 'crash'; message: string }) => void>();
 
-  private start(): Promise<number> {
+  private start(logger: Logger): Promise<number> {
     const moduleUrl = pathToFileURL(createRequire(import.meta.url).resolve('@echogarden/espeak-ng-emscripten')).href;
     const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { moduleUrl }, name: 'espeak-tts' });
     this.worker = w;
@@ -106,8 +108,8 @@ class EspeakThread {
   }
 
   /** Queues one synthesis; `onMsg` receives its messages. Returns the id and the worker's sample rate. */
-  async request(text: string, voices: string[], opts: Required<EspeakOptions>, abort: SharedArrayBuffer, onMsg: (m: RequestMsg | { type: 'crash'; message: string }) => void): Promise<{ id: number; sampleRate: number }> {
-    const sampleRate = await (this.sampleRate ?? this.start());
+  async request(text: string, voices: string[], opts: Voicing, abort: SharedArrayBuffer, onMsg: (m: RequestMsg | { type: 'crash'; message: string }) => void, logger: Logger): Promise<{ id: number; sampleRate: number }> {
+    const sampleRate = await (this.sampleRate ?? this.start(logger));
     const id = this.nextId++;
     this.listeners.set(id, onMsg);
     this.worker!.ref(); // keep the process alive while a caller waits on audio
@@ -191,10 +193,12 @@ function clampInt(name: string, v: number | undefined, def: number, min: number,
 
 export class EspeakTts implements TtsProvider {
   readonly name = 'espeak';
-  private readonly opts: Required<EspeakOptions>;
+  private readonly opts: Voicing;
+  private readonly log: Logger;
 
   constructor(options: EspeakOptions = {}) {
     this.opts = { rate: clampInt('rate', options.rate, 175, 80, 450), pitch: clampInt('pitch', options.pitch, 50, 0, 100) };
+    this.log = (options.log ?? silentLogger).child({ component: 'espeak-tts' });
   }
 
   /** Loads the worker and the eSpeak data ahead of the first call (optional; ~0.1–0.5 s). */
@@ -244,7 +248,7 @@ export class EspeakTts implements TtsProvider {
       const r = await thread.request(text, voices, this.opts, abortBuf, (m) => {
         inbox.push(m);
         notify();
-      });
+      }, this.log);
       id = r.id;
       resampler = await StreamingResampler.create(r.sampleRate, 8000);
       for (;;) {
@@ -268,7 +272,7 @@ export class EspeakTts implements TtsProvider {
             yield encodeUlaw(tail);
           }
           const ms = performance.now() - t0;
-          logger.debug({ callId: req.ctx?.callId, voice: m.voice, chars: text.length, audioMs: samples8k / 8, wallMs: Math.round(ms), rtf: samples8k ? ms / (samples8k / 8) : 0 }, 'synthesized');
+          this.log.debug({ callId: req.ctx?.callId, voice: m.voice, chars: text.length, audioMs: samples8k / 8, wallMs: Math.round(ms), rtf: samples8k ? ms / (samples8k / 8) : 0 }, 'synthesized');
           return;
         } else if (m.type === 'error') {
           throw new ProviderError('espeak', m.kind, m.message);

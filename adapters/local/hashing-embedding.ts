@@ -3,10 +3,10 @@
 // and other unspaced scripts) into a fixed number of dimensions, L2-normalised.
 // It measures lexical overlap, not meaning: paraphrases with no shared words score low, so the
 // cache pairs it with its own threshold (CACHE_HASHING_THRESHOLD) and the near-miss guard.
-import type { EmbeddingProvider } from '../types.ts';
-import { CJK_FUNCTION_CHARS, FUNCTION_WORDS } from '../../engine/cache/lexicon.ts';
-import { extractEntities } from '../../engine/cache/guard.ts';
-import { isCjk, normaliseText, stem, words } from '../../engine/cache/normalise.ts';
+import type { EmbeddingModule, EmbeddingProvider } from '../kit/types.ts';
+import { CJK_FUNCTION_CHARS, FUNCTION_WORDS } from '../kit/lexicon.ts';
+import { extractEntities } from '../kit/entities.ts';
+import { isCjk, normaliseText, stem, words } from '../kit/normalise.ts';
 
 const FUNCTION = new Set(Object.values(FUNCTION_WORDS).flatMap((s) => [...s]));
 
@@ -86,6 +86,9 @@ export class HashingEmbedding implements EmbeddingProvider {
     return v;
   }
 }
+
+/** For the embedding pool's threads (workers/embed.ts). */
+export const createEmbedding: EmbeddingModule<HashingEmbeddingOptions>['createEmbedding'] = (options) => new HashingEmbedding(options);
 
 function addCjkRun(run: string, add: (f: string, w: number) => void): void {
   const chars = [...run];

@@ -3,21 +3,21 @@
 // (`transcripts`, a JSON array of strings, optionally {text, language} objects) and each
 // endTurn() returns the next one after a fixed "recognition" latency. It is named as a
 // simulation in its provider name, its logs and its results so nobody mistakes it for ASR.
-import type { CallContext, SttProvider, SttResult, SttStream } from '../types.ts';
-import { ProviderError } from '../types.ts';
-import { log } from '../../engine/log.ts';
-
-const logger = log.child({ component: 'simulated-stt' });
+import type { CallContext, SttProvider, SttResult, SttStream } from '../kit/types.ts';
+import { ProviderError } from '../kit/types.ts';
+import { silentLogger, type Logger } from '../kit/log.ts';
 
 export interface SimulatedSttOptions {
   /** How long each endTurn() "thinks" before resolving (abortable). */
   latencyMs: number;
+  /** Where its lines go (default: nowhere). */
+  log?: Logger;
 }
 
 type Scripted = { text: string; language?: string };
 
 /** Parses ctx.parameters.transcripts; anything malformed yields [] and a warning, never a throw. */
-export function parseTranscripts(raw: string | undefined, callId = ''): Scripted[] {
+export function parseTranscripts(raw: string | undefined, callId = '', logger: Logger = silentLogger): Scripted[] {
   if (raw === undefined || raw === '') return [];
   let v: unknown;
   try {
@@ -54,6 +54,7 @@ class SimulatedSttStream implements SttStream {
     private readonly latencyMs: number,
     private readonly ctx: CallContext,
     private readonly openSignal: AbortSignal,
+    private readonly logger: Logger,
   ) {}
 
   push(_pcm: Int16Array, speech: boolean): void {
@@ -71,11 +72,11 @@ class SimulatedSttStream implements SttStream {
     this.turnSpeechFrames = 0;
     const t = this.transcripts[this.next];
     if (!t) {
-      logger.debug({ callId: this.ctx.callId, frames }, 'simulated STT: script exhausted, returning empty transcript');
+      this.logger.debug({ callId: this.ctx.callId, frames }, 'simulated STT: script exhausted, returning empty transcript');
       return { text: '' };
     }
     this.next++;
-    logger.debug({ callId: this.ctx.callId, turn: this.next, frames, text: t.text }, 'simulated STT transcript');
+    this.logger.debug({ callId: this.ctx.callId, turn: this.next, frames, text: t.text }, 'simulated STT transcript');
     return t.language ? { text: t.text, language: t.language } : { text: t.text };
   }
 
@@ -107,16 +108,18 @@ function delay(ms: number, ...signals: AbortSignal[]): Promise<void> {
 export class SimulatedStt implements SttProvider {
   readonly name = 'simulated';
   private readonly latencyMs: number;
+  private readonly log: Logger;
 
   constructor(options: SimulatedSttOptions) {
     const ms = options?.latencyMs;
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new RangeError(`SimulatedStt: latencyMs must be a number ≥ 0, got ${ms}`);
     this.latencyMs = ms;
+    this.log = (options.log ?? silentLogger).child({ component: 'simulated-stt' });
   }
 
   open(ctx: CallContext, signal: AbortSignal): SttStream {
-    const transcripts = parseTranscripts(ctx.parameters?.transcripts, ctx.callId);
-    logger.info({ callId: ctx.callId, turns: transcripts.length, latencyMs: this.latencyMs }, 'SIMULATED STT opened (scripted transcripts, audio is not recognised)');
-    return new SimulatedSttStream(transcripts, this.latencyMs, ctx, signal);
+    const transcripts = parseTranscripts(ctx.parameters?.transcripts, ctx.callId, this.log);
+    this.log.info({ callId: ctx.callId, turns: transcripts.length, latencyMs: this.latencyMs }, 'SIMULATED STT opened (scripted transcripts, audio is not recognised)');
+    return new SimulatedSttStream(transcripts, this.latencyMs, ctx, signal, this.log);
   }
 }

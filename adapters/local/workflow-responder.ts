@@ -3,16 +3,13 @@
 // the query and each phrasing of an entry; Chinese/Japanese via character unigrams + bigrams).
 // A wrong answer is worse than the fallback line, so it only answers above a threshold and
 // refuses when the query's polarity differs from the entry's ("I don't want to cancel").
-import type { ChatMessage, LlmChunk, LlmProvider, LlmRequest } from '../types.ts';
-import { ProviderError } from '../types.ts';
-import type { FaqEntry, Workflow } from '../../engine/workflow.ts';
-import { log } from '../../engine/log.ts';
-import { workflowLine } from '../../engine/language/prompts.ts';
-
-const logger = log.child({ component: 'workflow-responder' });
+import type { ChatMessage, LlmChunk, LlmProvider, LlmRequest } from '../kit/types.ts';
+import { ProviderError } from '../kit/types.ts';
+import { silentLogger, type Logger } from '../kit/log.ts';
+import type { FaqItem, WorkflowScript } from '../kit/workflow-script.ts';
 
 export interface FaqMatch {
-  entry: FaqEntry;
+  entry: FaqItem;
   /** 0..1: IDF-weighted F1 between the query's tokens and the best phrasing's tokens. */
   score: number;
   /** The phrasing (question or alternate) that matched best. */
@@ -32,6 +29,8 @@ export interface WorkflowResponderOptions {
   threshold?: number;
   /** Pause before each streamed word, to mimic a model's pace in demos (default 0). */
   wordDelayMs?: number;
+  /** Where its lines go (default: nowhere). */
+  log?: Logger;
 }
 
 // ------------------------------------------------------------------ text normalisation
@@ -148,21 +147,23 @@ export class WorkflowResponder implements LlmProvider {
   private readonly threshold: number;
   private readonly wordDelayMs: number;
   /** Per entry: its phrasings' tokens. */
-  private readonly index: { entry: FaqEntry; lang: string; phrasings: { text: string; tokens: Tokens }[] }[];
+  private readonly index: { entry: FaqItem; lang: string; phrasings: { text: string; tokens: Tokens }[] }[];
   /** Inverse document frequency per term, per base language (entries are the documents). */
   private readonly idf = new Map<string, Map<string, number>>();
   private readonly languages: Set<string>;
   /** Every term any phrasing of an entry uses. */
-  private readonly vocab = new Map<FaqEntry, Set<string>>();
+  private readonly vocab = new Map<FaqItem, Set<string>>();
+  private readonly log: Logger;
 
   constructor(
-    readonly workflow: Workflow,
+    readonly workflow: WorkflowScript,
     options: WorkflowResponderOptions = {},
   ) {
-    if (!workflow || !Array.isArray(workflow.faq)) throw new TypeError('WorkflowResponder: expected a parsed workflow (use parseWorkflow)');
+    if (!workflow || !Array.isArray(workflow.faq)) throw new TypeError('WorkflowResponder: expected a workflow script with a faq array');
     this.threshold = options.threshold ?? 0.5;
     if (!(this.threshold > 0 && this.threshold <= 1)) throw new RangeError(`WorkflowResponder: threshold must be in (0, 1], got ${options.threshold}`);
     this.wordDelayMs = Math.max(0, options.wordDelayMs ?? 0);
+    this.log = (options.log ?? silentLogger).child({ component: 'workflow-responder' });
     this.index = workflow.faq.map((entry) => ({
       entry,
       lang: baseLanguage(entry.language),
@@ -242,11 +243,11 @@ export class WorkflowResponder implements LlmProvider {
   /** The whole answer for one utterance, with why it was chosen. */
   respond(text: string, language: string = this.workflow.language): Response {
     const t = (text ?? '').trim();
-    if (t && (GOODBYE.test(t) || GOODBYE_CJK.test(t))) return { kind: 'goodbye', text: workflowLine(this.workflow, 'goodbye', language) };
-    if (t && GREETING.test(t)) return { kind: 'greeting', text: workflowLine(this.workflow, 'greeting', language) };
+    if (t && (GOODBYE.test(t) || GOODBYE_CJK.test(t))) return { kind: 'goodbye', text: this.workflow.line('goodbye', language) };
+    if (t && GREETING.test(t)) return { kind: 'greeting', text: this.workflow.line('greeting', language) };
     const m = this.match(t, language);
     if (m) return { kind: 'faq', text: m.entry.answer, match: m };
-    return { kind: 'fallback', text: workflowLine(this.workflow, 'fallback', language) };
+    return { kind: 'fallback', text: this.workflow.line('fallback', language) };
   }
 
   /**
@@ -260,8 +261,8 @@ export class WorkflowResponder implements LlmProvider {
     if (!Array.isArray(req.messages)) throw new ProviderError(this.name, 'bad_request', 'messages must be an array');
     const last = [...req.messages].reverse().find((m: ChatMessage) => m.role === 'user');
     const language = req.ctx?.language || this.workflow.language;
-    const r = last ? this.respond(last.content, language) : { kind: 'greeting' as const, text: workflowLine(this.workflow, 'greeting', language) };
-    logger.debug({ callId: req.ctx?.callId, kind: r.kind, entry: r.match?.entry.id, score: r.match?.score }, 'responded');
+    const r = last ? this.respond(last.content, language) : { kind: 'greeting' as const, text: this.workflow.line('greeting', language) };
+    this.log.debug({ callId: req.ctx?.callId, kind: r.kind, entry: r.match?.entry.id, score: r.match?.score }, 'responded');
     const cacheable = r.kind === 'faq';
     const words = r.text.match(/\S+\s*/g) ?? [];
     for (const [i, word] of words.entries()) {

@@ -3,8 +3,8 @@
 // default and decodes it to floats; vectors are re-normalised here because compatible servers
 // do not all return unit vectors.
 import OpenAI from 'openai';
-import type { EmbeddingProvider } from '../types.ts';
-import { ProviderError } from '../types.ts';
+import type { EmbeddingProvider } from '../kit/types.ts';
+import { ProviderError } from '../kit/types.ts';
 import { mapOpenAiError } from './errors.ts';
 
 export interface OpenAiEmbeddingOptions {

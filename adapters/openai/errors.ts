@@ -1,7 +1,7 @@
 // Maps what the openai client throws onto ProviderError kinds, which hedging and breakers act
 // on. Shared by the OpenAI and Azure OpenAI adapters (same client library).
 import { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { ProviderError, type ProviderErrorKind } from '../types.ts';
+import { ProviderError, type ProviderErrorKind } from '../kit/types.ts';
 
 /** Milliseconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
 export function retryAfterMs(headers: Headers | undefined): number | undefined {

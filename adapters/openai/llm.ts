@@ -2,7 +2,7 @@
 // OpenAI-compatible server (`baseURL`). Retries are off (maxRetries 0): hedging and failover
 // across providers are the engine's job, and a hidden retry would only add latency.
 import OpenAI from 'openai';
-import { ProviderError, type LlmChunk, type LlmProvider, type LlmRequest } from '../types.ts';
+import { ProviderError, type LlmChunk, type LlmProvider, type LlmRequest } from '../kit/types.ts';
 import { mapOpenAiError } from './errors.ts';
 
 export interface OpenAiLlmOptions {

@@ -4,7 +4,7 @@
 // endTurn(), then uploads it as a 16-bit 8 kHz WAV file. A turn with no speech makes no request.
 import OpenAI, { toFile } from 'openai';
 import { wavFromPcm16 } from '../audio.ts';
-import { ProviderError, type CallContext, type SttProvider, type SttResult, type SttStream } from '../types.ts';
+import { ProviderError, type CallContext, type SttProvider, type SttResult, type SttStream } from '../kit/types.ts';
 import { mapOpenAiError } from './errors.ts';
 
 export interface OpenAiSttOptions {

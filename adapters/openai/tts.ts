@@ -3,8 +3,8 @@
 // reaches the caller before the whole sentence is synthesized.
 import OpenAI from 'openai';
 import { StreamingResampler } from '../audio.ts';
-import { encodeUlaw } from '../../workers/ulaw.ts';
-import { ProviderError, type TtsProvider, type TtsRequest, type Ulaw } from '../types.ts';
+import { encodeUlaw } from '../kit/ulaw.ts';
+import { ProviderError, type TtsProvider, type TtsRequest, type Ulaw } from '../kit/types.ts';
 import { mapOpenAiError } from './errors.ts';
 
 export interface OpenAiTtsOptions {

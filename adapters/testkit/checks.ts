@@ -1,7 +1,7 @@
 // Checks the conformance suite applies, exported so adapter authors can use them directly:
 // stream timing, and whether bytes look like 8 kHz μ-law speech rather than PCM16, silence or
 // audio at the wrong rate.
-import { decodeUlaw } from '../../workers/ulaw.ts';
+import { decodeUlaw } from '../kit/ulaw.ts';
 
 export interface StreamTiming<T> {
   items: T[];

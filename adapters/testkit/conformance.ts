@@ -5,7 +5,7 @@
 // μ-law of plausible length) and timing metadata (first output and end on the monotonic clock).
 // No test asserts a duration: a stream that does not stop fails by the test timeout instead.
 import { describe, expect, it } from 'vitest';
-import { ProviderError, type CallContext, type ChatMessage, type LlmProvider, type ProviderErrorKind, type SttProvider, type TtsProvider } from '../types.ts';
+import { ProviderError, type CallContext, type ChatMessage, type LlmProvider, type ProviderErrorKind, type SttProvider, type TtsProvider } from '../kit/types.ts';
 import { measureStream, testUtterance, ulawProblems } from './checks.ts';
 
 type Maker<P> = () => P | Promise<P>;

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AutoModel, AutoTokenizer, Tensor } from '@xenova/transformers';
-import type { EmbeddingProvider } from '../types.ts';
+import type { EmbeddingModule, EmbeddingProvider } from '../kit/types.ts';
 
 type TransformersLib = typeof import('@xenova/transformers');
 let lib: Promise<TransformersLib> | undefined;
@@ -114,3 +114,6 @@ export class TransformersEmbedding implements EmbeddingProvider {
     return poolAndNormalise(this.t, hidden, inputs.attention_mask as Tensor);
   }
 }
+
+/** For the embedding pool's threads (workers/embed.ts). */
+export const createEmbedding: EmbeddingModule<TransformersEmbeddingOptions>['createEmbedding'] = (options) => TransformersEmbedding.load(options);

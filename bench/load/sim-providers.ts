@@ -8,12 +8,12 @@
 // override any profile field, e.g. {"provider": "sim-llm", "name": "b", "ttftMedianMs": 300}.
 // Names contain "simulated" wherever they show (health, logs, results).
 import { readFileSync } from 'node:fs';
-import type { CallContext, LlmChunk, LlmProvider, LlmRequest, SttProvider, SttResult, SttStream, TtsProvider, TtsRequest, Ulaw } from '../../adapters/types.ts';
-import { ProviderError } from '../../adapters/types.ts';
+import type { CallContext, LlmChunk, LlmProvider, LlmRequest, SttProvider, SttResult, SttStream, TtsProvider, TtsRequest, Ulaw } from '../../adapters/kit/types.ts';
+import { ProviderError } from '../../adapters/kit/types.ts';
 import { parseTranscripts } from '../../adapters/local/simulated-stt.ts';
 import { WorkflowResponder } from '../../adapters/local/workflow-responder.ts';
-import { registerProvider, type FactoryContext } from '../../engine/providers/registry.ts';
-import type { Workflow } from '../../engine/workflow.ts';
+import { registerProvider, type FactoryContext } from '../../adapters/kit/registry.ts';
+import type { WorkflowScript } from '../../adapters/kit/workflow-script.ts';
 
 /**
  * A latency distribution: log-normal fitted to a median and a p95, plus an optional stall
@@ -163,7 +163,7 @@ export class SimLlm implements LlmProvider {
   private readonly ttft: () => number;
   private readonly responder: WorkflowResponder;
   constructor(
-    workflow: Workflow,
+    workflow: WorkflowScript,
     dist: LatencyDist = DEFAULT_PROFILE.llmTtft,
     private readonly tokensPerSec = DEFAULT_PROFILE.llmTokensPerSec,
     readonly name = 'simulated-llm',

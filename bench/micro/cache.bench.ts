@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
 import { HashingEmbedding } from '../../adapters/local/hashing-embedding.ts';
 import { OpenAiEmbedding } from '../../adapters/openai/embeddings.ts';
-import type { EmbeddingProvider } from '../../adapters/types.ts';
+import type { EmbeddingProvider } from '../../adapters/kit/types.ts';
 import { modelFiles } from '../../adapters/transformers/embedding.ts';
 import { EmbedPool } from '../../engine/cache/embed-pool.ts';
 import { SlotIndex } from '../../engine/cache/hnsw-index.ts';

@@ -7,7 +7,7 @@ import { Bench } from 'tinybench';
 import { CallDsp, loadDsp } from '../../workers/dsp-core.ts';
 import { RnnoiseDenoiser, SpectralDenoiser } from '../../workers/denoise.ts';
 import { DspShards } from '../../workers/shards.ts';
-import { decodeUlaw, encodeUlaw } from '../../workers/ulaw.ts';
+import { decodeUlaw, encodeUlaw } from '../../adapters/kit/ulaw.ts';
 import { WebRtcVad } from '../../workers/vad.ts';
 import type { DspChannel } from '../../workers/types.ts';
 

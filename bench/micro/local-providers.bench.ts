@@ -8,6 +8,7 @@ import { WorkflowResponder } from '../../adapters/local/workflow-responder.ts';
 import { SentenceChunker } from '../../engine/call/sentence-chunker.ts';
 import { resamplePcm16 } from '../../adapters/audio.ts';
 import { parseWorkflow } from '../../engine/workflow.ts';
+import { workflowScript } from '../../engine/providers/workflow-script.ts';
 
 const demo = parseWorkflow(JSON.parse(readFileSync(new URL('../../engine/workflows/demo.json', import.meta.url), 'utf8')), 'demo.json');
 const tts = new EspeakTts();
@@ -39,7 +40,7 @@ for (const [lang, text] of texts) {
 }
 await EspeakTts.shutdown();
 
-const responder = new WorkflowResponder(demo);
+const responder = new WorkflowResponder(workflowScript(demo));
 const pcm = new Int16Array(22050).map((_, i) => Math.round(8000 * Math.sin(i / 7)));
 const bench = new Bench({ time: 500 });
 bench

@@ -4,7 +4,7 @@
 //   ← {"message":{"role":"assistant","content":"Hel"},"done":false}\n … {"done":true}\n
 // It shows the four things every adapter must get right: stream as output arrives, stop at
 // once on abort, classify failures as ProviderError kinds, and never emit after an error.
-import { ProviderError, type LlmChunk, type LlmProvider, type LlmRequest } from '../../adapters/types.ts';
+import { ProviderError, type LlmChunk, type LlmProvider, type LlmRequest } from '../../adapters/index.ts';
 
 export interface NdjsonLlmOptions {
   baseURL: string;

@@ -2,7 +2,8 @@
 // engine builds its providers), workflows can name it in a chain:
 //   "providers": { "llm": [ { "provider": "ndjson", "baseURL": "http://127.0.0.1:11434", "model": "llama3.2" },
 //                           { "provider": "workflow" } ] }
-import { registerProvider } from '../../engine/providers/registry.ts';
+// The package entry (`call-flow-weaver` when installed): a plug-in never imports the engine.
+import { registerProvider } from '../../adapters/index.ts';
 import { NdjsonLlm } from './ndjson-llm.ts';
 
 registerProvider('llm', 'ndjson', (c) =>

@@ -2,7 +2,7 @@
 // auto: a transformers.js model when its files are in CACHE_MODEL_DIR (or downloads are
 // allowed), else the offline hashing backend. An explicit choice that cannot start is logged
 // as an error naming the cause and the fix, and the cache falls back to hashing so calls go on.
-import type { EmbeddingProvider } from '../../adapters/types.ts';
+import type { EmbeddingProvider } from '../../adapters/kit/types.ts';
 import { HashingEmbedding } from '../../adapters/local/hashing-embedding.ts';
 import { OpenAiEmbedding } from '../../adapters/openai/embeddings.ts';
 import { modelFiles } from '../../adapters/transformers/embedding.ts';

@@ -1,11 +1,13 @@
 // Main-thread side of the embedding pool: an EmbeddingProvider whose work runs in Piscina
 // threads (workers/embed.ts). Texts that arrive while the threads are busy are batched into the
 // next task, so a burst of lookups costs one round trip per thread, not one per text.
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import type { EmbeddingProvider } from '../../adapters/types.ts';
-import type { EmbedBackendSpec, EmbedInfo, EmbedTask } from '../../workers/embed.ts';
+import type { EmbeddingProvider } from '../../adapters/kit/types.ts';
+import type { HashingEmbeddingOptions } from '../../adapters/local/hashing-embedding.ts';
+import type { TransformersEmbeddingOptions } from '../../adapters/transformers/embedding.ts';
+import type { EmbedBackend, EmbedInfo, EmbedTask } from '../../workers/embed.ts';
+
+export type EmbedBackendSpec = ({ kind: 'hashing' } & HashingEmbeddingOptions) | ({ kind: 'transformers' } & TransformersEmbeddingOptions);
 
 export interface EmbedPoolOptions {
   threads: number;
@@ -20,20 +22,19 @@ interface Pending {
   signal?: AbortSignal;
 }
 
-const WORKER = new URL('../../workers/embed.ts', import.meta.url);
+// Node cannot load .ts workers by itself, and tsx's --import hook does not reach worker threads
+// on Node 20: from source the threads start at embed-entry.mjs, which registers tsx in the
+// thread (as the DSP shards do); a compiled build loads embed.js. The same path serves
+// `npx tsx`, `npm start` and vitest, and no execArgv is inherited (a Worker refuses heap flags).
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER = new URL(FROM_SOURCE ? '../../workers/embed-entry.mjs' : '../../workers/embed.js', import.meta.url);
+const EXT = FROM_SOURCE ? '.ts' : '.js';
 
-/**
- * Node cannot load .ts workers by itself: when this module is not running from compiled JS,
- * the threads get the tsx loader (resolved to an absolute URL so the cwd does not matter).
- * The same code path serves `npx tsx`, `npm start` and vitest.
- */
-function workerExecArgv(): string[] {
-  // Heap-size flags (node --max-old-space-size=…) are process-wide: a Worker given them refuses to start.
-  const base = process.execArgv.filter((a) => !a.startsWith('--inspect') && !/^--(max|min)-[a-z-]+-space-size/.test(a));
-  const hasTsx = base.some((a) => a.includes('tsx'));
-  if (hasTsx || !WORKER.pathname.endsWith('.ts')) return base;
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return [...base, '--import', tsx];
+/** The module each thread imports to build the backend (the worker itself imports no adapter). */
+function backendOf(spec: EmbedBackendSpec): EmbedBackend {
+  const { kind, ...options } = spec;
+  const path = kind === 'hashing' ? '../../adapters/local/hashing-embedding' : '../../adapters/transformers/embedding';
+  return { module: new URL(path + EXT, import.meta.url).href, options };
 }
 
 export class EmbedPool implements EmbeddingProvider {
@@ -62,8 +63,8 @@ export class EmbedPool implements EmbeddingProvider {
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 60_000,
-      workerData: { spec },
-      execArgv: workerExecArgv(),
+      workerData: { backend: backendOf(spec) },
+      execArgv: [],
     });
     try {
       const probe = (await pool.run({ info: true } satisfies EmbedTask)) as EmbedInfo;

@@ -2,7 +2,7 @@
 // query is looked up in its language's partition, and every outcome is classified. `expect` is
 // the entry id a correct cache answers with, or null where any cached answer would be wrong.
 import { z } from 'zod';
-import type { EmbeddingProvider } from '../../adapters/types.ts';
+import type { EmbeddingProvider } from '../../adapters/kit/types.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { FaqEntrySchema, parseWorkflow } from '../workflow.ts';

@@ -9,12 +9,12 @@ import {
   CJK_NEGATORS,
   CJK_NON_NEGATING,
   CJK_UNITS,
-  ENTITY_PATTERNS,
   FUNCTION_WORDS,
   NEGATORS,
   NUMBER_WORDS,
-} from './lexicon.ts';
-import { dominantScript, isCjk, normaliseText, stem, words } from './normalise.ts';
+} from '../../adapters/kit/lexicon.ts';
+import { dominantScript, isCjk, normaliseText, stem, words } from '../../adapters/kit/normalise.ts';
+import { extractEntities } from '../../adapters/kit/entities.ts';
 
 export interface TextFeatures {
   norm: string;
@@ -90,22 +90,6 @@ export function analyse(text: string): TextFeatures {
     content.add(stem(tok));
   }
   return { norm, script: dominantScript(norm), lang, negations, numbers: [...numbers].sort(), entities: [...entities].sort(), content };
-}
-
-/**
- * Calendar/time entities of a normalised text as canonical tags ("monday to friday" and
- * "weekdays" both give "day:weekdays"), and the text with them blanked out.
- */
-export function extractEntities(norm: string): { entities: string[]; rest: string } {
-  const entities = new Set<string>();
-  let rest = ` ${norm} `;
-  for (const [re, tag] of ENTITY_PATTERNS) {
-    rest = rest.replace(re, (...m: string[]) => {
-      entities.add(tag.includes('$1') ? tag.replace('$1', m[1] ?? '') : tag);
-      return ' ';
-    });
-  }
-  return { entities: [...entities], rest };
 }
 
 /**

@@ -10,7 +10,7 @@
 // for ('' in relay mode, where Twilio speaks the text).
 export { ResponseCache, FAQ_STATE, faqEntryId, normaliseKey } from './response-cache.ts';
 export type { CacheHit, CacheKey, CacheStats, ResponseCacheOptions } from './response-cache.ts';
-export { partitionLanguage, normaliseText } from './normalise.ts';
+export { partitionLanguage, normaliseText } from '../../adapters/kit/normalise.ts';
 export { analyse, guard } from './guard.ts';
 export type { GuardVerdict, GuardReason, TextFeatures } from './guard.ts';
 export { containsPersonalData, personalDataKind } from './pii.ts';

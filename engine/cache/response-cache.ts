@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { EmbeddingProvider } from '../../adapters/types.ts';
+import type { EmbeddingProvider } from '../../adapters/kit/types.ts';
 import type { Config } from '../config.ts';
 import { log as rootLog, type Logger } from '../log.ts';
 import type { Workflow } from '../workflow.ts';
@@ -17,7 +17,7 @@ import { SlotIndex, type HnswParams } from './hnsw-index.ts';
 import { LatencyWindow } from './latency.ts';
 import { LruMap } from './lru.ts';
 import { Mutex } from './mutex.ts';
-import { normaliseText, partitionLanguage } from './normalise.ts';
+import { normaliseText, partitionLanguage } from '../../adapters/kit/normalise.ts';
 import { encodeSnapshot, readSnapshot, setAside, writeFileAtomic } from './persist.ts';
 import { personalDataKind } from './pii.ts';
 

@@ -1,6 +1,6 @@
 // GET /calls/:sid's answer: a call's status record joined with its session's turns and a
 // per-stage latency breakdown (DESIGN.md §4 names; percentiles, never only means).
-import type { ChatMessage } from '../../adapters/types.ts';
+import type { ChatMessage } from '../../adapters/kit/types.ts';
 import type { TurnLatency, TurnRecord } from '../call/turn-record.ts';
 import type { CallRecord, CallMode } from './registry.ts';
 

@@ -11,8 +11,8 @@
 //   may be skipped at the seam; none is repeated.
 // STT: the turn's audio is kept until endTurn; a hedge or failover opens the next provider's
 //   stream, replays that audio into it and asks it for the turn's transcript.
-import type { CallContext, ChatMessage, LlmChunk, LlmProvider, LlmRequest, SttProvider, SttResult, SttStream, TtsProvider, TtsRequest, Ulaw } from '../../adapters/types.ts';
-import { ProviderError } from '../../adapters/types.ts';
+import type { CallContext, ChatMessage, LlmChunk, LlmProvider, LlmRequest, SttProvider, SttResult, SttStream, TtsProvider, TtsRequest, Ulaw } from '../../adapters/kit/types.ts';
+import { ProviderError } from '../../adapters/kit/types.ts';
 import { hedgedStream, raceFirstOutput, HedgeBudget, DEFAULT_HEDGE, type Candidate, type HedgeSettings, type RaceContext, type StreamJob } from './hedge.ts';
 import { ProviderHealth } from './health.ts';
 import type { Logger } from '../log.ts';

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { Subject } from 'rxjs';
 import { CircuitBreaker, DEFAULT_BREAKER, type BreakerOptions, type BreakerState } from './breaker.ts';
-import type { ProviderErrorKind } from '../../adapters/types.ts';
+import type { ProviderErrorKind } from '../../adapters/kit/types.ts';
 
 export type HealthEvent =
   | { type: 'breaker-open' | 'breaker-half-open' | 'breaker-close'; provider: string; reason: string; at: number }

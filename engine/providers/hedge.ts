@@ -10,7 +10,7 @@
 // hedgedStream(): runs that race, then streams the winner. If the winner fails or stalls
 // mid-stream, the job's resume() builds the request that finishes the answer from what was
 // already emitted, and a new race over the remaining providers completes it.
-import { ProviderError, type ProviderErrorKind } from '../../adapters/types.ts';
+import { ProviderError, type ProviderErrorKind } from '../../adapters/kit/types.ts';
 import type { ProviderHealth } from './health.ts';
 import type { Logger } from '../log.ts';
 

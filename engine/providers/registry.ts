@@ -6,10 +6,13 @@
 import type { Config } from '../config.ts';
 import { ProviderSpecSchema, type ProviderSpec, type Workflow } from '../workflow.ts';
 import type { Logger } from '../log.ts';
-import type { LlmProvider, SttProvider, TtsProvider } from '../../adapters/types.ts';
 import { ProviderHealth } from './health.ts';
 import { HedgeBudget, type Candidate, type HedgeSettings } from './hedge.ts';
 import { HedgedLlm, HedgedStt, HedgedTts } from './chain.ts';
+import { workflowScript } from './workflow-script.ts';
+import { ProviderConfigError, providerFactory, registerProvider, registeredProviders, type FactoryContext, type ProviderFactory, type Providers, type Role } from '../../adapters/kit/registry.ts';
+import { silentLogger, type Logger as AdapterLogger } from '../../adapters/kit/log.ts';
+import type { WorkflowScript } from '../../adapters/kit/workflow-script.ts';
 import { SimulatedStt } from '../../adapters/local/simulated-stt.ts';
 import { WorkflowResponder } from '../../adapters/local/workflow-responder.ts';
 import { EspeakTts } from '../../adapters/local/espeak-tts.ts';
@@ -20,49 +23,13 @@ import { AzureOpenAiLlm } from '../../adapters/azure-openai/llm.ts';
 import { AzureStt } from '../../adapters/azure-speech/stt.ts';
 import { AzureTts } from '../../adapters/azure-speech/tts.ts';
 
-export interface Providers {
-  stt: SttProvider;
-  llm: LlmProvider;
-  tts: TtsProvider;
-}
-export type Role = keyof Providers;
+export type { Providers };
 
-/** Thrown by factories for a bad spec; the registry prefixes where it was found. */
-export class ProviderConfigError extends Error {}
+type EngineContext = FactoryContext<Config>;
 
-/** What a factory gets: the spec and helpers that read its options with clear errors. */
-export interface FactoryContext {
-  spec: ProviderSpec;
-  workflow: Workflow;
-  config: Config;
-  /** Where the spec came from, for messages: "providers.llm[0]" or "WEAVER_LLM_CHAIN[0]". */
-  path: string;
-  /** A string option, falling back to a config key; missing + required → a clear error. */
-  str(key: string, opts?: { env?: keyof Config; required?: boolean; def?: string }): string | undefined;
-  num(key: string, opts?: { min?: number; max?: number }): number | undefined;
-  strings(key: string): string[] | undefined;
-  /** A URL option (or config key) whose protocol is one of `protocols`. */
-  url(key: string, protocols: string[], opts?: { env?: keyof Config; required?: boolean }): string | undefined;
-}
-
-export type ProviderFactory<R extends Role> = (ctx: FactoryContext) => Providers[R];
-
-const factories: { [R in Role]: Map<string, ProviderFactory<R>> } = { stt: new Map(), llm: new Map(), tts: new Map() };
-
-/** Adds (or replaces) an adapter under `name` for `role`. */
-export function registerProvider<R extends Role>(role: R, name: string, factory: ProviderFactory<R>): void {
-  if (!(role in factories)) throw new Error(`registerProvider: role must be stt, llm or tts, got "${role}"`);
-  if (!name) throw new Error('registerProvider: name is required');
-  (factories[role] as Map<string, ProviderFactory<R>>).set(name, factory);
-}
-
-export function registeredProviders(role: Role): string[] {
-  return [...factories[role].keys()].sort();
-}
-
-function makeContext(spec: ProviderSpec, workflow: Workflow, config: Config, path: string): FactoryContext {
+function makeContext(spec: ProviderSpec, workflow: WorkflowScript, config: Config, log: AdapterLogger, path: string): EngineContext {
   const raw = spec as Record<string, unknown>;
-  const str: FactoryContext['str'] = (key, o = {}) => {
+  const str: EngineContext['str'] = (key, o = {}) => {
     const v = raw[key];
     if (v !== undefined && typeof v !== 'string') throw new ProviderConfigError(`${key} must be a string (${path}.${key})`);
     const value = (v as string | undefined) || (o.env ? (config[o.env] as string | undefined) : undefined) || o.def;
@@ -73,6 +40,7 @@ function makeContext(spec: ProviderSpec, workflow: Workflow, config: Config, pat
     spec,
     workflow,
     config,
+    log,
     path,
     str,
     num(key, o = {}) {
@@ -106,25 +74,30 @@ function makeContext(spec: ProviderSpec, workflow: Workflow, config: Config, pat
 
 // ---------------------------------------------------------------------------- built-ins
 
-registerProvider('stt', 'simulated', (c) => new SimulatedStt({ latencyMs: c.config.SIM_STT_LATENCY_MS }));
-registerProvider('llm', 'workflow', (c) => new WorkflowResponder(c.workflow));
-registerProvider('tts', 'espeak', () => new EspeakTts());
+// Registered only under free names: a plug-in loaded before this module keeps its adapter.
+function builtIn<R extends Role>(role: R, name: string, factory: ProviderFactory<R, Config>): void {
+  if (!providerFactory(role, name)) registerProvider(role, name, factory);
+}
 
-const timeout = (c: FactoryContext) => c.num('timeoutMs', { min: 100 });
-const openAiCommon = (c: FactoryContext) => ({
+builtIn('stt', 'simulated', (c) => new SimulatedStt({ latencyMs: c.config.SIM_STT_LATENCY_MS, log: c.log }));
+builtIn('llm', 'workflow', (c) => new WorkflowResponder(c.workflow, { log: c.log }));
+builtIn('tts', 'espeak', (c) => new EspeakTts({ log: c.log }));
+
+const timeout = (c: EngineContext) => c.num('timeoutMs', { min: 100 });
+const openAiCommon = (c: EngineContext) => ({
   apiKey: c.str('apiKey', { env: 'OPENAI_API_KEY', required: true })!,
   baseURL: c.url('baseURL', ['http', 'https'], { env: 'OPENAI_BASE_URL' }),
   timeoutMs: timeout(c),
   name: c.str('name'),
 });
-registerProvider('llm', 'openai', (c) => new OpenAiLlm({ ...openAiCommon(c), model: c.str('model', { def: 'gpt-4o-mini' })!, temperature: c.num('temperature', { min: 0, max: 2 }), maxTokens: c.num('maxTokens', { min: 1 }) }));
-registerProvider('stt', 'openai', (c) => new OpenAiStt({ ...openAiCommon(c), model: c.str('model'), prompt: c.str('prompt'), languageHint: (c.spec as { languageHint?: boolean }).languageHint === true }));
-registerProvider('tts', 'openai', (c) => {
+builtIn('llm', 'openai', (c) => new OpenAiLlm({ ...openAiCommon(c), model: c.str('model', { def: 'gpt-4o-mini' })!, temperature: c.num('temperature', { min: 0, max: 2 }), maxTokens: c.num('maxTokens', { min: 1 }) }));
+builtIn('stt', 'openai', (c) => new OpenAiStt({ ...openAiCommon(c), model: c.str('model'), prompt: c.str('prompt'), languageHint: (c.spec as { languageHint?: boolean }).languageHint === true }));
+builtIn('tts', 'openai', (c) => {
   const format = c.str('format', { def: 'pcm' });
   if (format !== 'pcm' && format !== 'wav') throw new ProviderConfigError(`format must be "pcm" or "wav" (${c.path}.format), got "${format}"`);
   return new OpenAiTts({ ...openAiCommon(c), model: c.str('model'), voice: c.str('voice'), format, speed: c.num('speed', { min: 0.25, max: 4 }), instructions: c.str('instructions') });
 });
-registerProvider('llm', 'azure-openai', (c) => {
+builtIn('llm', 'azure-openai', (c) => {
   const endpoint = c.url('endpoint', ['https', 'http'], { env: 'AZURE_OPENAI_ENDPOINT', required: true })!;
   return new AzureOpenAiLlm({
     apiKey: c.str('apiKey', { env: 'AZURE_OPENAI_API_KEY', required: true })!,
@@ -137,7 +110,7 @@ registerProvider('llm', 'azure-openai', (c) => {
     name: c.str('name'),
   });
 });
-const azureSpeechAuth = (c: FactoryContext) => {
+const azureSpeechAuth = (c: EngineContext) => {
   const key = c.str('key', { env: 'AZURE_SPEECH_KEY', required: true })!;
   const endpoint = c.url('endpoint', ['wss', 'ws', 'https', 'http'], { env: 'AZURE_SPEECH_ENDPOINT' });
   const region = c.str('region', { env: 'AZURE_SPEECH_REGION' });
@@ -145,8 +118,8 @@ const azureSpeechAuth = (c: FactoryContext) => {
   if (region && !/^[a-z0-9]+$/.test(region)) throw new ProviderConfigError(`region "${region}" is not an Azure region name like "westeurope"`);
   return { key, endpoint, region, name: c.str('name') };
 };
-registerProvider('stt', 'azure-speech', (c) => new AzureStt({ ...azureSpeechAuth(c), languages: c.strings('languages'), segmentationSilenceMs: c.num('segmentationSilenceMs', { min: 100, max: 5000 }), finalWaitMs: c.num('finalWaitMs', { min: 0 }) }));
-registerProvider('tts', 'azure-speech', (c) => new AzureTts({ ...azureSpeechAuth(c), voice: c.str('voice'), rate: c.str('rate') }));
+builtIn('stt', 'azure-speech', (c) => new AzureStt({ ...azureSpeechAuth(c), languages: c.strings('languages'), segmentationSilenceMs: c.num('segmentationSilenceMs', { min: 100, max: 5000 }), finalWaitMs: c.num('finalWaitMs', { min: 0 }) }));
+builtIn('tts', 'azure-speech', (c) => new AzureTts({ ...azureSpeechAuth(c), voice: c.str('voice'), rate: c.str('rate') }));
 
 // ---------------------------------------------------------------------------- building
 
@@ -193,18 +166,20 @@ export function buildProviders(workflow: Workflow, config: Config, opts: BuildOp
     cooldownMs: config.BREAKER_COOLDOWN_MS,
   });
   const problems: string[] = [];
+  const script = workflowScript(workflow);
+  const factoryLog = (opts.log ?? silentLogger).child({ workflow: workflow.id });
   const build = <R extends Role>(role: R, specs: ProviderSpec[], base: string): Candidate<Providers[R]>[] => {
     const out: Candidate<Providers[R]>[] = [];
     specs.forEach((spec, i) => {
       const path = `${base}[${i}]`;
       const label = `${base.replace(/^providers\./, '')}[${i}] ${spec.provider}`;
-      const factory = factories[role].get(spec.provider) as ProviderFactory<R> | undefined;
+      const factory = providerFactory(role, spec.provider);
       if (!factory) {
         problems.push(`${label}: unknown ${role} provider "${spec.provider}" (known: ${registeredProviders(role).join(', ')})`);
         return;
       }
       try {
-        const provider = factory(makeContext(spec, workflow, config, path));
+        const provider = factory(makeContext(spec, script, config, factoryLog, path));
         let name = provider.name;
         if (out.some((c) => c.name === name)) name = `${name}#${i}`;
         const v = (spec as Record<string, unknown>).voice;

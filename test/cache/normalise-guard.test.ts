@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyse, guard, parseCjkNumber } from '../../engine/cache/guard.ts';
-import { normaliseText, partitionLanguage, stem } from '../../engine/cache/normalise.ts';
+import { normaliseText, partitionLanguage, stem } from '../../adapters/kit/normalise.ts';
 import { containsPersonalData, personalDataKind } from '../../engine/cache/pii.ts';
 
 const verdict = (q: string, s: string) => guard(analyse(q), analyse(s));

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAiEmbedding } from '../../adapters/openai/embeddings.ts';
-import { ProviderError } from '../../adapters/types.ts';
+import { ProviderError } from '../../adapters/kit/types.ts';
 import { loadConfig } from '../../engine/config.ts';
 import { FAQ_STATE, ResponseCache } from '../../engine/cache/index.ts';
 

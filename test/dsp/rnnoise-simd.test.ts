@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDenoisers, RnnoiseDenoiser, rnnoiseBuild } from '../../workers/denoise.ts';
 import { FRAME_48K, FRAME_8K, Resampler48k } from '../../workers/resample-48k.ts';
-import { decodeUlaw } from '../../workers/ulaw.ts';
+import { decodeUlaw } from '../../adapters/kit/ulaw.ts';
 
 interface EmscriptenRnnoise {
   _rnnoise_create(model: number): number;

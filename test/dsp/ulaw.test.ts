@@ -1,7 +1,7 @@
 // The μ-law tables must match a reference G.711 implementation bit for bit.
 import { describe, expect, it } from 'vitest';
 import alawmulaw from 'alawmulaw';
-import { decodeUlaw, encodeUlaw, PCM_TO_ULAW, ULAW_TO_PCM } from '../../workers/ulaw.ts';
+import { decodeUlaw, encodeUlaw, PCM_TO_ULAW, ULAW_TO_PCM } from '../../adapters/kit/ulaw.ts';
 
 const { mulaw } = alawmulaw;
 

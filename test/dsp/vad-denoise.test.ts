@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CallDsp, decodeOptions, encodeOptions, loadDsp } from '../../workers/dsp-core.ts';
 import { Fft } from '../../workers/fft.ts';
-import { ULAW_TO_PCM } from '../../workers/ulaw.ts';
+import { ULAW_TO_PCM } from '../../adapters/kit/ulaw.ts';
 import { siSnr, telephoneBand, utterances } from '../../bench/dsp-eval.ts';
 import type { DenoiseMode } from '../../workers/types.ts';
 

@@ -1,7 +1,7 @@
 // End to end with the semantic cache: an LLM answer is learned, and a paraphrase of the same
 // question later in the call is answered with the cached audio, with no TTS call made.
 import { describe, it, expect, afterAll } from 'vitest';
-import type { LlmProvider, TtsProvider, TtsRequest } from '../../adapters/types.ts';
+import type { LlmProvider, TtsProvider, TtsRequest } from '../../adapters/kit/types.ts';
 import { loadConfig } from '../../engine/config.ts';
 import { buildProviders } from '../../engine/providers/registry.ts';
 import { simulateCall } from '../../bench/load/twilio-sim.ts';

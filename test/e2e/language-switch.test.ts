@@ -1,7 +1,7 @@
 // A Media Streams call that switches from English to Cantonese mid-call: the voice, the cache
 // partition and the prompt all follow, as the adapters and the cache see them in their calls.
 import { describe, it, expect, afterAll, vi } from 'vitest';
-import type { LlmProvider, LlmRequest, TtsProvider, TtsRequest } from '../../adapters/types.ts';
+import type { LlmProvider, LlmRequest, TtsProvider, TtsRequest } from '../../adapters/kit/types.ts';
 import { loadConfig } from '../../engine/config.ts';
 import { buildProviders } from '../../engine/providers/registry.ts';
 import type { CacheKey } from '../../engine/call/answer-cache.ts';

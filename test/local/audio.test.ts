@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { resamplePcm16, pcm16ToUlaw8k, parseWav, wavFromUlaw, wavFromPcm16, StreamingResampler } from '../../adapters/audio.ts';
-import { decodeUlaw } from '../../workers/ulaw.ts';
+import { decodeUlaw } from '../../adapters/kit/ulaw.ts';
 
 function sine(freq: number, rate: number, seconds: number, amp = 10000): Int16Array {
   const n = Math.round(rate * seconds);

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { EspeakTts, espeakVoiceCandidates } from '../../adapters/local/espeak-tts.ts';
-import { ProviderError, type TtsRequest } from '../../adapters/types.ts';
-import { decodeUlaw } from '../../workers/ulaw.ts';
+import { ProviderError, type TtsRequest } from '../../adapters/kit/types.ts';
+import { decodeUlaw } from '../../adapters/kit/ulaw.ts';
 
 const tts = new EspeakTts();
 afterAll(() => EspeakTts.shutdown());

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { SimulatedStt, parseTranscripts } from '../../adapters/local/simulated-stt.ts';
-import type { CallContext } from '../../adapters/types.ts';
+import type { CallContext } from '../../adapters/kit/types.ts';
 
 const ctx = (transcripts?: string): CallContext => ({ callId: 'c1', workflow: 'demo', language: 'en-US', parameters: transcripts === undefined ? {} : { transcripts } });
 const live = () => new AbortController().signal;

@@ -2,7 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parseWorkflow, type Workflow } from '../../engine/workflow.ts';
 import { WorkflowResponder, tokenize } from '../../adapters/local/workflow-responder.ts';
-import type { LlmChunk, LlmRequest } from '../../adapters/types.ts';
+import type { LlmChunk, LlmRequest } from '../../adapters/kit/types.ts';
+import { workflowScript } from '../../engine/providers/workflow-script.ts';
 
 const demo = parseWorkflow(JSON.parse(readFileSync(new URL('../../engine/workflows/demo.json', import.meta.url), 'utf8')), 'demo.json');
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/cache/harbour-dental.faq.json', import.meta.url), 'utf8')) as {
@@ -34,7 +35,7 @@ describe('demo workflow', () => {
 });
 
 describe('WorkflowResponder.match', () => {
-  const r = new WorkflowResponder(bare);
+  const r = new WorkflowResponder(workflowScript(bare));
 
   it('matches paraphrases of FAQ questions with no alternates written for them', () => {
     expect(r.match('do you open on saturdays', 'en')?.entry.id).toBe('hours-saturday');
@@ -56,7 +57,7 @@ describe('WorkflowResponder.match', () => {
 
   it('on the labelled fixture queries never answers with the wrong entry', () => {
     for (const wf of [bare, demo]) {
-      const m = new WorkflowResponder(wf);
+      const m = new WorkflowResponder(workflowScript(wf));
       let correct = 0;
       const wrong: string[] = [];
       for (const q of fixture.queries) {
@@ -78,7 +79,7 @@ describe('WorkflowResponder.match', () => {
 });
 
 describe('WorkflowResponder.stream', () => {
-  const r = new WorkflowResponder(demo);
+  const r = new WorkflowResponder(workflowScript(demo));
 
   it('streams the FAQ answer word by word, cacheable', async () => {
     const chunks = await all(r, req('are you open on sundays'));

@@ -9,7 +9,8 @@ import { percentiles } from '../../bench/load/stats.ts';
 import { parseWorkflow } from '../../engine/workflow.ts';
 import { buildProviders } from '../../engine/providers/registry.ts';
 import { loadConfig } from '../../engine/config.ts';
-import { ProviderError } from '../../adapters/types.ts';
+import { ProviderError } from '../../adapters/kit/types.ts';
+import { workflowScript } from '../../engine/providers/workflow-script.ts';
 
 const demo = parseWorkflow(JSON.parse(readFileSync(new URL('../../engine/workflows/demo.json', import.meta.url), 'utf8')), 'demo.json');
 const ctx = { callId: 'CAtest', workflow: 'demo', language: 'en-US', parameters: {} };
@@ -37,7 +38,7 @@ describe('sampler', () => {
 
 describe('SimLlm', () => {
   it("streams the workflow's FAQ answer in pieces", async () => {
-    const llm = new SimLlm(demo, { medianMs: 1, p95Ms: 2 }, 10_000);
+    const llm = new SimLlm(workflowScript(demo), { medianMs: 1, p95Ms: 2 }, 10_000);
     let text = '';
     let chunks = 0;
     for await (const c of llm.stream({ ctx, messages: [{ role: 'user', content: 'Is there parking at the clinic?' }], signal: new AbortController().signal })) {
@@ -49,7 +50,7 @@ describe('SimLlm', () => {
   });
 
   it('stops with an aborted ProviderError when the signal fires', async () => {
-    const llm = new SimLlm(demo, { medianMs: 5000, p95Ms: 5000 });
+    const llm = new SimLlm(workflowScript(demo), { medianMs: 5000, p95Ms: 5000 });
     const ac = new AbortController();
     const it = llm.stream({ ctx, messages: [{ role: 'user', content: 'Where is the clinic located?' }], signal: ac.signal })[Symbol.asyncIterator]();
     const next = it.next();

@@ -4,6 +4,7 @@ import { describeLlmConformance, describeSttConformance, describeTtsConformance 
 import { SimulatedStt } from '../../adapters/local/simulated-stt.ts';
 import { WorkflowResponder } from '../../adapters/local/workflow-responder.ts';
 import { EspeakTts } from '../../adapters/local/espeak-tts.ts';
+import { workflowScript } from '../../engine/providers/workflow-script.ts';
 
 const workflow = parseWorkflow(
   {
@@ -13,7 +14,7 @@ const workflow = parseWorkflow(
   'conformance test',
 );
 
-describeLlmConformance('workflow responder', () => new WorkflowResponder(workflow));
+describeLlmConformance('workflow responder', () => new WorkflowResponder(workflowScript(workflow)));
 describeTtsConformance('espeak', () => new EspeakTts(), { voice: 'en-us' });
 describeSttConformance('simulated stt', () => new SimulatedStt({ latencyMs: 5 }), {
   ctx: { parameters: { transcripts: JSON.stringify(['one', 'two', 'three', 'four']) } },

@@ -7,7 +7,7 @@ import { OpenAiStt } from '../../adapters/openai/stt.ts';
 import { OpenAiTts } from '../../adapters/openai/tts.ts';
 import { AzureTts } from '../../adapters/azure-speech/tts.ts';
 import { AzureStt } from '../../adapters/azure-speech/stt.ts';
-import { ProviderError, type LlmChunk } from '../../adapters/types.ts';
+import { ProviderError, type LlmChunk } from '../../adapters/kit/types.ts';
 import { mapOpenAiError } from '../../adapters/openai/errors.ts';
 import { HedgedLlm, HedgedStt, HedgedTts, candidates } from '../../engine/providers/chain.ts';
 import { ProviderHealth, type HealthEvent } from '../../engine/providers/health.ts';

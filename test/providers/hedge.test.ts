@@ -2,7 +2,7 @@
 // losers are aborted, that the caller never sees output from two providers, budget and breaker.
 // Delays are small and only decide order with wide margins; nothing asserts a duration.
 import { describe, expect, it, vi } from 'vitest';
-import { ProviderError, type LlmChunk, type LlmProvider, type LlmRequest, type ProviderErrorKind, type TtsProvider, type TtsRequest } from '../../adapters/types.ts';
+import { ProviderError, type LlmChunk, type LlmProvider, type LlmRequest, type ProviderErrorKind, type TtsProvider, type TtsRequest } from '../../adapters/kit/types.ts';
 import { HedgedLlm, HedgedTts, candidates, dropOverlap, overlapLength, remainingTextAfterAudio, continuationMessages } from '../../engine/providers/chain.ts';
 import { ProviderHealth, type HealthEvent } from '../../engine/providers/health.ts';
 import { HedgeBudget } from '../../engine/providers/hedge.ts';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../engine/config.ts';
 import { parseWorkflow } from '../../engine/workflow.ts';
-import { buildProviders, registerProvider } from '../../engine/providers/registry.ts';
+import { buildProviders } from '../../engine/providers/registry.ts';
+import { registerProvider } from '../../adapters/kit/registry.ts';
 import { ProviderHealth } from '../../engine/providers/health.ts';
 import { HedgedLlm, HedgedTts } from '../../engine/providers/chain.ts';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.ts';

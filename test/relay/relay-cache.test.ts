@@ -4,10 +4,11 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { RelayCaller } from '../../bench/load/relay-sim.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
 import { callRegistry } from '../../engine/calls/registry.ts';
-import type { LlmProvider } from '../../adapters/types.ts';
+import type { LlmProvider } from '../../adapters/kit/types.ts';
 import { WorkflowResponder } from '../../adapters/local/workflow-responder.ts';
 import { buildProviders } from '../../engine/providers/registry.ts';
 import { loadConfig } from '../../engine/config.ts';
+import { workflowScript } from '../../engine/providers/workflow-script.ts';
 
 let t: TestEngine;
 let llmCalls = 0;
@@ -17,7 +18,7 @@ beforeAll(async () => {
     { PERFORMANCE_CACHE_ENABLED: true, CACHE_EMBEDDING_BACKEND: 'hashing', RELAY_SPECULATION: false },
     {
       providers: (wf) => {
-        const inner: LlmProvider = new WorkflowResponder(wf);
+        const inner: LlmProvider = new WorkflowResponder(workflowScript(wf));
         return {
           ...buildProviders(wf, loadConfig({})),
           llm: {

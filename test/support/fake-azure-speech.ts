@@ -13,7 +13,7 @@
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import { encodeUlaw } from '../../workers/ulaw.ts';
+import { encodeUlaw } from '../../adapters/kit/ulaw.ts';
 
 export interface FakeAzureSpeechOptions {
   /** Transcripts for successive speech segments; strings or {text, language}. */

@@ -126,3 +126,11 @@ export interface EmbeddingProvider {
   /** Unit-length vectors, one per text, same order. */
   embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]>;
 }
+
+/**
+ * A module the embedding pool's threads load by URL (workers/embed.ts), so the worker needs no
+ * import of any adapter: it calls createEmbedding once per thread with the engine's options.
+ */
+export interface EmbeddingModule<O = unknown> {
+  createEmbedding(options: O): EmbeddingProvider | Promise<EmbeddingProvider>;
+}
