@@ -1,5 +1,6 @@
-// Text and language normalisation for the cache. The exact tier keys on normaliseText(); the
-// semantic tier embeds the same string, so both tiers see one canonical form of a question.
+// Text and language normalisation, shared by the cache (exact tier, guard) and the hashing
+// embedding: the exact tier keys on normaliseText() and the semantic tier embeds the same
+// string, so both tiers see one canonical form of a question.
 import { CJK_FILLERS, CJK_FINAL_PARTICLES, CONTRACTIONS, FILLERS, FILLER_PHRASES, IRREGULAR } from './lexicon.ts';
 
 /**
