@@ -2,8 +2,6 @@
 // of the project; adapters/ and workers/ build on the kit only; engine/ composes them all.
 // `npm test` runs it (npm run lint:deps); test/layers/ proves each rule fires.
 
-/** The one known cycle, left for the composition-root rewrite (issue 12): TEMPORARY, remove it then. */
-const KNOWN_CYCLE = '^engine/(engine|metrics/live)[.]ts$';
 const NODE = { dependencyTypesNot: ['core'] };
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -13,14 +11,7 @@ module.exports = {
       name: 'no-circular',
       severity: 'error',
       comment: 'An import cycle couples modules both ways; break it with a narrower module or an injected dependency.',
-      from: { pathNot: KNOWN_CYCLE },
-      to: { circular: true },
-    },
-    {
-      name: 'no-circular-known-engine-metrics',
-      severity: 'warn',
-      comment: 'TEMPORARY: engine/engine.ts <-> engine/metrics/live.ts, being rewritten as the composition root. Delete this rule and KNOWN_CYCLE once fixed.',
-      from: { path: KNOWN_CYCLE },
+      from: {},
       to: { circular: true },
     },
     {

@@ -1,31 +1,27 @@
-// The composition root: builds every long-lived part once (DSP shards, providers per workflow,
-// cache, metrics) and owns the table of live calls. server.ts only routes into it.
+// The composition root (docs/architecture.md): builds and owns every long-lived part once —
+// workflows, metrics, provider chains (warmed up before the first call, closed at shutdown), DSP
+// shards, the response cache and its FAQ pre-warm, the call registry and live metrics — and makes
+// the calls of both kinds. server.ts and routes/ only route into it.
 import type { Config } from './config.ts';
 import { loadWorkflows, type Workflow } from './workflow.ts';
 import { log as rootLog, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
-import { onSession } from './metrics/live.ts';
+import { LiveMetrics } from './metrics/live.ts';
 import { DspShards } from '../workers/shards.ts';
 import { buildProviders, type Providers } from './providers/registry.ts';
 import { ProviderHealth } from './providers/health.ts';
 import { ResponseCache } from './cache/index.ts';
-import { CallSession, type MediaSocket } from './call/session.ts';
-import { cacheVoice, registryVoice } from './call/dialogue.ts';
+import { prewarmFaq } from './faq-prewarm.ts';
+import { CallRegistry } from './calls/registry.ts';
+import { MediaCall, type MediaSocket } from './call/media-call.ts';
+import { RelayCall, type RelaySocket } from './call/relay-call.ts';
+import type { LiveCall } from './call/io.ts';
+import { cacheVoice } from './call/dialogue.ts';
+import { chainVoice } from './language/registry.ts';
 import { warmUpDetection } from './language/detect.ts';
 
-const RECENT_CALLS = 1000;
-
-/** What the engine needs of a live call, whatever its transport (Media Streams or relay). */
-export interface LiveCall {
-  readonly state: string;
-  /** One socket message, as received (the session parses and validates it). */
-  onMessage(data: ArrayBuffer | string, isBinary: boolean): void;
-  /** The socket closed under the session (Twilio hung up, or the connection dropped). */
-  closed(code: number, reason: string): void;
-  end(outcome: string, code?: number, reason?: string): void;
-  /** An exception escaped while handling this call: end it (1011), log and count it, nothing else. */
-  fail(err: unknown, where: string): void;
-}
+export type { LiveCall };
+export type CallMode = 'media' | 'relay';
 
 export interface Engine {
   readonly config: Config;
@@ -37,30 +33,43 @@ export interface Engine {
   readonly cache?: ResponseCache;
   /** Live calls of both modes, by socket id: capacity, /health and shutdown see them all. */
   readonly calls: Map<string, LiveCall>;
-  /** Recent sessions (live and ended) by callSid, bounded, for /calls/:sid and tests. */
-  readonly recent: Map<string, CallSession>;
+  /** Call records (status callbacks, handoffs) and recent calls of both kinds. */
+  readonly registry: CallRegistry;
+  /** Recent Media Streams calls by callSid (registry.recentMedia). */
+  readonly recent: Map<string, MediaCall>;
+  readonly live: LiveMetrics;
   readonly startedAt: number;
   draining: boolean;
   providersFor(workflow: Workflow): Providers;
   workflow(id: string | undefined): Workflow | undefined;
-  newMediaSession(socket: MediaSocket): CallSession;
+  /** The one factory of calls: a call of `mode` on a new socket. */
+  newCall(mode: CallMode, socket: MediaSocket & RelaySocket): MediaCall | RelayCall;
   close(): Promise<void>;
 }
 
-export async function createEngine(config: Config, opts: { log?: Logger; providers?: (wf: Workflow) => Providers; /** In-process DSP for benchmarks (bench/load/inline-dsp.ts). */ dsp?: DspShards } = {}): Promise<Engine> {
+export interface EngineOptions {
+  log?: Logger;
+  providers?: (wf: Workflow) => Providers;
+  /** In-process DSP for benchmarks (bench/load/inline-dsp.ts). */
+  dsp?: DspShards;
+}
+
+export async function createEngine(config: Config, opts: EngineOptions = {}): Promise<Engine> {
   const log = opts.log ?? rootLog;
-  const workflows = loadWorkflows(config.WORKFLOWS_DIR);
+  const workflows = loadWorkflows(config.WORKFLOWS_DIR, (m) => log.warn(m));
   if (!workflows.has(config.DEFAULT_WORKFLOW)) throw new Error(`DEFAULT_WORKFLOW=${config.DEFAULT_WORKFLOW}: no such workflow in ${config.WORKFLOWS_DIR} (have: ${[...workflows.keys()].join(', ')})`);
   const metrics = createMetrics();
   const health = new ProviderHealth();
 
   // Build (and so validate) every workflow's providers at startup: a missing key fails now.
   const providers = new Map<string, Providers>();
-  for (const wf of workflows.values()) providers.set(wf.id, opts.providers?.(wf) ?? buildProviders(wf, config, { log, health }));
-
-  // Load TTS engines now (espeak-ng takes ~1 s to initialise) rather than on the first caller.
-  await Promise.all([...providers.values()].map((p) => (p.tts as { warmUp?: () => Promise<void> }).warmUp?.().catch((e) => log.warn({ err: e }, 'TTS warm-up failed'))));
-
+  for (const wf of workflows.values()) {
+    const p = opts.providers?.(wf) ?? buildProviders(wf, config, { log, health });
+    providers.set(wf.id, p);
+    log.info({ workflow: wf.id, mode: wf.mode, stt: p.stt.name, llm: p.llm.name, tts: p.tts.name }, 'provider chains');
+  }
+  // Warm every provider up now (espeak-ng takes ~1 s to initialise) rather than on the first caller.
+  await Promise.all([...providers.values()].flatMap((p) => [p.stt, p.llm, p.tts].map((x) => x.warmUp?.().catch((e) => log.warn({ err: e, provider: x.name }, 'provider warm-up failed')))));
   if (config.PERFORMANCE_LANGUAGE_OPTIMIZATION) warmUpDetection();
 
   const dsp = opts.dsp ?? new DspShards({ threads: config.DSP_THREADS, defaults: { denoise: config.DSP_DENOISE, vadMode: config.DSP_VAD_MODE as 0 | 1 | 2 | 3 }, log });
@@ -68,29 +77,33 @@ export async function createEngine(config: Config, opts: { log?: Logger; provide
   let cache: ResponseCache | undefined;
   if (config.PERFORMANCE_CACHE_ENABLED) {
     cache = await ResponseCache.create(config, { log });
-    for (const wf of workflows.values()) {
-      const p = providers.get(wf.id)!;
-      const voices: Record<string, string> = {};
-      const ttsVoice = new Map<string, string>(); // cache voice key → the TTS provider's voice
-      for (const [lang, v] of Object.entries(wf.voices)) {
-        voices[lang] = cacheVoice(p.tts.name, v);
-        ttsVoice.set(voices[lang], v);
-      }
-      const synth = wf.mode === 'media' ? (text: string, voice: string, language: string) => synthesize(p, wf, text, ttsVoice.get(voice) ?? '', language) : undefined;
-      cache
-        .prewarm(wf, voices, synth)
-        .then((r) => log.info({ workflow: wf.id, ...r }, 'cache pre-warmed'))
-        .catch((e) => log.warn({ err: e, workflow: wf.id }, 'cache pre-warm failed'));
-    }
+    for (const wf of workflows.values()) prewarm(cache, wf, providers.get(wf.id)!, log);
   }
 
   const calls = new Map<string, LiveCall>();
-  const recent = new Map<string, CallSession>();
-  const remember = (s: CallSession) => {
-    recent.delete(s.callSid);
-    recent.set(s.callSid, s);
-    if (recent.size > RECENT_CALLS) recent.delete(recent.keys().next().value!);
+  const registry = new CallRegistry();
+  const resolve = (id: string | undefined) => {
+    const workflow = engine.workflow(id) ?? workflows.get(config.DEFAULT_WORKFLOW)!;
+    return { workflow, ...providers.get(workflow.id)! };
   };
+  const callDeps = { config, metrics, log, cache, voiceFor: chainVoice };
+  // Reads the engine's draining flag when asked, so it is built before the engine object.
+  const live = new LiveMetrics({
+    config,
+    metrics,
+    log,
+    health,
+    dsp,
+    cache,
+    calls,
+    get draining() {
+      return engine.draining;
+    },
+    get startedAt() {
+      return engine.startedAt;
+    },
+  });
+
   const engine: Engine = {
     config,
     log,
@@ -100,27 +113,51 @@ export async function createEngine(config: Config, opts: { log?: Logger; provide
     health,
     cache,
     calls,
-    recent,
+    registry,
+    recent: registry.recentMedia,
+    live,
     startedAt: Date.now(),
     draining: false,
     providersFor: (wf) => providers.get(wf.id)!,
     workflow: (id) => workflows.get(id || config.DEFAULT_WORKFLOW),
-    newMediaSession(socket) {
-      const resolve = (id: string | undefined) => {
-        const wf = engine.workflow(id) ?? workflows.get(config.DEFAULT_WORKFLOW)!;
-        return { workflow: wf, ...providers.get(wf.id)! };
-      };
-      const session = new CallSession(socket, { config, resolve, dsp, metrics, log, cache, voiceFor: registryVoice });
-      session.started$.subscribe(() => remember(session));
-      onSession(engine, session); // metrics/live.ts follows its turns
-      return session;
+    newCall(mode, socket) {
+      const call =
+        mode === 'media'
+          ? new MediaCall(socket, { ...callDeps, dsp, resolve })
+          : new RelayCall(socket, {
+              ...callDeps,
+              resolve: (id) => {
+                const r = resolve(id);
+                return { workflow: r.workflow, llm: r.llm, ttsName: r.tts.name };
+              },
+            });
+      call.started$.subscribe(() => registry.remember(call));
+      live.attach(call); // its turns feed the live percentiles and alerts
+      return call;
     },
     async close() {
+      live.stop();
       await cache?.close();
       await dsp.close();
+      await Promise.all([...providers.values()].flatMap((p) => [p.stt, p.llm, p.tts].map((x) => x.close?.().catch((e) => log.warn({ err: e, provider: x.name }, 'provider close failed')))));
     },
   };
   return engine;
+}
+
+/** Fills the cache with the workflow's FAQ (and, in media mode, its audio) in the background. */
+function prewarm(cache: ResponseCache, wf: Workflow, p: Providers, log: Logger): void {
+  const voices: Record<string, string> = {};
+  const ttsVoice = new Map<string, string>(); // cache voice key → the TTS provider's voice
+  for (const [lang, v] of Object.entries(wf.voices)) {
+    voices[lang] = cacheVoice(p.tts.name, v);
+    ttsVoice.set(voices[lang], v);
+  }
+  const synth = wf.mode === 'media' ? (text: string, voice: string, language: string) => synthesize(p, wf, text, ttsVoice.get(voice) ?? '', language) : undefined;
+  prewarmFaq(cache, wf, voices, synth, log.child({ component: 'cache' })).then(
+    (r) => log.info({ workflow: wf.id, ...r }, 'cache pre-warmed'),
+    (e) => log.warn({ err: e, workflow: wf.id }, 'cache pre-warm failed'),
+  );
 }
 
 /** Full synthesis of one text (cache pre-warm). */

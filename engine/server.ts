@@ -7,7 +7,6 @@ import { guard, send, sendJson } from './http.ts';
 import { connectTwiml } from './twilio/relay-twiml.ts';
 import { twilioWebhook } from './twilio/signature.ts';
 import { callSocketBehavior, type CallSocketData } from './call-socket.ts';
-import { activeAlerts } from './metrics/live.ts';
 
 /** Extra route groups (relay, call control, metrics, dashboard) plug in here. */
 export type RouteGroup = (app: TemplatedApp, engine: Engine) => void;
@@ -33,23 +32,9 @@ export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<S
     }),
   );
 
-  app.ws<CallSocketData>('/twilio/media', callSocketBehavior(engine, 'media', (socket) => engine.newMediaSession(socket)));
+  app.ws<CallSocketData>('/twilio/media', callSocketBehavior(engine, 'media', (socket) => engine.newCall('media', socket)));
 
-  app.get('/health', (res) => {
-    const g = guard(res);
-    const byState: Record<string, number> = {};
-    for (const s of engine.calls.values()) byState[s.state] = (byState[s.state] ?? 0) + 1;
-    sendJson(res, g, '200 OK', {
-      // Raised performance alerts (metrics/alerts.ts) degrade the status.
-      status: engine.draining ? 'draining' : activeAlerts(engine).length ? 'degraded' : 'ok',
-      alerts: activeAlerts(engine),
-      uptimeS: Math.round((Date.now() - engine.startedAt) / 1000),
-      calls: { active: engine.calls.size, byState },
-      workers: engine.dsp.stats(),
-      providers: engine.health.snapshot(),
-      cache: engine.cache?.stats() ?? { enabled: false },
-    });
-  });
+  app.get('/health', (res) => sendJson(res, guard(res), '200 OK', engine.live.health()));
 
   for (const group of extra) group(app, engine);
 

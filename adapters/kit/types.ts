@@ -65,7 +65,18 @@ export interface SttStream {
   close(): void;
 }
 
-export interface SttProvider {
+/**
+ * Optional lifecycle hooks of every provider; chains pass them through to each of their
+ * providers. The engine warms providers up before it listens and closes them at shutdown.
+ */
+export interface ProviderLifecycle {
+  /** Loads what the first call would otherwise wait for (a model, a WASM module, a connection). */
+  warmUp?(): Promise<void>;
+  /** Releases connections and workers; no request is made afterwards. */
+  close?(): Promise<void>;
+}
+
+export interface SttProvider extends ProviderLifecycle {
   readonly name: string;
   open(ctx: CallContext, signal: AbortSignal): SttStream;
 }
@@ -96,7 +107,7 @@ export interface LlmChunk {
   endCall?: boolean;
 }
 
-export interface LlmProvider {
+export interface LlmProvider extends ProviderLifecycle {
   readonly name: string;
   stream(req: LlmRequest): AsyncIterable<LlmChunk>;
 }
@@ -112,7 +123,7 @@ export interface TtsRequest {
   signal: AbortSignal;
 }
 
-export interface TtsProvider {
+export interface TtsProvider extends ProviderLifecycle {
   readonly name: string;
   /** Streams 8 kHz μ-law audio in chunks of any size. */
   synthesize(req: TtsRequest): AsyncIterable<Ulaw>;

@@ -1,5 +1,5 @@
 // The Media Streams WebSocket route served with the `ws` library instead of uWebSockets.js,
-// for the transport comparison. Same engine, same CallSession (unchanged), same bookkeeping
+// for the transport comparison. Same engine, same MediaCall (unchanged), same bookkeeping
 // as engine/server.ts's media route; only the socket library differs.
 import { createServer, type Server as HttpServer } from 'node:http';
 import { WebSocketServer, WebSocket } from 'ws';
@@ -29,11 +29,11 @@ export function startWsMediaServer(engine: Engine, opts: { host?: string; port?:
     }
     const id = `ws-${++seq}`;
     let closed = false;
-    const session = engine.newMediaSession({
-      send: (text) => {
+    const session = engine.newCall('media', {
+      send: (text: string) => {
         if (!closed && ws.readyState === WebSocket.OPEN) ws.send(text);
       },
-      close: (code, reason) => {
+      close: (code: number, reason: string) => {
         if (!closed) ws.close(code, reason);
       },
     });
@@ -50,7 +50,7 @@ export function startWsMediaServer(engine: Engine, opts: { host?: string; port?:
       closed = true;
       engine.calls.delete(id);
       metrics.callsActive.dec({ mode: 'media' });
-      session.end(code === 1000 || code === 1005 ? 'hangup' : 'socket-closed', code, reason.toString(), true);
+      session.closed(code, reason.toString());
     });
   });
   return new Promise((resolve, reject) => {

@@ -1,19 +1,13 @@
-// The conversation state both call modes share: the chat history with its language-specific
-// system prompt, the call context providers see, the language tracker, the voice and cache key
-// for the current language, plus the cache lookup/learn and turn-metrics steps around an answer.
-// Media Streams and ConversationRelay sessions differ in transport, not in any of this.
+// The conversation state of a call: the chat history with its language-specific system prompt,
+// the call context providers see, the language tracker, and the voice and cache key for the
+// current language. The call core (call-core.ts) owns one.
 import type { CallContext, ChatMessage } from '../../adapters/kit/types.ts';
 import type { Config } from '../config.ts';
 import type { Workflow } from '../workflow.ts';
-import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics/registry.ts';
-import type { AnswerCache, CacheHit, CacheKey } from './answer-cache.ts';
-import { finishTurn, type TurnRecord } from './turn-record.ts';
+import type { CacheKey } from './answer-cache.ts';
 import { LanguageTracker, type LanguageObservation } from '../language/tracker.ts';
 import { systemPromptFor } from '../language/prompts.ts';
-import { getLocale, voiceFor, type VoiceProvider } from '../language/registry.ts';
-import { defer, type Observable, type OperatorFunction } from 'rxjs';
-import { switchMap, takeUntil, finalize } from 'rxjs/operators';
+import { getLocale } from '../language/registry.ts';
 
 export interface DialogueOptions {
   workflow: Workflow;
@@ -109,67 +103,4 @@ export function initialLanguage(requested: string | undefined, workflow: Pick<Wo
 /** The cache key's voice: the TTS chain and its voice, so audio from one never plays for another. */
 export function cacheVoice(ttsName: string, voice: string): string {
   return `${ttsName}:${voice}`;
-}
-
-/** Cache lookup that never fails the turn: an error is logged and treated as a miss. */
-export async function lookupAnswer(cache: AnswerCache | undefined, key: CacheKey, text: string, log: Logger): Promise<CacheHit | null> {
-  if (!cache) return null;
-  try {
-    return await cache.lookup(key, text);
-  } catch (e) {
-    log.warn({ err: e }, 'cache lookup failed');
-    return null;
-  }
-}
-
-/** Offers a finished LLM answer to the cache (it decides whether to keep it); never throws. */
-export function learnAnswer(cache: AnswerCache | undefined, key: CacheKey, query: string, answer: string, cacheable: boolean, log: Logger, audio?: Uint8Array): void {
-  if (!cache || !query || !answer) return;
-  cache
-    .learn(key, query, answer, cacheable)
-    .then((id) => {
-      if (id && audio && audio.length > 0) cache.attachAudio(id, key.voice, audio);
-    })
-    .catch((e) => log.warn({ err: e }, 'cache learn failed'));
-}
-
-/** Closes a turn record and feeds the per-stage latency histograms. */
-export function recordTurn(metrics: Metrics, rec: TurnRecord, mode: 'media' | 'relay'): void {
-  finishTurn(rec);
-  if (rec.source) metrics.turns.inc({ source: rec.source });
-  const l = rec.latency;
-  if (l.turnMs === undefined) return;
-  metrics.stageMs.observe({ stage: 'turn', mode }, l.turnMs);
-  if (l.overheadMs !== undefined) metrics.stageMs.observe({ stage: 'overhead', mode }, l.overheadMs);
-  if (l.sttMs !== undefined) metrics.stageMs.observe({ stage: 'stt', mode }, l.sttMs);
-  if (l.responseMs !== undefined) metrics.stageMs.observe({ stage: 'response', mode }, l.responseMs);
-  if (l.ttsMs !== undefined) metrics.stageMs.observe({ stage: 'tts', mode }, l.ttsMs);
-}
-
-/** The language registry's default voice for a TTS chain, by the chain's name. */
-export function registryVoice(locale: string, tts: string): string | undefined {
-  const provider: VoiceProvider | undefined = tts.startsWith('azure') ? 'azure' : tts.startsWith('openai') ? 'openai' : tts.startsWith('espeak') ? 'espeak' : undefined;
-  return provider && getLocale(locale) ? voiceFor(locale, provider) : undefined;
-}
-
-/** What a keypad digit stands for in this workflow (workflow.dtmf), as caller input. */
-export function dtmfText(workflow: Workflow, digit: string): string {
-  return workflow.dtmf[digit] ?? `I pressed ${digit}.`;
-}
-
-/**
- * One answer per caller input, the newest winning (switchMap): each answer gets an AbortSignal
- * that fires when it is superseded, cut by `interrupt$`, or done, so every provider request it
- * started is cancelled.
- */
-export function answerEach<I, O>(answer: (input: I, signal: AbortSignal) => Observable<O>, interrupt$: Observable<unknown>): OperatorFunction<I, O> {
-  return switchMap((input) =>
-    defer(() => {
-      const ac = new AbortController();
-      return answer(input, ac.signal).pipe(
-        takeUntil(interrupt$),
-        finalize(() => ac.abort()),
-      );
-    }),
-  );
 }

@@ -1,5 +1,6 @@
 // Per-turn timestamps on one monotonic clock (performance.now()), named as in DESIGN.md §4:
-// speechEnd → sttFinal → responseStart → ttsFirstByte → firstAudioSent.
+// speechEnd → sttFinal → responseStart → ttsFirstByte → firstAudioSent (docs/architecture.md).
+import type { Metrics } from '../metrics/registry.ts';
 
 export type ResponseSource = 'greeting' | 'cache-exact' | 'cache-semantic' | 'llm';
 
@@ -62,4 +63,17 @@ export function finishTurn(t: TurnRecord): TurnLatency {
   }
   t.latency = l;
   return l;
+}
+
+/** Closes a turn record and feeds the per-stage latency histograms. */
+export function recordTurn(metrics: Metrics, rec: TurnRecord, mode: 'media' | 'relay'): void {
+  finishTurn(rec);
+  if (rec.source) metrics.turns.inc({ source: rec.source });
+  const l = rec.latency;
+  if (l.turnMs === undefined) return;
+  metrics.stageMs.observe({ stage: 'turn', mode }, l.turnMs);
+  if (l.overheadMs !== undefined) metrics.stageMs.observe({ stage: 'overhead', mode }, l.overheadMs);
+  if (l.sttMs !== undefined) metrics.stageMs.observe({ stage: 'stt', mode }, l.sttMs);
+  if (l.responseMs !== undefined) metrics.stageMs.observe({ stage: 'response', mode }, l.responseMs);
+  if (l.ttsMs !== undefined) metrics.stageMs.observe({ stage: 'tts', mode }, l.ttsMs);
 }

@@ -1,7 +1,8 @@
-// What the engine knows about calls beyond their live sessions: Twilio's call status and
-// stream status callbacks, the ConversationRelay session end, the outbound request that placed
-// a call, and the relay sessions themselves (live and recent). Bounded; one per engine.
-import type { RelaySession } from '../call/relay-session.ts';
+// What the engine knows about calls beyond their sockets: Twilio's call status and stream status
+// callbacks, the ConversationRelay session end, the outbound request that placed a call, and the
+// calls themselves (live and recent) of both kinds. Bounded; the engine owns one.
+import type { MediaCall } from '../call/media-call.ts';
+import type { RelayCall } from '../call/relay-call.ts';
 
 export type CallMode = 'media' | 'relay';
 
@@ -53,8 +54,10 @@ const intOrUndefined = (v: string | undefined): number | undefined => {
 };
 
 export class CallRegistry {
-  /** Recent relay sessions (live and ended) by callSid. */
-  readonly recentRelay = new Map<string, RelaySession>();
+  /** Recent Media Streams calls (live and ended) by callSid: the latest stream of each. */
+  readonly recentMedia = new Map<string, MediaCall>();
+  /** Recent relay calls (live and ended) by callSid. */
+  readonly recentRelay = new Map<string, RelayCall>();
   private readonly records = new Map<string, CallRecord>();
 
   constructor(private readonly capacity = 1000) {}
@@ -108,18 +111,11 @@ export class CallRegistry {
     return true;
   }
 
-  rememberRelay(s: RelaySession): void {
-    this.recentRelay.delete(s.callSid);
-    this.recentRelay.set(s.callSid, s);
-    if (this.recentRelay.size > this.capacity) this.recentRelay.delete(this.recentRelay.keys().next().value!);
+  /** Keeps a started call for /calls/:sid and tests, the oldest dropped past capacity. */
+  remember(call: MediaCall | RelayCall): void {
+    const recent: Map<string, MediaCall | RelayCall> = call.mode === 'media' ? this.recentMedia : this.recentRelay;
+    recent.delete(call.callSid);
+    recent.set(call.callSid, call);
+    if (recent.size > this.capacity) recent.delete(recent.keys().next().value!);
   }
-}
-
-const registries = new WeakMap<object, CallRegistry>();
-
-/** The registry that belongs to an engine (created on first use). */
-export function callRegistry(engine: object): CallRegistry {
-  let r = registries.get(engine);
-  if (!r) registries.set(engine, (r = new CallRegistry()));
-  return r;
 }

@@ -195,6 +195,15 @@ export function voiceFor(locale: string, provider: VoiceProvider, gender: Gender
   }
 }
 
+/**
+ * The registry's default voice for a TTS chain, known by its primary provider's name (the chain
+ * is named after it): undefined for a provider the registry has no voices for.
+ */
+export function chainVoice(locale: string, ttsChain: string): string | undefined {
+  const provider: VoiceProvider | undefined = ttsChain.startsWith('azure') ? 'azure' : ttsChain.startsWith('openai') ? 'openai' : ttsChain.startsWith('espeak') ? 'espeak' : undefined;
+  return provider && getLocale(locale) ? voiceFor(locale, provider) : undefined;
+}
+
 /** Recognition language for a locale: Azure wants a locale, OpenAI an ISO 639-1 code. */
 export function sttLocaleFor(locale: string, provider: SttProvider = 'azure'): string {
   const l = requireLocale(locale);

@@ -1,15 +1,33 @@
 // Live view of one engine: binds the scrape-time gauges to the engine's parts, follows every
 // call's completed turns (cache hits and misses), counts provider hedges/failovers from the
-// health events, keeps a once-a-second series for the dashboard, and checks the performance
-// alerts. One per engine, created on first use (the metrics routes or the first session).
+// health events, keeps a once-a-second series for the dashboard, checks the performance alerts
+// and writes the /health report. The composition root (engine.ts) owns one.
 import type { Subscription } from 'rxjs';
-import type { Engine } from '../engine.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from './registry.ts';
+import type { ProviderHealth } from '../providers/health.ts';
+import type { DspShards } from '../../workers/shards.ts';
 import type { TurnRecord } from '../call/turn-record.ts';
 import { PerformanceAlerts, type AlertEvent } from './alerts.ts';
 import { STAGES, type Stage } from './registry.ts';
 import type { WindowSummary } from './window.ts';
 
-/** What the collector needs from a session (CallSession and the relay session both have it). */
+/** The engine's parts the collector reads (engine.ts passes itself). */
+export interface LiveSources {
+  readonly config: Config;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly health: ProviderHealth;
+  readonly dsp: DspShards;
+  readonly cache?: { stats(): object };
+  /** Live calls by socket. */
+  readonly calls: ReadonlyMap<string, { readonly state: string }>;
+  readonly draining: boolean;
+  readonly startedAt: number;
+}
+
+/** What the collector needs from a call (both transports have it). */
 export interface TurnSource {
   readonly callSid: string;
   readonly turnDone$: { subscribe(fn: (t: TurnRecord) => void): Subscription };
@@ -38,8 +56,8 @@ export interface LiveSnapshot {
   stages: Record<Stage, WindowSummary>;
   frameLag: WindowSummary;
   cache: { enabled: boolean; hits: number; misses: number; hitRate: number | null; windowHitRate: number | null };
-  providers: ReturnType<Engine['health']['snapshot']>['providers'];
-  dsp: ReturnType<Engine['dsp']['stats']>;
+  providers: ReturnType<ProviderHealth['snapshot']>['providers'];
+  dsp: ReturnType<DspShards['stats']>;
   alerts: { targetMs: number; maxMs: number; active: AlertEvent[]; recent: AlertEvent[] };
   series: SeriesPoint[];
 }
@@ -58,7 +76,7 @@ export class LiveMetrics {
   private readonly attached = new WeakSet<object>();
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: LiveSources,
     opts: { tickMs?: number; windowS?: number; minSamples?: number } = {},
   ) {
     const { config, metrics, log } = engine;
@@ -132,6 +150,12 @@ export class LiveMetrics {
     return point;
   }
 
+  private callsByState(): Record<string, number> {
+    const byState: Record<string, number> = {};
+    for (const s of this.engine.calls.values()) byState[s.state] = (byState[s.state] ?? 0) + 1;
+    return byState;
+  }
+
   activeCalls(): number {
     return this.engine.calls.size;
   }
@@ -143,8 +167,7 @@ export class LiveMetrics {
 
   snapshot(windowS = this.alerts.windowS): LiveSnapshot {
     const { metrics } = this.engine;
-    const callsByState: Record<string, number> = {};
-    for (const s of this.engine.calls.values()) callsByState[s.state] = (callsByState[s.state] ?? 0) + 1;
+    const callsByState = this.callsByState();
     const stages = Object.fromEntries(STAGES.map((s) => [s, metrics.live.stages[s].summary(windowS)])) as Record<Stage, WindowSummary>;
     const total = this.cacheHits + this.cacheMisses;
     const windowHits = this.lookups.reduce((a, l) => a + (l.hit ? 1 : 0), 0);
@@ -171,30 +194,21 @@ export class LiveMetrics {
     };
   }
 
+  /** GET /health: status (raised alerts degrade it), uptime, calls, DSP pool, providers, cache. */
+  health(): object {
+    return {
+      status: this.status(),
+      alerts: this.alerts.active(),
+      uptimeS: Math.round((Date.now() - this.engine.startedAt) / 1000),
+      calls: { active: this.engine.calls.size, byState: this.callsByState() },
+      workers: this.engine.dsp.stats(),
+      providers: this.engine.health.snapshot(),
+      cache: this.engine.cache?.stats() ?? { enabled: false },
+    };
+  }
+
   stop(): void {
     clearInterval(this.timer);
     for (const s of this.subs) s.unsubscribe();
   }
-}
-
-const byEngine = new WeakMap<Engine, LiveMetrics>();
-
-/** The engine's LiveMetrics, created on first use. */
-export function liveMetrics(engine: Engine): LiveMetrics {
-  let l = byEngine.get(engine);
-  if (!l) {
-    l = new LiveMetrics(engine);
-    byEngine.set(engine, l);
-  }
-  return l;
-}
-
-/** The hook engine.ts calls for every new session. */
-export function onSession(engine: Engine, session: TurnSource): void {
-  liveMetrics(engine).attach(session);
-}
-
-/** Raised alerts, for /health ([] when nothing has created the collector yet). */
-export function activeAlerts(engine: Engine): AlertEvent[] {
-  return byEngine.get(engine)?.alerts.active() ?? [];
 }

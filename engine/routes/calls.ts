@@ -4,7 +4,6 @@ import { z } from 'zod';
 import type { RouteGroup } from '../server.ts';
 import { guard, readBody, requestInfo, send, sendJson } from '../http.ts';
 import { checkApiAuth } from '../calls/api-auth.ts';
-import { callRegistry } from '../calls/registry.ts';
 import { callView } from '../calls/call-view.ts';
 import { flatParams, formParams, twilioWebhook } from '../twilio/signature.ts';
 import { connectTwiml } from '../twilio/relay-twiml.ts';
@@ -24,7 +23,7 @@ export const PlaceCallSchema = z.strictObject({
 
 export const callRoutes: RouteGroup = (app, engine) => {
   const { config, log } = engine;
-  const calls = callRegistry(engine);
+  const calls = engine.registry;
   const outbound = new TwilioOutbound(config);
 
   app.post('/calls', (res, req) => {

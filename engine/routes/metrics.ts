@@ -3,11 +3,10 @@
 // GET /calls/:sid/metrics (one call's per-turn breakdown).
 import type { RouteGroup } from '../server.ts';
 import { guard, send, sendJson } from '../http.ts';
-import { liveMetrics } from '../metrics/live.ts';
 import { callReport } from '../metrics/call-report.ts';
 
 export const metricsRoutes: RouteGroup = (app, engine) => {
-  const live = liveMetrics(engine);
+  const { live } = engine;
 
   app.get('/metrics', (res) => {
     const g = guard(res);

@@ -4,7 +4,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { simulateCall } from '../../bench/load/twilio-sim.ts';
 import { startTestEngine, fixture, type TestEngine } from '../support/engine.ts';
-import { liveMetrics } from '../../engine/metrics/live.ts';
 import type { AlertEvent } from '../../engine/metrics/alerts.ts';
 
 let t: TestEngine;
@@ -89,7 +88,7 @@ describe('GET /metrics/live', () => {
 
 describe('performance alerts', () => {
   it('slow turns raise an alert: event, gauge, and /health degraded; fast turns clear it', async () => {
-    const live = liveMetrics(t.engine);
+    const live = t.engine.live;
     const events: AlertEvent[] = [];
     live.alerts.on('alert', (e: AlertEvent) => events.push(e));
     for (let i = 0; i < 30; i++) t.engine.metrics.stageMs.observe({ stage: 'turn' }, 900);

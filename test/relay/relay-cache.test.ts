@@ -3,7 +3,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { RelayCaller } from '../../bench/load/relay-sim.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
-import { callRegistry } from '../../engine/calls/registry.ts';
 import type { LlmProvider } from '../../adapters/kit/types.ts';
 import { WorkflowResponder } from '../../adapters/local/workflow-responder.ts';
 import { buildProviders } from '../../engine/providers/registry.ts';
@@ -54,7 +53,7 @@ describe('relay answers from the cache', () => {
     expect(r.tokens).toBe(1);
     expect(caller.messages.filter((m) => m.type === 'text')).toEqual([{ type: 'text', token: answer, last: true }]);
     expect(llmCalls).toBe(before);
-    const rec = callRegistry(t.engine).recentRelay.get(caller.callSid)!.turns[0];
+    const rec = t.engine.registry.recentRelay.get(caller.callSid)!.turns[0];
     expect(rec.source).toMatch(/^cache-/);
     expect(rec.latency.turnMs).toBeGreaterThanOrEqual(0);
     await caller.hangup();

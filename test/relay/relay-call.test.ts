@@ -3,7 +3,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { simulateRelayCall, RelayCaller, parseRelayTwiml } from '../../bench/load/relay-sim.ts';
 import { startTestEngine, waitFor, type TestEngine } from '../support/engine.ts';
-import { callRegistry } from '../../engine/calls/registry.ts';
 
 let t: TestEngine;
 beforeAll(async () => {
@@ -16,7 +15,7 @@ afterAll(async () => {
 
 const wf = () => t.engine.workflow('demo-relay')!;
 const faq = (id: string) => wf().faq.find((e) => e.id === id)!.answer;
-const session = (callSid: string) => callRegistry(t.engine).recentRelay.get(callSid)!;
+const session = (callSid: string) => t.engine.registry.recentRelay.get(callSid)!;
 const protocolErrors = async () => {
   const m = await t.engine.metrics.protocolErrors.get();
   return m.values.filter((v) => v.labels.transport === 'relay').reduce((n, v) => n + v.value, 0);
@@ -94,7 +93,7 @@ describe('a ConversationRelay call end to end', () => {
       const first = 'I have a dental emergency, what should I do?';
       const r = await simulateRelayCall({ baseUrl: slow.url, workflow: 'demo-relay', steps: [{ say: first, interruptAfterChars: 25 }, 'Where is the clinic located?'] });
       expect(r.turns[0].interrupted).toBe(true);
-      const s = callRegistry(slow.engine).recentRelay.get(r.callSid)!;
+      const s = slow.engine.registry.recentRelay.get(r.callSid)!;
       const full = faq('emergency');
       // The answer was cut: fewer characters streamed than the whole answer.
       expect(r.turns[0].answer.length).toBeLessThan(full.length);
@@ -147,7 +146,7 @@ describe('a ConversationRelay call end to end', () => {
       // `end` came after the goodbye's last token.
       const lastText = r.messages.findLastIndex((m) => m.type === 'text' && m.last);
       expect(r.messages.indexOf(end)).toBeGreaterThan(lastText);
-      expect(callRegistry(goodbyeEngine.engine).recentRelay.get(r.callSid)!.outcome).toBe('agent-hangup');
+      expect(goodbyeEngine.engine.registry.recentRelay.get(r.callSid)!.outcome).toBe('agent-hangup');
       await caller.hangup();
     } finally {
       await goodbyeEngine.stop();

@@ -113,9 +113,10 @@ describe('a call fault stays in its call', () => {
     dup.send(start('MZforkA', 'CAshared'));
     expect((await dup.closed).code).toBe(1008);
     expect(dup.close!.reason).toContain('duplicate streamSid');
-    // The first two streams are still live and still get their audio.
+    // The first two streams are still live: a key press on A is answered with new audio.
     const n = a.got.length;
-    await a.until(() => a.got.length > n, 'more audio on stream A');
+    a.send({ event: 'dtmf', streamSid: 'MZforkA', dtmf: { digit: '1' } });
+    await a.until(() => a.got.slice(n).some((m) => m.event === 'media'), 'an answer on stream A');
     expect(a.close).toBeUndefined();
     expect(b.close).toBeUndefined();
     a.ws.close();

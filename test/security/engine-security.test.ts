@@ -6,7 +6,6 @@ import twilio from 'twilio';
 import WebSocket from 'ws';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
 import { simulateRelayCall } from '../../bench/load/relay-sim.ts';
-import { callRegistry } from '../../engine/calls/registry.ts';
 
 const TOKEN = 'f3c8b2a1d4e5f60718293a4b5c6d7e8f';
 const HOST = 'weaver.example.com';
@@ -56,15 +55,15 @@ describe('signed webhooks', () => {
     const status = { CallSid: 'CAsec2', CallStatus: 'ringing', SequenceNumber: '1' };
     const bad = await post('/twilio/status', status);
     expect(bad.status).toBe(403);
-    expect(callRegistry(t.engine).get('CAsec2')).toBeUndefined();
+    expect(t.engine.registry.get('CAsec2')).toBeUndefined();
     expect((await post('/twilio/status', status, sign(`https://${HOST}/twilio/status`, status))).status).toBe(204);
-    expect(callRegistry(t.engine).get('CAsec2')?.status).toBe('ringing');
+    expect(t.engine.registry.get('CAsec2')?.status).toBe('ringing');
 
     const end = { CallSid: 'CAsec2', HandoffData: '{"reason":"x"}', SessionStatus: 'ended' };
     expect((await post('/twilio/relay/action', end)).status).toBe(403);
-    expect(callRegistry(t.engine).get('CAsec2')?.handoff).toBeUndefined();
+    expect(t.engine.registry.get('CAsec2')?.handoff).toBeUndefined();
     expect((await post('/twilio/relay/action', end, sign(`https://${HOST}/twilio/relay/action`, end))).status).toBe(200);
-    expect(callRegistry(t.engine).get('CAsec2')?.handoff?.data).toBe('{"reason":"x"}');
+    expect(t.engine.registry.get('CAsec2')?.handoff?.data).toBe('{"reason":"x"}');
   });
 });
 
