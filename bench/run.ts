@@ -233,7 +233,7 @@ if (load) {
   const p = load.point;
   const g = p.gen;
   md.push(`## Load run: ${p.n} media calls + ${g.relay.target} relay calls, ${p.holdS} s measured`, '');
-  md.push('Per-turn latency from the engine\'s per-call reports (DESIGN.md §4), ms:', '');
+  md.push('Per-turn latency from the engine\'s per-call reports (docs/architecture.md, "Latency"), ms:', '');
   md.push('| stage | n | p50 | p95 | p99 | p99.9 | max |', '|---|---|---|---|---|---|---|');
   md.push(prow('turn (speechEnd → firstAudioSent)', g.engine.turnMs), prow('STT final', g.engine.sttMs), prow('response start (cache or LLM 1st token→1st sentence)', g.engine.responseMs), prow('TTS first byte', g.engine.ttsMs), prow('send', g.engine.sendMs), prow('engine overhead', g.engine.overheadMs), prow('endpointing hangover (not in turn)', g.engine.hangoverMs));
   md.push(prow('caller-perceived (end of speech → first audio, incl. hangover)', g.callerLatencyMs), prow('relay: prompt → first token', g.relay.firstTokenMs), '');

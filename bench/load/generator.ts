@@ -90,7 +90,7 @@ export interface GenStats {
   turns: { total: number; answered: number; failed: number };
   /** End of the caller's speech → first agent audio, caller clock (includes endpointing). */
   callerLatencyMs: Percentiles;
-  /** From the engine's per-call reports (DESIGN.md §4 stages). */
+  /** From the engine's per-call reports (docs/architecture.md, "Latency" stages). */
   engine: Record<'turnMs' | 'sttMs' | 'responseMs' | 'ttsMs' | 'sendMs' | 'overheadMs' | 'hangoverMs', Percentiles> & { turnsBySource: Record<string, number> };
   bargeIns: { clears: number; reactionMs: Percentiles };
   relay: { target: number; calls: number; failed: number; turns: number; unanswered: number; firstTokenMs: Percentiles };

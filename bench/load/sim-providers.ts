@@ -56,7 +56,7 @@ export const PROFILE_SOURCES: Record<keyof SimProfile, string> = {
   sttFinal:
     'Streaming STT final-transcript latency of roughly 200–300 ms after end of speech, as advertised by Deepgram (Nova-2/Nova-3 "sub-300 ms" streaming) and AssemblyAI (Universal-Streaming, ~300 ms); approximate, p95 assumed ~1.8× the median.',
   llmTtft:
-    'Time to first token ~0.3–0.6 s for small hosted models such as GPT-4o-mini, per Artificial Analysis\'s public leaderboard (approximate); the 1 % +2 s stall tail is a modelling assumption (the "stalled first token" failure, DESIGN.md §7), not a published figure.',
+    'Time to first token ~0.3–0.6 s for small hosted models such as GPT-4o-mini, per Artificial Analysis\'s public leaderboard (approximate); the 1 % +2 s stall tail is a modelling assumption (the "stalled first token" failure), not a published figure.',
   llmTokensPerSec: 'Output speed ~70–100 tokens/s for GPT-4o-mini-class models, per Artificial Analysis (approximate).',
   ttsFirstByte:
     'Streaming TTS time to first audio ~75–150 ms of model time (ElevenLabs Flash v2.5 "~75 ms", Cartesia Sonic "~90 ms") plus network; Azure Neural TTS first byte in the low hundreds of ms (approximate).',

@@ -265,7 +265,7 @@ export class CallCore {
         rec.user = text;
         this.current = undefined; // the previous answer is over: an interruption now concerns this one
         this.switchLanguageFor(text, rec);
-        const spec = input.kind === 'text' ? this.adoptSpeculation(this.specKey(text)) : undefined;
+        const spec = input.kind !== 'dtmf' ? this.adoptSpeculation(this.specKey(text)) : undefined;
         if (!spec) this.dropSpeculation();
         const key = d.cacheKey();
         d.push({ role: 'user', content: text });

@@ -83,7 +83,7 @@ export class Dialogue {
     return w[locale] ?? w[locale.split('-')[0]] ?? this.opts.voiceFor?.(locale, this.opts.ttsName) ?? '';
   }
 
-  /** The cache's hard partition for this call right now (DESIGN.md §5). */
+  /** The cache's hard partition for this call right now (docs/architecture.md, "Cache"). */
   cacheKey(state = 'faq'): CacheKey {
     return { workflow: this.opts.workflow.id, state, language: this.ctx.language, voice: cacheVoice(this.opts.ttsName, this.voice()) };
   }

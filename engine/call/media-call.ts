@@ -128,6 +128,8 @@ export class MediaCall extends CallTransport<MediaErrorKind> {
     const started = this.core.start({ callSid: msg.start.callSid, workflow, llm, ttsName: tts.name, parameters: params, language: params.language });
     if (started.rejectedLanguage !== undefined) this.guard.reject('bad_language', `unknown language ${JSON.stringify(started.rejectedLanguage).slice(0, 40)}: using the workflow's ${this.core.language}`);
     this.sttStream = stt.open(this.core.dialogue!.ctx, sessionSignal.signal);
+    // Interim transcripts (from STTs that give them) let the core start a speculative answer.
+    this.sttStream.onInterim = b.wrap('interim transcript', (text: string) => this.core.interim(text));
     this.log.info({ workflow: workflow.id, language: this.core.language, stt: stt.name, llm: llm.name, tts: tts.name }, 'call started');
   }
 

@@ -1,4 +1,4 @@
-// Per-turn timestamps on one monotonic clock (performance.now()), named as in DESIGN.md §4:
+// Per-turn timestamps on one monotonic clock (performance.now()), named as in docs/architecture.md, "Latency":
 // speechEnd → sttFinal → responseStart → ttsFirstByte → firstAudioSent (docs/architecture.md).
 import type { Metrics } from '../metrics/registry.ts';
 

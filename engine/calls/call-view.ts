@@ -1,5 +1,5 @@
 // GET /calls/:sid's answer: a call's status record joined with its session's turns and a
-// per-stage latency breakdown (DESIGN.md §4 names; percentiles, never only means).
+// per-stage latency breakdown (docs/architecture.md, "Latency" names; percentiles, never only means).
 import type { ChatMessage } from '../../adapters/kit/types.ts';
 import type { TurnLatency, TurnRecord } from '../call/turn-record.ts';
 import type { CallRecord, CallMode } from './registry.ts';

@@ -1,4 +1,4 @@
-// One call's per-turn latency breakdown (DESIGN.md §4), for GET /calls/:sid/metrics and the
+// One call's per-turn latency breakdown (docs/architecture.md, "Latency"), for GET /calls/:sid/metrics and the
 // load generator. Timestamps are given in ms since the call started, on the engine's clock.
 import type { TurnLatency, TurnRecord } from '../call/turn-record.ts';
 

@@ -62,7 +62,7 @@ export function createMetrics() {
     stageMs: windowed(
       new client.Histogram({
         name: 'weaver_turn_stage_ms',
-        help: 'Per-turn latency by stage (DESIGN.md §4) and call mode (media, relay), milliseconds',
+        help: 'Per-turn latency by stage (docs/architecture.md, "Latency") and call mode (media, relay), milliseconds',
         labelNames: ['stage', 'mode'],
         buckets: [5, 10, 25, 50, 100, 150, 200, 300, 400, 500, 750, 1000, 1500, 2500, 5000],
         registers: [registry],
