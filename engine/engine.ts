@@ -3,6 +3,7 @@
 // shards, the response cache and its FAQ pre-warm, the call registry and live metrics — and makes
 // the calls of both kinds. server.ts and routes/ only route into it.
 import type { Config } from './config.ts';
+import type { TtsProvider } from '../adapters/kit/types.ts';
 import { loadWorkflows, type Workflow } from './workflow.ts';
 import { log as rootLog, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
@@ -16,7 +17,8 @@ import { CallRegistry } from './calls/registry.ts';
 import { MediaCall, type MediaSocket } from './call/media-call.ts';
 import { RelayCall, type RelaySocket } from './call/relay-call.ts';
 import type { LiveCall } from './call/io.ts';
-import { cacheVoice } from './call/dialogue.ts';
+import { cacheVoice, workflowVoice } from './call/dialogue.ts';
+import { Apologies } from './call/apologies.ts';
 import { chainVoice } from './language/registry.ts';
 import { warmUpDetection } from './language/detect.ts';
 
@@ -86,7 +88,16 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
     const workflow = engine.workflow(id) ?? workflows.get(config.DEFAULT_WORKFLOW)!;
     return { workflow, ...providers.get(workflow.id)! };
   };
-  const callDeps = { config, metrics, log, cache, voiceFor: chainVoice };
+  const apologies = await Apologies.create(
+    [...workflows.values()].map((wf) => {
+      const { tts } = providers.get(wf.id)!;
+      return { wf, tts, voiceFor: (locale: string) => workflowVoice(wf, locale, tts.name, chainVoice) };
+    }),
+    synthesize,
+    log,
+  );
+  log.info({ lines: apologies.size }, 'fallback lines pre-synthesised');
+  const callDeps = { config, metrics, log, cache, voiceFor: chainVoice, apology: (wf: string, locale: string) => apologies.get(wf, locale) };
   // Reads the engine's draining flag when asked, so it is built before the engine object.
   const live = new LiveMetrics({
     config,
@@ -153,17 +164,17 @@ function prewarm(cache: ResponseCache, wf: Workflow, p: Providers, log: Logger):
     voices[lang] = cacheVoice(p.tts.name, v);
     ttsVoice.set(voices[lang], v);
   }
-  const synth = wf.mode === 'media' ? (text: string, voice: string, language: string) => synthesize(p, wf, text, ttsVoice.get(voice) ?? '', language) : undefined;
+  const synth = wf.mode === 'media' ? (text: string, voice: string, language: string) => synthesize(p.tts, wf, text, ttsVoice.get(voice) ?? '', language) : undefined;
   prewarmFaq(cache, wf, voices, synth, log.child({ component: 'cache' })).then(
     (r) => log.info({ workflow: wf.id, ...r }, 'cache pre-warmed'),
     (e) => log.warn({ err: e, workflow: wf.id }, 'cache pre-warm failed'),
   );
 }
 
-/** Full synthesis of one text (cache pre-warm). */
-async function synthesize(p: Providers, wf: Workflow, text: string, voice: string, language: string): Promise<Uint8Array> {
+/** Full synthesis of one text (cache pre-warm, fallback lines). */
+async function synthesize(tts: TtsProvider, wf: Workflow, text: string, voice: string, language: string): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const signal = AbortSignal.timeout(30_000);
-  for await (const a of p.tts.synthesize({ ctx: { callId: 'prewarm', workflow: wf.id, language, parameters: {} }, text, voice, language, signal })) parts.push(a);
+  for await (const a of tts.synthesize({ ctx: { callId: 'prewarm', workflow: wf.id, language, parameters: {} }, text, voice, language, signal })) parts.push(a);
   return Buffer.concat(parts);
 }

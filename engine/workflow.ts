@@ -159,6 +159,11 @@ export const WorkflowSchema = z.object({
   /** The three lines above in other languages, keyed like `prompts` (e.g. {"es": {"goodbye": "…"}}). */
   lines: z.record(z.string(), z.object({ greeting: z.string().min(1).optional(), fallback: z.string().min(1).optional(), goodbye: z.string().min(1).optional() })).default({}),
   faq: z.array(FaqEntrySchema).default([]),
+  /**
+   * After an answer fails (every provider of a role down), the caller hears the fallback line
+   * (pre-synthesised at startup for media calls); then the call goes on, or hangs up once it played.
+   */
+  onAnswerFailure: z.enum(['continue', 'hang-up']).default('continue'),
   /** Keypad input: a digit stands for what the caller would have said, e.g. {"1": "What are your hours?"}. */
   dtmf: z.record(z.string().regex(/^[0-9*#]$/), z.string()).default({}),
   /** Voice per language for the TTS chain's first provider, e.g. {"en-US": "en-us"}. */

@@ -30,6 +30,8 @@ export interface CallCoreDeps {
   cache?: AnswerCache;
   /** Voice for a locale and TTS chain, when the workflow names none. */
   voiceFor?: (locale: string, ttsProvider: string) => string | undefined;
+  /** The workflow's fallback line, synthesised at startup: heard even when every TTS is down. */
+  apology?: (workflowId: string, locale: string) => Uint8Array | undefined;
 }
 
 export interface CallStart {
@@ -281,7 +283,10 @@ export class CallCore {
         const said = this.current?.turn === rec ? d.history[this.current.historyIndex].content : '';
         const line = workflowLine(this.workflow, 'fallback', d.language);
         rec.answer = said ? `${said} ${line}` : line;
-        return this.say$(this.utterance(rec, of({ text: said ? ` ${line}` : line, final: true }), signal)).pipe(
+        rec.source = 'fallback';
+        const audio = this.deps.apology?.(this.workflow.id, d.language);
+        return this.say$(this.utterance(rec, of({ text: said ? ` ${line}` : line, audio, final: true }), signal)).pipe(
+          tap({ complete: () => (this.hangupAfterPlayout = this.workflow.onAnswerFailure === 'hang-up') }),
           catchError((e2) => (this.log.error({ err: e2, turn: rec.index }, 'the fallback line failed too'), EMPTY)),
         );
       }),

@@ -78,9 +78,7 @@ export class Dialogue {
 
   /** The workflow's voice for the current language, else the registry default for the TTS. */
   voice(): string {
-    const locale = this.ctx.language;
-    const w = this.opts.workflow.voices;
-    return w[locale] ?? w[locale.split('-')[0]] ?? this.opts.voiceFor?.(locale, this.opts.ttsName) ?? '';
+    return workflowVoice(this.opts.workflow, this.ctx.language, this.opts.ttsName, this.opts.voiceFor);
   }
 
   /** The cache's hard partition for this call right now (docs/architecture.md, "Cache"). */
@@ -98,6 +96,12 @@ export function initialLanguage(requested: string | undefined, workflow: Pick<Wo
   if (requested === undefined || requested === '') return { locale: workflow.language };
   const l = getLocale(requested.trim());
   return l ? { locale: l.code } : { locale: workflow.language, rejected: requested };
+}
+
+/** The workflow's voice for a locale (exact, then its base language), else the registry default for the TTS chain. */
+export function workflowVoice(workflow: Pick<Workflow, 'voices'>, locale: string, ttsName: string, voiceFor?: (locale: string, ttsProvider: string) => string | undefined): string {
+  const w = workflow.voices;
+  return w[locale] ?? w[locale.split('-')[0]] ?? voiceFor?.(locale, ttsName) ?? '';
 }
 
 /** The cache key's voice: the TTS chain and its voice, so audio from one never plays for another. */

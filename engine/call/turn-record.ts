@@ -2,7 +2,7 @@
 // speechEnd → sttFinal → responseStart → ttsFirstByte → firstAudioSent (docs/architecture.md).
 import type { Metrics } from '../metrics/registry.ts';
 
-export type ResponseSource = 'greeting' | 'cache-exact' | 'cache-semantic' | 'llm';
+export type ResponseSource = 'greeting' | 'cache-exact' | 'cache-semantic' | 'llm' | 'fallback';
 
 export interface TurnLatency {
   /** firstAudioSent − speechEnd: what the caller feels, less the network. */

@@ -100,11 +100,11 @@ class MapCache implements AnswerCache {
   }
 }
 
-function call(llm: LlmProvider, opts: { cache?: AnswerCache; output?: FakeOutput; language?: string } = {}) {
+function call(llm: LlmProvider, opts: { cache?: AnswerCache; output?: FakeOutput; language?: string; workflow?: Workflow; apology?: Uint8Array } = {}) {
   const output = opts.output ?? new FakeOutput();
   const metrics = createMetrics();
-  const core = new CallCore(output, { config, metrics, log, cache: opts.cache });
-  core.start({ callSid: 'CAcore', workflow: wf, llm, ttsName: 'fake-tts', parameters: {}, language: opts.language });
+  const core = new CallCore(output, { config, metrics, log, cache: opts.cache, apology: () => opts.apology });
+  core.start({ callSid: 'CAcore', workflow: opts.workflow ?? wf, llm, ttsName: 'fake-tts', parameters: {}, language: opts.language });
   return { core, output, metrics };
 }
 
@@ -228,6 +228,18 @@ describe('CallCore', () => {
     await until(() => core.turns.length === 2, 'the next turn');
     expect(core.turns[1].answer).toBe('Back again.');
     expect(core.state).not.toBe('ended');
+  });
+
+  it('says the pre-synthesised apology when every provider fails, and hangs up after it if the workflow says so', async () => {
+    const llm = new ScriptedLlm(() => new Error('every provider down'));
+    const apology = new Uint8Array([7, 7, 7]);
+    const { core, output } = call(llm, { apology, workflow: { ...wf, onAnswerFailure: 'hang-up' } });
+    core.input(text('Hello?'));
+    await until(() => output.hangUps === 1, 'the hang-up after the apology');
+    expect(core.turns[0]).toMatchObject({ source: 'fallback', answer: wf.fallback });
+    const pieces: any[] = [];
+    output.utterances[1].pieces.subscribe((p) => pieces.push(p));
+    expect(pieces).toEqual([{ text: wf.fallback, audio: apology, final: true }]); // played as is: no TTS needed
   });
 
   it('speculates on stable interim input and adopts it only for the same final words', async () => {
