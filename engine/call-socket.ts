@@ -8,6 +8,8 @@ import { checkUpgrade } from './twilio/signature.ts';
 
 export interface CallSocketData {
   id: string;
+  /** The peer's address, for the per-address limit. */
+  ip: string;
   closed: boolean;
   session?: LiveCall;
   /** Closes a socket that never sends start/setup. */
@@ -24,16 +26,25 @@ let socketSeq = 0;
  */
 export function callSocketBehavior(engine: Engine, mode: 'media' | 'relay', open: (socket: SessionSocket) => LiveCall): WebSocketBehavior<CallSocketData> {
   const { config, log, metrics } = engine;
+  /** A peer stopped reading while the agent speaks: close it before its buffer grows without bound. */
+  const slowReader = (ws: WebSocket<CallSocketData>) => {
+    const data = ws.getUserData();
+    metrics.socketsRefused.inc({ transport: mode, reason: 'slow_reader' });
+    log.warn({ mode, socket: data.id, buffered: ws.getBufferedAmount(), limit: config.MAX_SOCKET_BUFFER_BYTES }, 'call socket not reading: closing it');
+    data.session?.end('slow-reader', 1008, `more than ${config.MAX_SOCKET_BUFFER_BYTES} bytes unread`);
+    if (!data.closed) ws.close(); // the close frame would queue behind the unread bytes: drop them now
+  };
   return {
     compression: uWS.DISABLED,
     // Hard cap; sessions apply MAX_MESSAGE_BYTES themselves and count what they drop.
     maxPayloadLength: Math.max(config.MAX_MESSAGE_BYTES * 4, 256 * 1024),
     idleTimeout: 120,
-    upgrade: (res, req, context) => upgradeCall(engine, res, req, context, { id: `${mode}-${++socketSeq}`, closed: false }),
+    upgrade: (res, req, context) => upgradeCall(engine, mode, res, req, context, { id: `${mode}-${++socketSeq}`, ip: Buffer.from(res.getRemoteAddressAsText()).toString(), closed: false }),
     open: (ws) => {
       const data = ws.getUserData();
+      perIp.set(data.ip, (perIp.get(data.ip) ?? 0) + 1);
       try {
-        data.session = open(sessionSocket(ws));
+        data.session = open(sessionSocket(ws, config.MAX_SOCKET_BUFFER_BYTES, () => slowReader(ws)));
       } catch (err) {
         metrics.errors.inc({ kind: 'call_exception' });
         log.error({ err, mode, socket: data.id }, 'could not create a call session: closing the socket');
@@ -64,6 +75,9 @@ export function callSocketBehavior(engine: Engine, mode: 'media' | 'relay', open
       const data = ws.getUserData();
       data.closed = true;
       clearTimeout(data.startTimer);
+      const n = (perIp.get(data.ip) ?? 1) - 1;
+      if (n > 0) perIp.set(data.ip, n);
+      else perIp.delete(data.ip);
       if (!data.session) return;
       engine.calls.delete(data.id);
       metrics.callsActive.dec({ mode });
@@ -77,8 +91,11 @@ export function callSocketBehavior(engine: Engine, mode: 'media' | 'relay', open
   };
 }
 
+/** Live call sockets per remote address (both routes). */
+const perIp = new Map<string, number>();
+
 /** Upgrades only a signed request (when a Twilio token is set) to a call socket while there is room. */
-function upgradeCall(engine: Engine, res: HttpResponse, req: HttpRequest, context: us_socket_context_t, data: CallSocketData): void {
+function upgradeCall(engine: Engine, mode: 'media' | 'relay', res: HttpResponse, req: HttpRequest, context: us_socket_context_t, data: CallSocketData): void {
   const info = requestInfo(req);
   const signed = checkUpgrade(engine.config, info); // over wss://PUBLIC_HOST/<path>
   if (!signed.ok) {
@@ -86,22 +103,35 @@ function upgradeCall(engine: Engine, res: HttpResponse, req: HttpRequest, contex
     res.writeStatus('403 Forbidden').end(signed.reason);
     return;
   }
-  if (engine.draining || engine.calls.size >= engine.config.MAX_CALLS) {
-    res.writeStatus('503 Service Unavailable').end(engine.draining ? 'shutting down' : 'at capacity');
+  const { MAX_CALLS, MAX_CALLS_PER_IP } = engine.config;
+  const refused = engine.draining ? 'shutting down' : engine.calls.size >= MAX_CALLS ? 'at capacity' : MAX_CALLS_PER_IP > 0 && (perIp.get(data.ip) ?? 0) >= MAX_CALLS_PER_IP ? 'too many calls from this address' : undefined;
+  if (refused) {
+    engine.metrics.socketsRefused.inc({ transport: mode, reason: refused.replaceAll(' ', '_') });
+    engine.log.warn({ mode, ip: data.ip, reason: refused }, 'call socket refused');
+    res.writeStatus('503 Service Unavailable').end(refused);
     return;
   }
   res.upgrade<CallSocketData>(data, info.headers['sec-websocket-key'], info.headers['sec-websocket-protocol'] ?? '', info.headers['sec-websocket-extensions'] ?? '', context);
 }
 
-/** The socket a session writes to; writes after the socket closed are dropped, not thrown. */
-function sessionSocket(ws: WebSocket<CallSocketData>): { send(text: string): void; close(code: number, reason: string): void; cork(fn: () => void): void } {
+/**
+ * The socket a call writes to; writes after the socket closed are dropped, not thrown, and a peer
+ * that lets more than `maxBuffered` bytes pile up unread is reported once.
+ */
+export function sessionSocket(ws: WebSocket<CallSocketData>, maxBuffered: number, onSlowReader: () => void): { send(text: string): void; close(code: number, reason: string): void; cork(fn: () => void): void } {
   const data = ws.getUserData();
+  let reported = false;
   return {
     cork: (fn) => {
       if (!data.closed) ws.cork(fn);
     },
     send: (text) => {
-      if (!data.closed) ws.send(text, false);
+      if (data.closed) return;
+      ws.send(text, false);
+      if (!reported && ws.getBufferedAmount() > maxBuffered) {
+        reported = true;
+        onSlowReader();
+      }
     },
     close: (code, reason) => {
       if (!data.closed) ws.end(code, reason);

@@ -25,6 +25,13 @@ export const ConfigSchema = z.object({
   SHUTDOWN_GRACE_MS: int(10_000, 0),
   /** A call socket that has not sent `start`/`setup` this long after opening is closed (Twilio sends both at once). */
   CALL_START_TIMEOUT_MS: int(10_000, 100, 600_000),
+  /** Calls at once from one remote address; 0: no limit (behind a proxy every call comes from its address). */
+  MAX_CALLS_PER_IP: int(0, 0),
+  /**
+   * Bytes a call socket may hold unsent (a peer that stops reading while the agent speaks) before
+   * it is closed: memory stays bounded. 4 MB is minutes of base64 μ-law.
+   */
+  MAX_SOCKET_BUFFER_BYTES: int(4 * 1024 * 1024, 16 * 1024),
 
   // --- DSP (workers/)
   DSP_THREADS: int(Math.max(1, availableParallelism()), 1, 64),
@@ -103,13 +110,22 @@ export const ConfigSchema = z.object({
   AZURE_SPEECH_ENDPOINT: optStr,
   HEDGE_MIN_DELAY_MS: int(150, 0),
   HEDGE_MAX_DELAY_MS: int(1500, 0),
+  /**
+   * Expected time to first output of a provider before any sample (a provider spec's
+   * expectedFirstOutputMs overrides it): the hedge delay starts at HEDGE_TAIL_MULTIPLE × this,
+   * and observed samples take over as they arrive. 400 ms: a small hosted LLM's typical first token.
+   */
+  HEDGE_PRIOR_MS: int(400, 1, 60_000),
+  /** k: the hedge delay is min(observed p95, k × median), so stalls in the tail cannot push it up (bench/hedge.bench.ts sweeps k). */
+  HEDGE_TAIL_MULTIPLE: num(2.5, 1, 100),
+  /** Hedge budget, a token bucket as in gRPC retry throttling: its size (hedging allowed while tokens > half)… */
+  HEDGE_BUDGET_TOKENS: int(10, 1, 10_000),
+  /** …and the tokens an answered request puts back (a failed attempt or a hedge that lost takes 1). */
   HEDGE_BUDGET_RATIO: num(0.1, 0, 1),
   FIRST_OUTPUT_TIMEOUT_MS: int(4000, 100),
   // Provider resilience (engine/providers/): a provider that streams nothing for this long
   // mid-answer is treated as failed and the answer is finished by the next one.
   STREAM_STALL_TIMEOUT_MS: int(3000, 100),
-  /** Sliding window over which HEDGE_BUDGET_RATIO is counted. */
-  HEDGE_BUDGET_WINDOW_MS: int(30_000, 1000),
   /** Circuit breaker: opens after this many consecutive failures… */
   BREAKER_FAILURES: int(5, 1),
   /** …or when this share of the requests in BREAKER_WINDOW_MS failed (with ≥ BREAKER_MIN_REQUESTS). */

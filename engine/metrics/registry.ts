@@ -55,6 +55,7 @@ export function createMetrics() {
     callsTotal: new client.Counter({ name: 'weaver_calls_total', help: 'Calls ended, by outcome', labelNames: ['mode', 'outcome'], registers: [registry] }),
     protocolErrors: new client.Counter({ name: 'weaver_protocol_errors_total', help: 'Rejected inbound socket messages, by kind', labelNames: ['transport', 'kind'], registers: [registry] }),
     errors: new client.Counter({ name: 'weaver_errors_total', help: 'Errors by kind', labelNames: ['kind'], registers: [registry] }),
+    socketsRefused: new client.Counter({ name: 'weaver_sockets_refused_total', help: 'Call sockets refused or closed by a limit, by reason', labelNames: ['transport', 'reason'], registers: [registry] }),
     framesIn: new client.Counter({ name: 'weaver_frames_in_total', help: 'Inbound media frames', registers: [registry] }),
     framesOut: new client.Counter({ name: 'weaver_frames_out_total', help: 'Outbound media messages', registers: [registry] }),
     turns: new client.Counter({ name: 'weaver_turns_total', help: 'Answered turns by response source', labelNames: ['source'], registers: [registry] }),
