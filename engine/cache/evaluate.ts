@@ -6,7 +6,9 @@ import type { EmbeddingProvider } from '../../adapters/kit/types.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { FaqEntrySchema, parseWorkflow } from '../workflow.ts';
-import { FAQ_STATE, ResponseCache, faqEntryId } from './response-cache.ts';
+import { prewarmFaq } from '../faq-prewarm.ts';
+import { FAQ_STATE, faqEntryId } from './cache-key.ts';
+import { ResponseCache } from './response-cache.ts';
 
 export const EvalQuerySchema = z.object({
   text: z.string(),
@@ -73,7 +75,7 @@ export async function evaluateFaq(
   const wf = parseWorkflow({ id: faq.workflow, faq: faq.entries }, 'FAQ file');
   const cache = await ResponseCache.create(cfg, { ...opts, persist: false });
   try {
-    await cache.prewarm(wf, {});
+    await prewarmFaq(cache, wf, {}, undefined, opts.log?.child({ component: 'cache' }));
     const idToFaq = new Map(wf.faq.map((f) => [faqEntryId(wf.id, f.id, ''), f.id]));
     const outcomes: EvalOutcome[] = [];
     for (const q of queries) {
