@@ -11,7 +11,6 @@ import { performance } from 'node:perf_hooks';
 import type { EmbeddingProvider } from '../../adapters/kit/types.ts';
 import type { Config } from '../config.ts';
 import { log as rootLog, type Logger } from '../log.ts';
-import type { Workflow } from '../workflow.ts';
 import { createEmbedder, type Embedder } from './backend.ts';
 import { analyse, guard, type GuardReason } from './guard.ts';
 import type { HnswParams } from './hnsw-index.ts';
@@ -19,7 +18,6 @@ import { LatencyWindow } from './latency.ts';
 import { Mutex } from './mutex.ts';
 import { normaliseText } from '../../adapters/kit/normalise.ts';
 import { encodeSnapshot, readSnapshot, setAside, writeFileAtomic } from './persist.ts';
-import { prewarmFaq } from '../faq-prewarm.ts';
 import { normaliseKey, partitionId, type CacheKey } from './cache-key.ts';
 import { LearningPolicy } from './learning.ts';
 import { PartitionedIndex, type Entry, type EntrySource, type IndexItem } from './partitioned-index.ts';
@@ -291,15 +289,6 @@ export class ResponseCache {
   /** Removes every entry the predicate matches (FAQ pre-warm drops entries a workflow no longer has). */
   async removeWhere(match: (e: CacheEntryInfo) => boolean): Promise<number> {
     return this.mutex.run(() => this.index.removeWhere(match));
-  }
-
-  /** Kept while engine.ts and tests move to prewarmFaq (engine/faq-prewarm.ts), which it calls. */
-  prewarm(
-    workflow: Workflow,
-    voicesByLanguage: Record<string, string>,
-    synth?: (text: string, voice: string, language: string) => Promise<Uint8Array>,
-  ): Promise<{ entries: number; audio: number }> {
-    return prewarmFaq(this, workflow, voicesByLanguage, synth, this.log);
   }
 
   /** Removes every expired entry (the sweep timer calls this; also usable on demand). */

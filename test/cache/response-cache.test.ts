@@ -3,6 +3,7 @@ import { HashingEmbedding } from '../../adapters/local/hashing-embedding.ts';
 import { loadConfig, type Config } from '../../engine/config.ts';
 import { FAQ_STATE, ResponseCache, faqEntryId, type CacheKey } from '../../engine/cache/index.ts';
 import { parseWorkflow } from '../../engine/workflow.ts';
+import { prewarmFaq } from '../../engine/faq-prewarm.ts';
 
 const key = (over: Partial<CacheKey> = {}): CacheKey => ({ workflow: 'dental', state: FAQ_STATE, language: 'en-US', voice: 'en-us', ...over });
 const open: ResponseCache[] = [];
@@ -165,7 +166,7 @@ describe('prewarm', () => {
       spoken.push(`${voice}|${language}|${text}`);
       return new Uint8Array(160).fill(voice.length);
     };
-    const r = await c.prewarm(wf, { 'en-US': 'en-us', 'es-ES': 'es', 'zh-HK': 'yue' }, synth);
+    const r = await prewarmFaq(c, wf, { 'en-US': 'en-us', 'es-ES': 'es', 'zh-HK': 'yue' }, synth);
     expect(r).toEqual({ entries: 3, audio: 3 });
     expect(spoken).toContain('en-us|en-US|Yes, behind the building.');
     const hit = await c.lookup({ workflow: 'dental', state: FAQ_STATE, language: 'en-GB', voice: 'en-us' }, 'where can i park');
@@ -174,7 +175,7 @@ describe('prewarm', () => {
     expect(await c.lookup({ workflow: 'dental', state: FAQ_STATE, language: 'es-MX', voice: 'es' }, '¿dónde está la clínica?')).not.toBeNull();
     expect(await c.lookup({ workflow: 'dental', state: FAQ_STATE, language: 'zh-HK', voice: 'yue' }, '診所喺邊度')).not.toBeNull();
     // A second prewarm (workflow reload) keeps existing audio and drops removed entries.
-    const again = await c.prewarm({ ...wf, faq: wf.faq.slice(0, 1) }, { 'en-US': 'en-us' }, synth);
+    const again = await prewarmFaq(c, { ...wf, faq: wf.faq.slice(0, 1) }, { 'en-US': 'en-us' }, synth);
     expect(again).toEqual({ entries: 1, audio: 1 });
     expect(spoken.length).toBe(3);
     expect(c.stats().entries).toBe(1);

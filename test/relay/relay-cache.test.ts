@@ -1,5 +1,6 @@
 // Relay mode shares the response cache with Media Streams: a hit answers with the cached text
 // at once (one last:true token, no LLM), in the same context partition as the media session.
+import { prewarmFaq } from '../../engine/faq-prewarm.ts';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { RelayCaller } from '../../bench/load/relay-sim.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   const p = t.engine.providersFor(wf);
   const voices: Record<string, string> = {};
   for (const [lang, v] of Object.entries(wf.voices)) voices[lang] = `${p.tts.name}:${v}`;
-  await t.engine.cache!.prewarm(wf, voices);
+  await prewarmFaq(t.engine.cache!, wf, voices);
 });
 afterAll(async () => {
   await t?.stop();
