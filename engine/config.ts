@@ -15,6 +15,17 @@ export const ConfigSchema = z.object({
   // --- server
   PORT: int(8080, 0, 65535),
   HOST: z.string().default('0.0.0.0'),
+  /** Let this engine share PORT with another process already listening there (SO_REUSEPORT); off, a taken port stops startup. */
+  WEAVER_SHARE_PORT: bool.default(false),
+  /**
+   * Plug-ins loaded before providers are built: comma-separated module paths (TypeScript or
+   * JavaScript, relative to the working directory), each registering adapters with registerProvider.
+   */
+  WEAVER_PLUGINS: z
+    .union([z.string(), z.array(z.string())]) // a string in the environment, either in a WEAVER_CONFIG file
+    .optional()
+    .transform((v) => (Array.isArray(v) ? v : (v ?? '').split(',')).map((p) => p.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/\.(ts|mts|cts|js|mjs|cjs)$/, 'each plug-in must be a module path ending in .ts, .mts, .cts, .js, .mjs or .cjs'))),
   /** Public host name Twilio reaches (e.g. "abc.ngrok.app"); used in TwiML and signature checks. */
   PUBLIC_HOST: optStr,
   WORKFLOWS_DIR: z.string().default(fileURLToPath(new URL('./workflows', import.meta.url))),
@@ -108,6 +119,15 @@ export const ConfigSchema = z.object({
   AZURE_SPEECH_KEY: optStr,
   AZURE_SPEECH_REGION: optStr,
   AZURE_SPEECH_ENDPOINT: optStr,
+  ANTHROPIC_API_KEY: optStr,
+  /** Anthropic Messages API origin (default https://api.anthropic.com). */
+  ANTHROPIC_BASE_URL: optStr,
+  DEEPGRAM_API_KEY: optStr,
+  /** Deepgram streaming endpoint (default wss://api.deepgram.com/v1/listen). */
+  DEEPGRAM_URL: optStr,
+  ELEVENLABS_API_KEY: optStr,
+  /** ElevenLabs API origin (default https://api.elevenlabs.io). */
+  ELEVENLABS_BASE_URL: optStr,
   HEDGE_MIN_DELAY_MS: int(150, 0),
   HEDGE_MAX_DELAY_MS: int(1500, 0),
   /**

@@ -21,7 +21,24 @@ export class ProviderConfigError extends Error {}
 /** The engine's settings as a factory sees them; the engine passes its typed config. */
 export type Settings = Readonly<Record<string, unknown>>;
 
-/** What a factory gets: the spec, its workflow, a logger, and helpers that read options with clear errors. */
+/**
+ * An environment variable to fall back to: one of the engine's config keys (read from its
+ * validated config) or any other name, e.g. a plug-in's own "MURMUR_API_KEY" (read from the
+ * process environment). Either way, error messages name it.
+ */
+export type EnvName<C extends object> = (keyof C & string) | (string & {});
+
+export interface StrOptions<C extends object> {
+  env?: EnvName<C>;
+  required?: boolean;
+  def?: string;
+}
+
+/**
+ * What a factory gets: the spec, its workflow, a logger, and helpers that read options with
+ * clear errors. Spec keys the factory never reads (through these helpers or `spec`) are logged
+ * as warnings naming the key, so a typo such as "temprature" does not pass silently.
+ */
 export interface FactoryContext<C extends object = Settings> {
   spec: ProviderSpec;
   workflow: WorkflowScript;
@@ -30,12 +47,14 @@ export interface FactoryContext<C extends object = Settings> {
   log: Logger;
   /** Where the spec came from, for messages: "providers.llm[0]" or "WEAVER_LLM_CHAIN[0]". */
   path: string;
-  /** A string option, falling back to a config key; missing + required → a clear error. */
-  str(key: string, opts?: { env?: keyof C & string; required?: boolean; def?: string }): string | undefined;
+  /** A string option, falling back to `env` then `def`; missing + required → a clear error. */
+  str(key: string, opts: StrOptions<C> & ({ required: true } | { def: string })): string;
+  str(key: string, opts?: StrOptions<C>): string | undefined;
   num(key: string, opts?: { min?: number; max?: number }): number | undefined;
   strings(key: string): string[] | undefined;
-  /** A URL option (or config key) whose protocol is one of `protocols`. */
-  url(key: string, protocols: string[], opts?: { env?: keyof C & string; required?: boolean }): string | undefined;
+  /** A URL option (or env fallback) whose protocol is one of `protocols`. */
+  url(key: string, protocols: string[], opts: { env?: EnvName<C>; required: true }): string;
+  url(key: string, protocols: string[], opts?: { env?: EnvName<C>; required?: boolean }): string | undefined;
 }
 
 export type ProviderFactory<R extends Role, C extends object = Settings> = (ctx: FactoryContext<C>) => Providers[R];

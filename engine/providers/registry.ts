@@ -10,9 +10,9 @@ import { ProviderHealth } from './health.ts';
 import { HedgeBudget, type Candidate, type HedgeSettings } from './hedge.ts';
 import { HedgedLlm, HedgedStt, HedgedTts } from './chain.ts';
 import { workflowScript } from './workflow-script.ts';
-import { ProviderConfigError, providerFactory, registerProvider, registeredProviders, type FactoryContext, type ProviderFactory, type Providers, type Role } from '../../adapters/kit/registry.ts';
-import { silentLogger, type Logger as AdapterLogger } from '../../adapters/kit/log.ts';
-import type { WorkflowScript } from '../../adapters/kit/workflow-script.ts';
+import { makeContext, unknownKeyWarning, type EngineContext } from './factory-context.ts';
+import { ProviderConfigError, providerFactory, registerProvider, registeredProviders, type ProviderFactory, type Providers, type Role } from '../../adapters/kit/registry.ts';
+import { silentLogger } from '../../adapters/kit/log.ts';
 import { SimulatedStt } from '../../adapters/local/simulated-stt.ts';
 import { WorkflowResponder } from '../../adapters/local/workflow-responder.ts';
 import { EspeakTts } from '../../adapters/local/espeak-tts.ts';
@@ -22,55 +22,9 @@ import { OpenAiTts } from '../../adapters/openai/tts.ts';
 import { AzureOpenAiLlm } from '../../adapters/azure-openai/llm.ts';
 import { AzureStt } from '../../adapters/azure-speech/stt.ts';
 import { AzureTts } from '../../adapters/azure-speech/tts.ts';
+import { AnthropicLlm } from '../../adapters/anthropic/llm.ts';
 
 export type { Providers };
-
-type EngineContext = FactoryContext<Config>;
-
-function makeContext(spec: ProviderSpec, workflow: WorkflowScript, config: Config, log: AdapterLogger, path: string): EngineContext {
-  const raw = spec as Record<string, unknown>;
-  const str: EngineContext['str'] = (key, o = {}) => {
-    const v = raw[key];
-    if (v !== undefined && typeof v !== 'string') throw new ProviderConfigError(`${key} must be a string (${path}.${key})`);
-    const value = (v as string | undefined) || (o.env ? (config[o.env] as string | undefined) : undefined) || o.def;
-    if (!value && o.required) throw new ProviderConfigError(`${key} missing: set ${o.env ? `${o.env} or ` : ''}${path}.${key}`);
-    return value || undefined;
-  };
-  return {
-    spec,
-    workflow,
-    config,
-    log,
-    path,
-    str,
-    num(key, o = {}) {
-      const v = raw[key];
-      if (v === undefined) return undefined;
-      if (typeof v !== 'number' || !Number.isFinite(v) || (o.min !== undefined && v < o.min) || (o.max !== undefined && v > o.max)) {
-        throw new ProviderConfigError(`${key} must be a number${o.min !== undefined ? ` ≥ ${o.min}` : ''}${o.max !== undefined ? ` ≤ ${o.max}` : ''} (${path}.${key}), got ${JSON.stringify(v)}`);
-      }
-      return v;
-    },
-    strings(key) {
-      const v = raw[key];
-      if (v === undefined) return undefined;
-      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x)) throw new ProviderConfigError(`${key} must be an array of strings (${path}.${key})`);
-      return v as string[];
-    },
-    url(key, protocols, o = {}) {
-      const value = str(key, o);
-      if (value === undefined) return undefined;
-      let u: URL;
-      try {
-        u = new URL(value);
-      } catch {
-        throw new ProviderConfigError(`${key} "${value}" is not a valid URL (${o.env ? `${o.env} or ` : ''}${path}.${key})`);
-      }
-      if (!protocols.includes(u.protocol.replace(':', ''))) throw new ProviderConfigError(`${key} "${value}" must use ${protocols.join(' or ')} (${o.env ? `${o.env} or ` : ''}${path}.${key})`);
-      return value;
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------- built-ins
 
@@ -120,6 +74,16 @@ const azureSpeechAuth = (c: EngineContext) => {
 };
 builtIn('stt', 'azure-speech', (c) => new AzureStt({ ...azureSpeechAuth(c), languages: c.strings('languages'), segmentationSilenceMs: c.num('segmentationSilenceMs', { min: 100, max: 5000 }), finalWaitMs: c.num('finalWaitMs', { min: 0 }) }));
 builtIn('tts', 'azure-speech', (c) => new AzureTts({ ...azureSpeechAuth(c), voice: c.str('voice'), rate: c.str('rate') }));
+builtIn('llm', 'anthropic', (c) =>
+  new AnthropicLlm({
+    apiKey: c.str('apiKey', { env: 'ANTHROPIC_API_KEY', required: true }),
+    baseURL: c.url('baseURL', ['http', 'https'], { env: 'ANTHROPIC_BASE_URL' }),
+    model: c.str('model'),
+    maxTokens: c.num('maxTokens', { min: 1 }),
+    timeoutMs: timeout(c),
+    name: c.str('name'),
+  }),
+);
 
 // ---------------------------------------------------------------------------- building
 
@@ -175,11 +139,13 @@ export function buildProviders(workflow: Workflow, config: Config, opts: BuildOp
       const label = `${base.replace(/^providers\./, '')}[${i}] ${spec.provider}`;
       const factory = providerFactory(role, spec.provider);
       if (!factory) {
-        problems.push(`${label}: unknown ${role} provider "${spec.provider}" (known: ${registeredProviders(role).join(', ')})`);
+        problems.push(`${label}: unknown ${role} provider "${spec.provider}" (known: ${registeredProviders(role).join(', ')}; a plug-in's adapters load with WEAVER_PLUGINS=./path/to/plugin.ts)`);
         return;
       }
       try {
-        const provider = factory(makeContext(spec, script, config, factoryLog, path));
+        const tracked = makeContext(spec, script, config, factoryLog, path);
+        const provider = factory(tracked.ctx);
+        for (const key of tracked.unreadKeys()) tracked.ctx.log.warn({ path, key }, unknownKeyWarning(key, tracked.readKeys(), `${path} (${spec.provider})`));
         let name = provider.name;
         if (out.some((c) => c.name === name)) name = `${name}#${i}`;
         const v = (spec as Record<string, unknown>).voice;

@@ -1,0 +1,97 @@
+// What the loopback fakes of HTTP services share: a server on 127.0.0.1 whose close() also ends
+// open sockets and pending timers, request body reading, and the UpstreamProbe the conformance
+// suite uses (adapters/testkit/conformance.ts) to hold a response after its first output and
+// to see whether the adapter closed its connection.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { UpstreamProbe } from '../../adapters/testkit/conformance.ts';
+
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Holds streams after their first output while held, and counts what is open. A fake calls
+ * `track` for each streaming response (or socket) and `gate()` after writing its first output.
+ */
+export class Probe implements UpstreamProbe {
+  private held = false;
+  private waiting: Array<() => void> = [];
+  private openCount = 0;
+
+  hold(): void {
+    this.held = true;
+  }
+  release(): void {
+    this.held = false;
+    for (const w of this.waiting.splice(0)) w();
+  }
+  open(): number {
+    return this.openCount;
+  }
+  /** Counts `res` as open until it closes (finished or dropped by the client). */
+  track(closable: { once(event: 'close', f: () => void): unknown }): void {
+    this.openCount++;
+    closable.once('close', () => this.openCount--);
+  }
+  /** Resolves at once, or on release() while held. */
+  gate(): Promise<void> {
+    return this.held ? new Promise((r) => this.waiting.push(r)) : Promise.resolve();
+  }
+}
+
+export interface Loopback {
+  server: Server;
+  origin: string;
+  /** A timer close() clears. */
+  wait(ms: number): Promise<void>;
+  /** Ends the response after what was written reaches the client: a dropped connection. */
+  drop(res: ServerResponse): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startLoopback(handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>): Promise<Loopback> {
+  const sockets = new Set<Socket>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const server = createServer((req, res) => {
+    Promise.resolve(handler(req, res)).catch((e) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(e) }));
+      else res.destroy();
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const wait = (ms: number) =>
+    new Promise<void>((r) => {
+      if (ms <= 0) return r();
+      const t = setTimeout(() => {
+        timers.delete(t);
+        r();
+      }, ms);
+      timers.add(t);
+    });
+  return {
+    server,
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    wait,
+    async drop(res) {
+      await wait(20);
+      res.socket?.end();
+      res.socket?.destroySoon?.();
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const t of timers) clearTimeout(t);
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
