@@ -23,6 +23,7 @@ import { AzureOpenAiLlm } from '../../adapters/azure-openai/llm.ts';
 import { AzureStt } from '../../adapters/azure-speech/stt.ts';
 import { AzureTts } from '../../adapters/azure-speech/tts.ts';
 import { AnthropicLlm } from '../../adapters/anthropic/llm.ts';
+import { DeepgramStt } from '../../adapters/deepgram/stt.ts';
 
 export type { Providers };
 
@@ -74,6 +75,19 @@ const azureSpeechAuth = (c: EngineContext) => {
 };
 builtIn('stt', 'azure-speech', (c) => new AzureStt({ ...azureSpeechAuth(c), languages: c.strings('languages'), segmentationSilenceMs: c.num('segmentationSilenceMs', { min: 100, max: 5000 }), finalWaitMs: c.num('finalWaitMs', { min: 0 }) }));
 builtIn('tts', 'azure-speech', (c) => new AzureTts({ ...azureSpeechAuth(c), voice: c.str('voice'), rate: c.str('rate') }));
+builtIn('stt', 'deepgram', (c) =>
+  new DeepgramStt({
+    apiKey: c.str('apiKey', { env: 'DEEPGRAM_API_KEY', required: true }),
+    url: c.url('url', ['wss', 'ws'], { env: 'DEEPGRAM_URL' }),
+    model: c.str('model'),
+    language: c.str('language'),
+    endpointingMs: c.num('endpointingMs', { min: 10, max: 10_000 }),
+    utteranceEndMs: c.num('utteranceEndMs', { min: 1000, max: 10_000 }),
+    smartFormat: c.spec.smartFormat === undefined ? undefined : c.spec.smartFormat === true,
+    finalWaitMs: c.num('finalWaitMs', { min: 0 }),
+    name: c.str('name'),
+  }),
+);
 builtIn('llm', 'anthropic', (c) =>
   new AnthropicLlm({
     apiKey: c.str('apiKey', { env: 'ANTHROPIC_API_KEY', required: true }),
