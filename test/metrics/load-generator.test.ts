@@ -1,6 +1,6 @@
 // The load generator against a real engine over loopback, through both transports of the
 // comparison: uWebSockets.js (the engine's server) and the `ws` library (ws-transport.ts,
-// same engine, same CallSession). One short call each: it is answered, marks are echoed, and
+// same engine, same MediaCall). One short call each: it is answered, marks are echoed, and
 // the engine's per-call report is collected.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { LoadGenerator } from '../../bench/load/generator.ts';
