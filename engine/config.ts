@@ -15,6 +15,22 @@ export const ConfigSchema = z.object({
   // --- server
   PORT: int(8080, 0, 65535),
   HOST: z.string().default('0.0.0.0'),
+  /**
+   * Engine processes on this machine sharing PORT, each with its own DSP shards, under a supervisor
+   * that restarts one that dies (engine/cluster/). 1: the engine runs in this process, as before.
+   */
+  WEAVER_PROCESSES: int(1, 1, 64),
+  // --- scale-out on Redis (engine/shared/): cache, call registry and breaker state shared between
+  // instances, never on the audio path. Unset: the engine runs alone.
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+  /** Prefix of every key and channel, so deployments (and test runs) can share one Redis. */
+  REDIS_KEY_PREFIX: z.string().default('weaver:'),
+  /** A Redis command not answered in this long fails (the engine carries on with local state). */
+  REDIS_COMMAND_TIMEOUT_MS: int(500, 10, 60_000),
+  /** How long a call's shared record (owner, state, callbacks, turn summaries) stays in Redis. */
+  REDIS_CALL_TTL_S: int(86_400, 60),
+  /** Writes held while Redis is unreachable; past this the oldest are dropped and counted. */
+  REDIS_WRITE_QUEUE_MAX: int(10_000, 0),
   /** Let this engine share PORT with another process already listening there (SO_REUSEPORT); off, a taken port stops startup. */
   WEAVER_SHARE_PORT: bool.default(false),
   /**

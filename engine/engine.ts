@@ -14,6 +14,7 @@ import { ProviderHealth } from './providers/health.ts';
 import { ResponseCache } from './cache/index.ts';
 import { prewarmFaq } from './faq-prewarm.ts';
 import { CallRegistry } from './calls/registry.ts';
+import { openShared, type Shared } from './shared/index.ts';
 import { MediaCall, type MediaSocket } from './call/media-call.ts';
 import { RelayCall, type RelaySocket } from './call/relay-call.ts';
 import type { LiveCall } from './call/io.ts';
@@ -40,6 +41,8 @@ export interface Engine {
   /** Recent Media Streams calls by callSid (registry.recentMedia). */
   readonly recent: Map<string, MediaCall>;
   readonly live: LiveMetrics;
+  /** Cache, call registry and provider health shared through Redis (REDIS_URL; engine/shared/). */
+  readonly shared?: Shared;
   readonly startedAt: number;
   draining: boolean;
   providersFor(workflow: Workflow): Providers;
@@ -84,6 +87,8 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
 
   const calls = new Map<string, LiveCall>();
   const registry = new CallRegistry();
+  // Never throws: a Redis that is down leaves the engine on local state, reconnecting.
+  const shared = await openShared(config, { log, cache, registry, health, local: () => ({ calls: calls.size, status: live.status() }) });
   const resolve = (id: string | undefined) => {
     const workflow = engine.workflow(id) ?? workflows.get(config.DEFAULT_WORKFLOW)!;
     return { workflow, ...providers.get(workflow.id)! };
@@ -97,7 +102,7 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
     log,
   );
   log.info({ lines: apologies.size }, 'fallback lines pre-synthesised');
-  const callDeps = { config, metrics, log, cache, voiceFor: chainVoice, apology: (wf: string, locale: string) => apologies.get(wf, locale) };
+  const callDeps = { config, metrics, log, cache: shared?.cache ?? cache, voiceFor: chainVoice, apology: (wf: string, locale: string) => apologies.get(wf, locale) };
   // Reads the engine's draining flag when asked, so it is built before the engine object.
   const live = new LiveMetrics({
     config,
@@ -107,6 +112,7 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
     dsp,
     cache,
     calls,
+    shared,
     get draining() {
       return engine.draining;
     },
@@ -127,6 +133,7 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
     registry,
     recent: registry.recentMedia,
     live,
+    shared,
     startedAt: Date.now(),
     draining: false,
     providersFor: (wf) => providers.get(wf.id)!,
@@ -144,10 +151,12 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
             });
       call.started$.subscribe(() => registry.remember(call));
       live.attach(call); // its turns feed the live percentiles and alerts
+      shared?.attach(call); // its owner, state and turn summaries are shared with the other instances
       return call;
     },
     async close() {
       live.stop();
+      await shared?.close();
       await cache?.close();
       await dsp.close();
       await Promise.all([...providers.values()].flatMap((p) => [p.stt, p.llm, p.tts].map((x) => x.close?.().catch((e) => log.warn({ err: e, provider: x.name }, 'provider close failed')))));

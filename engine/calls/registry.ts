@@ -47,6 +47,9 @@ export interface CallRecord {
 const RANK: Record<string, number> = { queued: 0, initiated: 1, ringing: 2, answered: 3, 'in-progress': 3, completed: 4, busy: 4, failed: 4, 'no-answer': 4, canceled: 4 };
 const rank = (s: string) => RANK[s] ?? 2;
 
+/** Twilio's order of status events, as recordStatus keeps them (engine/shared/ merges other instances' events with it). */
+export const compareStatusEvents = (a: StatusEvent, b: StatusEvent): number => (a.sequence ?? -1) - (b.sequence ?? -1) || rank(a.status) - rank(b.status);
+
 const intOrUndefined = (v: string | undefined): number | undefined => {
   if (v === undefined || v === '') return undefined;
   const n = Number(v);

@@ -25,6 +25,8 @@ export interface LiveSources {
   readonly calls: ReadonlyMap<string, { readonly state: string }>;
   readonly draining: boolean;
   readonly startedAt: number;
+  /** Scale-out on Redis (engine/shared/): degraded while Redis is unreachable (calls go on with local state). */
+  readonly shared?: { readonly degraded: boolean; health(): object };
 }
 
 /** What the collector needs from a call (both transports have it). */
@@ -162,7 +164,7 @@ export class LiveMetrics {
 
   status(): LiveSnapshot['status'] {
     if (this.engine.draining) return 'draining';
-    return this.alerts.active().length ? 'degraded' : 'ok';
+    return this.alerts.active().length || this.engine.shared?.degraded ? 'degraded' : 'ok';
   }
 
   snapshot(windowS = this.alerts.windowS): LiveSnapshot {
@@ -204,6 +206,7 @@ export class LiveMetrics {
       workers: this.engine.dsp.stats(),
       providers: this.engine.health.snapshot(),
       cache: this.engine.cache?.stats() ?? { enabled: false },
+      shared: this.engine.shared?.health() ?? { status: 'off' },
     };
   }
 

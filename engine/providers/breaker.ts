@@ -98,6 +98,13 @@ export class CircuitBreaker {
     this.probeInFlight = false;
   }
 
+  /** Opens now, whatever this instance counted: another instance found the provider failing (engine/shared/). */
+  forceOpen(reason: string): void {
+    if (this.state === 'open') return;
+    this.probeInFlight = false;
+    this.trip(reason);
+  }
+
   private trip(reason: string): void {
     this.openedAt = this.now();
     this.transition('open', reason);

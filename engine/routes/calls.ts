@@ -52,6 +52,7 @@ export const callRoutes: RouteGroup = (app, engine) => {
         try {
           const call = await outbound.placeCall({ to: r.to, from, twiml, statusCallback: `https://${host}/twilio/status`, timeoutS: r.timeout });
           calls.note(call.sid, { direction: 'outbound-api', workflow: wf.id, mode: wf.mode, to: call.to, from: call.from, status: call.status });
+          engine.shared?.calls.noted(call.sid, { direction: 'outbound-api', workflow: wf.id, mode: wf.mode, to: call.to, from: call.from, status: call.status });
           log.info({ callSid: call.sid, to: r.to, workflow: wf.id, mode: wf.mode }, 'outbound call placed');
           sendJson(res, g, '201 Created', { callSid: call.sid, status: call.status, workflow: wf.id, mode: wf.mode, to: call.to, from: call.from });
         } catch (e) {
@@ -74,6 +75,14 @@ export const callRoutes: RouteGroup = (app, engine) => {
     const record = calls.get(sid);
     const media = engine.recent.get(sid);
     const relay = calls.recentRelay.get(sid);
+    if (engine.shared) {
+      // Joined with what the other instances shared (engine/shared/); local alone if Redis cannot answer now.
+      engine.shared.calls.view(sid, record, relay ?? media, relay ? 'relay' : media ? 'media' : undefined, relay?.workflowId).then(
+        (v) => (v ? sendJson(res, g, '200 OK', v) : sendJson(res, g, '404 Not Found', { error: `no call ${sid} on any instance` })),
+        (e: Error) => sendJson(res, g, '500 Internal Server Error', { error: e.message }),
+      );
+      return;
+    }
     if (!record && !media && !relay) return sendJson(res, g, '404 Not Found', { error: `no call ${sid} on this instance` });
     const view = relay
       ? callView(sid, record, relay, 'relay', relay.workflowId)
