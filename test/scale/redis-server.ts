@@ -78,6 +78,7 @@ export class RedisProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   port = 0;
+  private held = false;
 
   constructor(private readonly target: { host: string; port: number }) {}
 
@@ -93,13 +94,18 @@ export class RedisProxy {
         s.on('error', () => {});
         s.on('close', () => this.sockets.delete(s));
       }
-      client.pipe(upstream);
+      client.on('data', (d) => (this.held ? undefined : upstream.write(d))); // held: Redis "hangs", commands get no answer
       upstream.pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
     await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', () => r()));
     this.port = (this.server.address() as { port: number }).port;
+  }
+
+  /** true: bytes from clients are swallowed (Redis slow to the point of silence); false: passed again. */
+  hold(on: boolean): void {
+    this.held = on;
   }
 
   async stop(): Promise<void> {

@@ -6,31 +6,13 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { RelayCaller } from '../../bench/load/relay-sim.ts';
 import { startTestEngine, waitFor, type TestEngine } from '../support/engine.ts';
-import { buildProviders } from '../../engine/providers/registry.ts';
-import { loadConfig } from '../../engine/config.ts';
-import type { LlmProvider } from '../../adapters/kit/types.ts';
-import type { Workflow } from '../../engine/workflow.ts';
 import { findRedis } from './redis-server.ts';
+import { countingLlm } from './fakes.ts';
 
 const found = await findRedis();
 if (!found.redis) console.warn(`[scale] Redis tests skipped: ${found.reason}`);
 
 const API = 'scale-api-token';
-
-/** A fake LLM that answers anything with one fixed sentence per question, counting requests. */
-export function countingLlm(counter: { n: number }) {
-  return (wf: Workflow) => {
-    const llm: LlmProvider = {
-      name: 'counted-llm',
-      async *stream(req) {
-        counter.n++;
-        const q = [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-        yield { text: `About "${q.slice(0, 40)}": our front desk will gladly help with that.` };
-      },
-    };
-    return { ...buildProviders(wf, loadConfig({})), llm };
-  };
-}
 
 describe.skipIf(!found.redis)('two instances on one Redis', () => {
   const redis = found.redis!;
