@@ -24,6 +24,7 @@ import { AzureStt } from '../../adapters/azure-speech/stt.ts';
 import { AzureTts } from '../../adapters/azure-speech/tts.ts';
 import { AnthropicLlm } from '../../adapters/anthropic/llm.ts';
 import { DeepgramStt } from '../../adapters/deepgram/stt.ts';
+import { ElevenLabsTts } from '../../adapters/elevenlabs/tts.ts';
 
 export type { Providers };
 
@@ -85,6 +86,19 @@ builtIn('stt', 'deepgram', (c) =>
     utteranceEndMs: c.num('utteranceEndMs', { min: 1000, max: 10_000 }),
     smartFormat: c.spec.smartFormat === undefined ? undefined : c.spec.smartFormat === true,
     finalWaitMs: c.num('finalWaitMs', { min: 0 }),
+    name: c.str('name'),
+  }),
+);
+builtIn('tts', 'elevenlabs', (c) =>
+  new ElevenLabsTts({
+    apiKey: c.str('apiKey', { env: 'ELEVENLABS_API_KEY', required: true }),
+    baseURL: c.url('baseURL', ['http', 'https'], { env: 'ELEVENLABS_BASE_URL' }),
+    voice: c.str('voice'),
+    modelId: c.str('modelId'),
+    stability: c.num('stability', { min: 0, max: 1 }),
+    similarityBoost: c.num('similarityBoost', { min: 0, max: 1 }),
+    speed: c.num('speed', { min: 0.7, max: 1.2 }),
+    timeoutMs: timeout(c),
     name: c.str('name'),
   }),
 );

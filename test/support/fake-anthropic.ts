@@ -8,7 +8,7 @@
 // HTTP errors (with retry-after), a hang before headers, a slow first token, a dropped
 // connection, a clean end without message_stop, a stall, an `event: error` mid-stream.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Probe, readBody, startLoopback } from './loopback-http.ts';
+import { FaultQueue, Probe, readBody, startLoopback, watchAbort } from './loopback-http.ts';
 
 export type AnthropicFault =
   | { kind: 'ok' }
@@ -87,17 +87,15 @@ function invalid(body: any, version: string): string | undefined {
 
 export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
   const requests: AnthropicRequestLog[] = [];
-  let faults = [...(opts.faults ?? [])];
+  const faults = new FaultQueue<AnthropicFault>(opts.faults, opts.defaultFault ?? { kind: 'ok' });
   const probe = new Probe();
 
   const loop = await startLoopback(async (req, res) => {
     const raw = await readBody(req);
-    const fault = faults.shift() ?? opts.defaultFault ?? { kind: 'ok' };
+    const fault = faults.next();
     const log: AnthropicRequestLog = { body: undefined, headers: req.headers, fault, aborted: false, chunks: 0 };
     requests.push(log);
-    res.on('close', () => {
-      if (!res.writableFinished) log.aborted = true;
-    });
+    watchAbort(res, log);
     if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://x').pathname !== '/v1/messages') return sendError(res, 404, `no route ${req.method} ${req.url}`);
     const key = req.headers['x-api-key'] ?? req.headers.authorization?.replace(/^Bearer /, '');
     if (opts.apiKey && key !== opts.apiKey) return sendError(res, 401, 'invalid x-api-key');
@@ -157,10 +155,7 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     baseURL: loop.origin,
     requests,
     probe,
-    setFaults(f, d) {
-      faults = [...f];
-      if (d) opts.defaultFault = d;
-    },
+    setFaults: (f, d) => faults.set(f, d),
     close: loop.close,
   };
 }

@@ -45,6 +45,31 @@ export class Probe implements UpstreamProbe {
   }
 }
 
+/** Faults consumed one per request, in order, then the default. */
+export class FaultQueue<F> {
+  private queue: F[];
+  constructor(
+    faults: F[] | undefined,
+    private fallback: F,
+  ) {
+    this.queue = [...(faults ?? [])];
+  }
+  next(): F {
+    return this.queue.shift() ?? this.fallback;
+  }
+  set(faults: F[], fallback?: F): void {
+    this.queue = [...faults];
+    if (fallback) this.fallback = fallback;
+  }
+}
+
+/** Marks `log.aborted` when the client closes the connection before the response finished. */
+export function watchAbort(res: ServerResponse, log: { aborted: boolean }): void {
+  res.on('close', () => {
+    if (!res.writableFinished) log.aborted = true;
+  });
+}
+
 export interface Loopback {
   server: Server;
   origin: string;
