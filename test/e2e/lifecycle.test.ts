@@ -4,7 +4,7 @@
 import { describe, it, expect } from 'vitest';
 import { spawn } from 'node:child_process';
 import WebSocket from 'ws';
-import { startEngineProcess } from '../support/engine-process.ts';
+import { startEngineProcess } from '../../bench/load/engine-process.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 

@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import WebSocket from 'ws';
 import fc from 'fast-check';
-import { startEngineProcess, type EngineProcess } from '../support/engine-process.ts';
+import { startEngineProcess, type EngineProcess } from '../../bench/load/engine-process.ts';
 
 let e: EngineProcess;
 beforeAll(async () => {
