@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { freePort } from '../support/engine-process.ts';
+import { freePort } from '../../bench/load/engine-process.ts';
 
 export interface TestRedis {
   url: string;
