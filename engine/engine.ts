@@ -15,6 +15,7 @@ import { ResponseCache } from './cache/index.ts';
 import { prewarmFaq } from './faq-prewarm.ts';
 import { CallRegistry } from './calls/registry.ts';
 import { openShared, type Shared } from './shared/index.ts';
+import { joinCluster, type ClusterMember } from './cluster/member.ts';
 import { MediaCall, type MediaSocket } from './call/media-call.ts';
 import { RelayCall, type RelaySocket } from './call/relay-call.ts';
 import type { LiveCall } from './call/io.ts';
@@ -43,6 +44,8 @@ export interface Engine {
   readonly live: LiveMetrics;
   /** Cache, call registry and provider health shared through Redis (REDIS_URL; engine/shared/). */
   readonly shared?: Shared;
+  /** This process's place among the supervisor's processes (WEAVER_PROCESSES > 1; engine/cluster/). */
+  readonly cluster?: ClusterMember;
   readonly startedAt: number;
   draining: boolean;
   providersFor(workflow: Workflow): Providers;
@@ -64,6 +67,7 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
   const workflows = loadWorkflows(config.WORKFLOWS_DIR, (m) => log.warn(m));
   if (!workflows.has(config.DEFAULT_WORKFLOW)) throw new Error(`DEFAULT_WORKFLOW=${config.DEFAULT_WORKFLOW}: no such workflow in ${config.WORKFLOWS_DIR} (have: ${[...workflows.keys()].join(', ')})`);
   const metrics = createMetrics();
+  const cluster = joinCluster(metrics.registry, Date.now()); // undefined unless a supervisor started this process
   const health = new ProviderHealth();
 
   // Build (and so validate) every workflow's providers at startup: a missing key fails now.
@@ -113,6 +117,7 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
     cache,
     calls,
     shared,
+    cluster,
     get draining() {
       return engine.draining;
     },
@@ -134,6 +139,7 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
     recent: registry.recentMedia,
     live,
     shared,
+    cluster,
     startedAt: Date.now(),
     draining: false,
     providersFor: (wf) => providers.get(wf.id)!,
@@ -156,6 +162,7 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
     },
     async close() {
       live.stop();
+      cluster?.stop();
       await shared?.close();
       await cache?.close();
       await dsp.close();

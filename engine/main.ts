@@ -5,6 +5,7 @@ import { startServer } from './server.ts';
 import { routeGroups } from './routes.ts';
 import { log } from './log.ts';
 import { securityWarnings } from './twilio/signature.ts';
+import { shouldSupervise, supervise } from './cluster/supervisor.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -14,9 +15,11 @@ async function main(): Promise<void> {
     log.fatal((e as Error).message);
     process.exit(2);
   }
+  if (shouldSupervise(config)) return supervise(config, log); // WEAVER_PROCESSES > 1: this process only supervises
   const engine = await createEngine(config);
   for (const w of securityWarnings(config)) log.warn(w); // e.g. no TWILIO_AUTH_TOKEN: requests are not verified
   const server = await startServer(engine, routeGroups);
+  engine.cluster?.ready(server.port, () => ({ status: engine.live.status(), calls: engine.calls.size }));
   log.info({ url: `http://localhost:${server.port}`, workflows: [...engine.workflows.keys()], defaultWorkflow: config.DEFAULT_WORKFLOW, denoise: config.DSP_DENOISE, dspThreads: config.DSP_THREADS }, 'Call Flow Weaver ready');
   let stopping = false;
   const stop = (signal: string) => {

@@ -27,6 +27,8 @@ export interface LiveSources {
   readonly startedAt: number;
   /** Scale-out on Redis (engine/shared/): degraded while Redis is unreachable (calls go on with local state). */
   readonly shared?: { readonly degraded: boolean; health(): object };
+  /** The other engine processes of this machine (engine/cluster/), when a supervisor runs several. */
+  readonly cluster?: { health(): object };
 }
 
 /** What the collector needs from a call (both transports have it). */
@@ -207,6 +209,7 @@ export class LiveMetrics {
       providers: this.engine.health.snapshot(),
       cache: this.engine.cache?.stats() ?? { enabled: false },
       shared: this.engine.shared?.health() ?? { status: 'off' },
+      ...(this.engine.cluster ? { cluster: this.engine.cluster.health() } : {}),
     };
   }
 

@@ -10,7 +10,7 @@ export const metricsRoutes: RouteGroup = (app, engine) => {
 
   app.get('/metrics', (res) => {
     const g = guard(res);
-    engine.metrics.registry.metrics().then(
+    (engine.cluster?.metrics() ?? engine.metrics.registry.metrics()).then( // every process's, under a supervisor
       (text) => send(res, g, '200 OK', engine.metrics.registry.contentType, text),
       (e: Error) => {
         engine.log.error({ err: e }, 'metrics exposition failed');
