@@ -7,7 +7,7 @@ import { FAQ_STATE, faqEntryId, type CacheKey } from './cache/cache-key.ts';
 import { MAX_PHRASES_PER_ENTRY } from './cache/partitioned-index.ts';
 import type { CacheEntryInfo, CachePut } from './cache/response-cache.ts';
 import { log as rootLog, type Logger } from './log.ts';
-import type { Workflow } from './workflow.ts';
+import type { FaqEntry, Workflow } from './workflow.ts';
 
 /** The parts of ResponseCache pre-warm uses. */
 export interface FaqCache {
@@ -22,7 +22,7 @@ export interface FaqCache {
 export type SynthesizeAnswer = (text: string, voice: string, language: string) => Promise<Uint8Array>;
 
 /**
- * Stores a workflow's FAQ entries (question and alternates) in state FAQ_STATE, once per
+ * Stores a workflow's FAQ entries (question, alternates and examples) in state FAQ_STATE, once per
  * configured voice whose locale is in the entry's language partition (voice '' when none is),
  * drops FAQ entries the workflow no longer has, and pre-synthesises missing audio. Audio that
  * is already stored is kept, so a workflow reload does not synthesise again.
@@ -43,7 +43,7 @@ export async function prewarmFaq(
     for (const [locale, voice] of voices) {
       const id = faqEntryId(workflow.id, f.id, voice);
       const key: CacheKey = { workflow: workflow.id, state: FAQ_STATE, language: f.language, voice };
-      const questions = [f.question, ...f.alternates].filter((q) => normaliseText(q)).slice(0, MAX_PHRASES_PER_ENTRY);
+      const questions = faqQuestions(f);
       if (questions.length === 0) {
         log.warn({ workflow: workflow.id, faq: f.id }, 'cache: FAQ entry has no usable question; skipped');
         continue;
@@ -72,4 +72,20 @@ export async function prewarmFaq(
   }
   log.info({ workflow: workflow.id, entries: targets.length, audio }, 'cache: workflow FAQ pre-warmed');
   return { entries: targets.length, audio };
+}
+
+/**
+ * An entry's phrasings, question first: alternates and examples, each normalised form once (two
+ * spellings of one question would take two of the entry's phrase slots for nothing).
+ */
+export function faqQuestions(f: Pick<FaqEntry, 'question' | 'alternates' | 'examples'>): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const q of [f.question, ...(f.alternates ?? []), ...(f.examples ?? [])]) {
+    const norm = normaliseText(q);
+    if (!norm || seen.has(norm)) continue;
+    seen.add(norm);
+    out.push(q);
+  }
+  return out.slice(0, MAX_PHRASES_PER_ENTRY);
 }

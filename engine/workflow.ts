@@ -12,6 +12,8 @@ export const FaqEntrySchema = z.object({
   answer: z.string().min(1),
   /** Extra phrasings that should reach the same answer. */
   alternates: z.array(z.string()).default([]),
+  /** Other ways callers ask this (as in intent-based systems); pre-warmed with the same answer and audio, like alternates. */
+  examples: z.array(z.string()).default([]),
 });
 export type FaqEntry = z.infer<typeof FaqEntrySchema>;
 

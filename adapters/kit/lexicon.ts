@@ -101,7 +101,7 @@ export const FUNCTION_WORDS: Record<string, Set<string>> = {
 
 /** CJK characters that are grammar, not content (pronouns, particles, copulas, question words). */
 export const CJK_FUNCTION_CHARS = new Set(
-  [...'你我佢他她它哋們们的嘅係是喺在有冇嗎吗呢咩乜嘢啲個个些就都也又和同及與与或要想會会可以能咗了過过着緊紧嚟來来去俾畀給给被將将把從从對对於于為为幾几多少點点邊边哪誰谁甚什麼么樣样呀啊啦喇嘛'],
+  [...'你我佢他她它哋們们的嘅係是喺在有冇嗎吗呢咩乜嘢啲個个些就都也又和同及與与或要想會会可以能咗了過过着緊紧嚟來来去俾畀給给被將将把從从對对於于為为幾几多少點点邊边哪誰谁甚什麼么樣样呀啊啦喇嘛得到下吓咁噉嗰咪幫帮請请'],
 );
 
 /**
@@ -182,3 +182,96 @@ export const IRREGULAR: Record<string, string> = {
   children: 'child', kids: 'kid', teeth: 'tooth', people: 'person', men: 'man', women: 'woman', feet: 'foot',
   mice: 'mouse', geese: 'goose', lives: 'life', wives: 'wife', knives: 'knife',
 };
+
+/**
+ * What a word or phrase stands for, so paraphrases meet ("car park" / "parking" / "estacionamiento"
+ * / "泊車" / "停车场") and a swapped thing shows ("crown" is not "cleaning"). Each concept lists its
+ * words in any of the supported languages, separated by "|": Latin words match as written or by
+ * stem, several words as a phrase, CJK strings by longest match (Traditional and Simplified alike).
+ * Kinds mark the things a question is about and cannot swap without changing the question:
+ * - action: what the caller wants done to a booking (cancel, reschedule); two never answer each other;
+ * - aspect: what is asked about the business (hours, where, price, parking, paying, signing up);
+ * - service, person, place, animal, payment: what or whom it is about; a query naming one the
+ *   entry never mentions is another question ("how much is a crown" is not "how much is a cleaning").
+ * Untyped concepts (modifiers: near, dental, tooth, car, book…) only join synonyms. General vocabulary of calls to a business (hours, place,
+ * prices, appointments, payment) and to a clinic (common treatments, patients, pain); not the
+ * phrases of any one FAQ.
+ */
+export type ConceptKind = 'action' | 'aspect' | 'service' | 'person' | 'place' | 'animal' | 'payment';
+export const CONCEPTS: Array<{ id: string; kind?: ConceptKind; words: string }> = [
+  // actions
+  { id: 'book', words: 'book|schedule|reserve|arrange|rebook in|book in|set up|reservar|agendar|programar|apartar|挂号|掛號|订|訂' },
+  { id: 'cancel', kind: 'action', words: 'cancel|call off|cancellation|cancelar|anular|cancelación|cancelacion|取消|cancel' },
+  { id: 'reschedule', kind: 'action', words: 'reschedule|move|change|postpone|push back|bring forward|switch|shift|cambiar|mover|reprogramar|posponer|aplazar|pasar|改期|改|换|換|调|調|延期' },
+  // business facts
+  { id: 'hours', kind: 'aspect', words: 'open|opening|opens|close|closing|closed|shut|hours|hour|business hours|opening times|que hora|horario|horarios|abrir|abren|abre|abierto|abiertos|abierta|cerrar|cierran|cierra|cerrado|cerrados|trabajan|營業|营业|開門|开门|閂門|闩门|關門|关门|開|开|閂|闩|休息|上班|收工|營業時間|营业时间|開放|开放|開到|开到|幾點|几点' },
+  { id: 'where', kind: 'aspect', words: 'where|address|located|location|situated|whereabouts|find you|get to|get there|directions|street|dirección|direccion|ubicado|ubicados|ubicada|ubicación|ubicacion|queda|encuentran|encuentra|calle|llegar|llego|dónde|donde|地址|位置|邊度|边度|邊|边|哪裡|哪里|哪兒|哪儿|哪|什麼地方|什么地方|點去|点去|怎麼走|怎么走|怎麼去|怎么去|點樣去|点样去|街' },
+  { id: 'price', kind: 'aspect', words: 'how much|price|prices|cost|costs|charge|charges|fee|fees|rate|rates|pricing|expensive|cuánto|cuanto|cuesta|cuestan|costo|coste|precio|precios|cobran|cobrar|vale|sale|tarifa|幾多錢|几多钱|幾錢|几钱|多少錢|多少钱|收費|收费|價錢|价钱|價格|价格|費用|费用|收幾多|收几多|幾多|几多|多少|錢|钱|價|价|蚊' },
+  { id: 'park', kind: 'aspect', words: 'park|parking|car park|parking lot|parking space|garage|estacionar|estacionamiento|aparcar|aparcamiento|parqueo|parquear|parking|泊車|泊车|停車|停车|車位|车位|停車場|停车场|泊|停' },
+  { id: 'car', words: 'car|vehicle|coche|carro|auto|vehículo|vehiculo|車|车|揸車|揸车|開車|开车' },
+  { id: 'appointment', words: 'appointment|appointments|booking|bookings|appt|visit|slot|consultation|cita|citas|turno|consulta|預約|预约|約|约|時間|时间|期' },
+  { id: 'accept', words: 'accept|accepted|accepting|take|takes|taking|work with|honour|honor|aceptan|aceptar|acepta|aceptado|recibe|reciben|收|接受|接唔接受|走|用' },
+  { id: 'pay', kind: 'aspect', words: 'pay|paying|payment|payments|pagar|pago|pagos|pagan|俾錢|俾钱|畀錢|畀钱|付款|付錢|付钱|支付|畀|俾|付' },
+  { id: 'free', words: 'free|no charge|gratis|gratuito|gratuita|免費|免费' },
+  { id: 'near', words: 'near|nearby|around here|close by|cerca|附近|隔離|隔离' },
+  { id: 'tooth', words: 'tooth|teeth|molar|molars|diente|dientes|muela|muelas|牙|牙齒|牙齿|齒|齿' },
+  { id: 'dental', words: 'dental|dentistry|dentist|dentists|doctor|doc|odontólogo|odontologo|dentista|dentistas|doctora|牙醫|牙医|醫生|医生|牙科|睇牙|看牙' },
+  { id: 'clinic', words: 'clinic|office|practice|surgery|center|centre|clínica|clinica|consultorio|centro|診所|诊所|醫務所|医务所|度' },
+  { id: 'see', words: 'see|seen|treat|treats|treated|treating|examine|atender|atienden|atiende|ver|tratar|tratan|睇|看|診|诊' },
+  { id: 'talk', words: 'talk|speak|speaking|talking|chat|put me through|put through|transfer|connect|hablar|hable|comunicar|comunica|comunique|pasar con|páseme|paseme|講|讲|傾|倾|說話|说话|講嘢|讲嘢|轉接|转接|轉|转|搵|找|接' },
+  { id: 'human', kind: 'person', words: 'person|human|real person|receptionist|reception|front desk|staff|staff member|operator|agent|representative|someone real|persona|humano|recepción|recepcion|recepcionista|agente|operador|operadora|personal|真人|人工|職員|职员|工作人員|工作人员|前台|接待處|接待处|接待|客服' },
+  { id: 'new', words: 'new|first time|nuevo|nuevos|nueva|nuevas|primera vez|新' },
+  { id: 'patient', words: 'patient|patients|paciente|pacientes|病人|患者|新症|客人' },
+  { id: 'register', kind: 'aspect', words: 'register|registration|sign up|join|enrol|enroll|registrar|registrarme|inscribir|inscribirme|登記|登记|註冊|注册|加入' },
+  { id: 'emergency', kind: 'aspect', words: 'emergency|emergencies|urgent|urgently|asap|right away|urgencia|urgencias|emergencia|urgente|急症|緊急|紧急|急' },
+  { id: 'pain', words: 'pain|painful|hurt|hurts|hurting|ache|aching|toothache|sore|killing me|dolor|duele|duelen|doler|adolorido|痛|疼|痛死|疼死' },
+  { id: 'bleed', words: 'bleed|bleeding|bleeds|blood|sangrado|sangra|sangre|sangrando|流血|出血|血' },
+  { id: 'broken', words: 'broke|broken|break|cracked|crack|chipped|chip|fell out|roto|rota|rompió|rompio|partido|partió|partio|崩|斷|断|裂|爛|烂|甩' },
+  // kinds: what a question is about
+  { id: 'child', kind: 'person', words: 'child|children|kid|kids|son|daughter|baby|toddler|little one|minor|minors|boy|girl|niño|niños|nino|ninos|niña|niñas|nina|ninas|hijo|hijos|hija|hijas|menor|menores|bebé|bebe|infantil|小朋友|細路|细路|細路仔|细路仔|小孩|小孩子|孩子|兒童|儿童|個仔|个仔|個女|个女|仔|女兒|女儿|兒子|儿子|囡囡|BB|寶寶|宝宝|嬰兒|婴儿' },
+  { id: 'adult', kind: 'person', words: 'adult|adults|grown up|grownup|elderly|senior|seniors|pensioner|adulto|adultos|mayores|anciano|ancianos|tercera edad|大人|成人|成年人|老人|長者|长者|老人家' },
+  { id: 'cleaning', kind: 'service', words: 'cleaning|clean|cleaned|cleanings|scale and polish|scaling|hygiene|limpieza|limpiezas|limpiar|洗牙|潔牙|洁牙' },
+  { id: 'whitening', kind: 'service', words: 'whitening|whiten|whitened|bleaching|bleach|blanqueamiento|blanquear|blanqueo|美白|整白|漂白' },
+  { id: 'checkup', kind: 'service', words: 'checkup|check up|check-up|exam|examination|revisión|revision|chequeo|revisar|檢查|检查|驗牙|验牙' },
+  { id: 'filling', kind: 'service', words: 'filling|fillings|cavity|cavities|empaste|empastes|caries|補牙|补牙|蛀牙' },
+  { id: 'root-canal', kind: 'service', words: 'root canal|root canals|endodontic|endodoncia|杜牙根|根管|抽神經|抽神经' },
+  { id: 'crown', kind: 'service', words: 'crown|crowns|bridge|bridges|corona|coronas|puente|牙冠|牙套|牙橋|牙桥' },
+  { id: 'implant', kind: 'service', words: 'implant|implants|implante|implantes|種牙|种牙|植牙' },
+  { id: 'braces', kind: 'service', words: 'braces|brace|aligner|aligners|invisalign|orthodontics|orthodontist|brackets|frenos|ortodoncia|箍牙|矯正|矫正|牙箍' },
+  { id: 'extraction', kind: 'service', words: 'extraction|extract|pull|pulled|wisdom tooth|wisdom teeth|extracción|extraccion|sacar una muela|muela del juicio|拔牙|剝牙|剥牙|脫牙|脱牙|智慧齒|智慧齿|智齒|智齿|拔' },
+  { id: 'xray', kind: 'service', words: 'x-ray|xray|x ray|x-rays|xrays|radiograph|radiografía|radiografia|照X光|X光' },
+  { id: 'veneers', kind: 'service', words: 'veneer|veneers|carilla|carillas|貼片|贴片|瓷貼片|瓷贴片' },
+  { id: 'dentures', kind: 'service', words: 'denture|dentures|false teeth|dentadura|dentaduras|假牙' },
+  { id: 'hospital', kind: 'place', words: 'hospital|hospitals|emergency room|er|a&e|hospital|醫院|医院|急症室' },
+  { id: 'pharmacy', kind: 'place', words: 'pharmacy|chemist|drugstore|farmacia|藥房|药房|藥店|药店|藥局|药局' },
+  { id: 'station', kind: 'place', words: 'station|subway|metro|bus stop|train|estación|estacion|metro|地鐵站|地铁站|車站|车站|地鐵|地铁' },
+  { id: 'shop', kind: 'place', words: 'shop|store|mall|restaurant|supermarket|tienda|centro comercial|restaurante|商場|商场|餐廳|餐厅|超市' },
+  { id: 'pet', kind: 'animal', words: 'pet|pets|dog|dogs|cat|cats|animal|animals|mascota|mascotas|perro|perros|gato|gatos|animales|寵物|宠物|狗|貓|猫|動物|动物' },
+  { id: 'insurance', kind: 'payment', words: 'insurance|insured|insurer|insurers|dental plan|health plan|coverage|cover|covered|seguro|seguros|aseguradora|aseguradoras|cobertura|cubren|cubre|保險|保险|醫保|医保|保' },
+  { id: 'card', kind: 'payment', words: 'card|cards|credit card|debit card|visa|mastercard|amex|contactless|tarjeta|tarjetas|crédito|credito|débito|debito|信用卡|卡|拍卡|刷卡' },
+  { id: 'cash', kind: 'payment', words: 'cash|efectivo|現金|现金' },
+  { id: 'instalments', kind: 'payment', words: 'payment plan|payment plans|instalments|installments|finance|financing|plazos|financiamiento|financiación|分期|供款' },
+];
+
+/** CJK idioms of degree whose negator does not negate the question ("can't bear it" = very). */
+export const CJK_INTENSIFIERS = ['頂唔順', '顶唔顺', '受不了', '受唔了', '忍不住', '忍唔住', '不得了', '唔得了'];
+
+/** Light English and Spanish verbs and adverbs that rarely change what is asked (function-like). */
+export const LIGHT_WORDS = new Set(
+  ('leave bring use used using right now currently sometime possible possibly also ok able anything day days ' +
+    'poder puedes podemos voy vas va vamos hay algún algun alguna hacer favor ahora dia dias').split(' '),
+);
+
+/**
+ * Words a negator passes over to reach what it negates: auxiliaries, modals, pronouns ("I don't
+ * want to cancel" negates "cancel"; "no puedo ir" negates "ir"; "我唔想預約" negates "預約").
+ */
+export const NEGATION_TRANSPARENT = new Set(
+  ('do does did am is are was were be been to want wants wanted need needs needed like would could can should will shall ' +
+    'have has had got going gonna wanna really actually even i you we me my it that this a an the yet so ' +
+    'quiero quiere queremos quisiera puedo puede podemos poder voy vas va vamos a tengo tiene que necesito necesita ' +
+    'me se lo la le yo usted es esta estoy ' +
+    '我你佢他她哋们們想要会會能可以係系是就都也再').split(' ').flatMap((w) => ([...w].some((c) => c > '\u2e80') ? [...w] : [w])),
+);
+/** CJK potential complements: after "V唔"/"V不" they make the negator negate V ("去不了", "嚟唔到"). */
+export const CJK_COMPLEMENTS = '了到起切晒掂成完';

@@ -1,7 +1,32 @@
 // Text and language normalisation, shared by the cache (exact tier, guard) and the hashing
 // embedding: the exact tier keys on normaliseText() and the semantic tier embeds the same
 // string, so both tiers see one canonical form of a question.
-import { CJK_FILLERS, CJK_FINAL_PARTICLES, CONTRACTIONS, FILLERS, FILLER_PHRASES, IRREGULAR } from './lexicon.ts';
+import { sify } from 'chinese-conv';
+import { extractEntities, foldScript } from './entities.ts';
+
+export { foldScript };
+import {
+  CJK_DIGITS,
+  CJK_FILLERS,
+  CJK_FINAL_PARTICLES,
+  CJK_FUNCTION_CHARS,
+  CJK_INTENSIFIERS,
+  CJK_NEGATORS,
+  CJK_NON_NEGATING,
+  CJK_COMPLEMENTS,
+  CJK_UNITS,
+  CONCEPTS,
+  CONTRACTIONS,
+  FILLERS,
+  FILLER_PHRASES,
+  FUNCTION_WORDS,
+  IRREGULAR,
+  LIGHT_WORDS,
+  NEGATION_TRANSPARENT,
+  NEGATORS,
+  NUMBER_WORDS,
+  type ConceptKind,
+} from './lexicon.ts';
 
 /**
  * The language partition of a BCP-47 tag. Base language, lower case ("en-US" → "en",
@@ -29,6 +54,9 @@ export function partitionLanguage(tag: string): string {
   return legacy[base] ?? base;
 }
 
+const FOLDED_CJK_FILLERS = [...new Set([...CJK_FILLERS, ...CJK_FILLERS.map((f) => sify(f))])];
+const FINAL_PARTICLES_RE = new RegExp(`[${CJK_FINAL_PARTICLES}${sify(CJK_FINAL_PARTICLES)}]+(?=[\\p{P}\\s]|$)`, 'gu');
+
 const CJK_RE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
 /** Scripts written without spaces between words: analysed per character. */
 export function isCjk(ch: string): boolean {
@@ -41,14 +69,14 @@ export function isCjk(ch: string): boolean {
  * politeness removed, single spaces, no spaces between CJK characters.
  */
 export function normaliseText(text: string): string {
-  let t = String(text ?? '').normalize('NFKC').toLowerCase();
+  let t = foldScript(String(text ?? '').normalize('NFKC').toLowerCase());
   t = t.replace(/[\u2018\u2019\u02bc`´]/g, "'");
   t = t.replace(/\b([ap])\.\s?m\.?(?=\s|$|[^\p{L}])/gu, '$1m');
   for (const [re, rep] of CONTRACTIONS) t = t.replace(re, rep);
   t = t.replace(/(\p{L})'s\b/gu, '$1'); // possessive "clinic's" → "clinic"
   // CJK politeness and clause-final particles, before punctuation (clause ends) is lost.
-  for (const f of CJK_FILLERS) t = t.split(f).join(' ');
-  t = t.replace(new RegExp(`[${CJK_FINAL_PARTICLES}]+(?=[\\p{P}\\s]|$)`, 'gu'), ' ');
+  for (const f of FOLDED_CJK_FILLERS) t = t.split(f).join(' ');
+  t = t.replace(FINAL_PARTICLES_RE, ' ');
   t = t.replace(/(\d)[.,](\d)/g, '$1\u0000$2'); // protect 9.50 and 1,000
   t = t.replace(/[\p{P}\p{S}]/gu, ' ').replace(/\u0000/g, '.');
   let words = t.split(/\s+/).filter(Boolean);
@@ -116,4 +144,221 @@ export function dominantScript(norm: string): 'latin' | 'cjk' | 'other' | 'none'
   const max = Math.max(latin, cjk, other);
   if (max === 0) return 'none';
   return max === latin ? 'latin' : max === cjk ? 'cjk' : 'other';
+}
+
+// ------------------------------------------------------------------ reading a question
+
+/** One meaningful piece of a question, in order. */
+export interface TextUnit {
+  /** "k:<concept>" for a lexicon concept, the stem for another word, "c:<char>" for another CJK character. */
+  key: string;
+  /** The concept's kind (lexicon.ts CONCEPTS), for things a question is about. */
+  kind: ConceptKind | null;
+  /** Grammar, not content (function words, light verbs, CJK particles). */
+  fn: boolean;
+  /** Under a negator's scope ("don't" → "cancel"; "唔想" → "預約"). */
+  negated: boolean;
+  /** As written (the word, phrase or CJK string the unit was read from). */
+  surface: string;
+  cjk: boolean;
+}
+
+export interface QuestionReading {
+  /** Calendar/time tags (entities.ts). */
+  entities: string[];
+  /** Quantities, as canonical numbers ("12", "0.5"); times of day add "time:am"/"time:pm" to entities. */
+  numbers: string[];
+  units: TextUnit[];
+  /** Negators seen (after question forms such as 開唔開 and idioms such as 唔該 are set aside). */
+  negations: number;
+}
+
+const fold = (w: string) => foldScript(w.toLowerCase());
+const FOLDED_FUNCTION: Record<string, Set<string>> = Object.fromEntries(Object.entries(FUNCTION_WORDS).map(([l, set]) => [l, new Set([...set].map(fold))]));
+/** Every listed language's function words, folded (accents off). */
+export const ALL_FUNCTION_WORDS = new Set(Object.values(FOLDED_FUNCTION).flatMap((x) => [...x]));
+/** A language's function words, folded. */
+export function functionWords(lang: string): Set<string> | undefined {
+  return FOLDED_FUNCTION[lang];
+}
+const FOLDED_NEGATORS = new Set([...NEGATORS].map(fold));
+const FOLDED_LIGHT = new Set([...LIGHT_WORDS].map(fold));
+const TRANSPARENT = new Set([...NEGATION_TRANSPARENT].map(fold));
+const FOLDED_NUMBER_WORDS = new Map(Object.entries(NUMBER_WORDS).map(([w, n]) => [fold(w), n]));
+const CJK_NEG = new Set([...CJK_NEGATORS, ...sify(CJK_NEGATORS)]);
+const CJK_FN = new Set([...CJK_FUNCTION_CHARS].flatMap((c) => [c, sify(c)]));
+/** Strings whose negator does not negate: politeness, idioms of degree ("冇問題", "頂唔順"). */
+const CJK_NOT_NEGATING = [...new Set([...CJK_NON_NEGATING, ...CJK_INTENSIFIERS].map((x) => sify(x)))].sort((a, b) => b.length - a.length);
+
+interface ConceptRef {
+  id: string;
+  kind: ConceptKind | null;
+}
+const LATIN_WORDS = new Map<string, ConceptRef>();
+const LATIN_PHRASES = new Map<string, ConceptRef>();
+const CJK_WORDS = new Map<string, ConceptRef>();
+let CJK_MAX = 1;
+for (const c of CONCEPTS) {
+  const ref: ConceptRef = { id: c.id, kind: c.kind ?? null };
+  for (const raw of c.words.split('|')) {
+    const w = fold(raw.trim());
+    if (!w) continue;
+    if ([...w].some(isCjk)) {
+      if (!CJK_WORDS.has(w)) CJK_WORDS.set(w, ref);
+      CJK_MAX = Math.max(CJK_MAX, [...w].length);
+    } else if (w.includes(' ') || w.includes('-')) {
+      const key = w.replace(/-/g, ' ');
+      if (!LATIN_PHRASES.has(key)) LATIN_PHRASES.set(key, ref);
+    } else {
+      if (!LATIN_WORDS.has(w)) LATIN_WORDS.set(w, ref);
+      const st = stem(w);
+      if (!LATIN_WORDS.has(st)) LATIN_WORDS.set(st, ref);
+    }
+  }
+}
+const NUMERAL_RUN = new RegExp(`[${Object.keys(CJK_DIGITS).join('')}${Object.keys(CJK_UNITS).join('')}]+`, 'g');
+const PROHIBITIVE = '好使用必';
+const A_NOT_A = new Set(['唔', '不', '没', '沒', '冇']);
+/** Units a negator may reach past before its scope lapses ("I don't really want to cancel"). */
+const NEGATION_REACH = 4;
+
+/**
+ * Reads a normalised question into what the cache compares: calendar entities, numbers, and
+ * its units in order (lexicon concepts, other words, other CJK characters), each marked as
+ * function or content and as negated or not. A CJK question form (開唔開, 有冇, 可唔可以) is a
+ * question, not a negation; a negator's scope is the next content unit.
+ */
+export function readQuestion(norm: string): QuestionReading {
+  const extracted = extractEntities(norm);
+  const entities = new Set(extracted.entities);
+  const numbers = new Set<string>();
+  let rest = extracted.rest;
+  rest = rest.replace(/(\d+(?:\.\d+)?)\s*(am|pm)\b/g, (_m, n: string, ap: string) => {
+    entities.add(`time:${ap}`);
+    return ` ${n} `;
+  });
+  rest = rest.replace(/\d+(?:\.\d+)?/g, (n) => {
+    numbers.add(String(Number(n)));
+    return ' ';
+  });
+  rest = rest.replace(NUMERAL_RUN, (run) => {
+    if (run === '一') return run; // "one" on its own is an article/measure word, not a quantity
+    const v = parseCjkNumber(run);
+    numbers.add(v === null ? run : String(v));
+    return ' ';
+  });
+  const units: TextUnit[] = [];
+  let negations = 0;
+  let pending = -1; // index in units where the last negator stood, or -1
+  const push = (u: Omit<TextUnit, 'negated'>) => {
+    // A negator reaches past auxiliaries and pronouns to the next word, content or not ("can't come").
+    const negated = pending >= 0 && !(u.fn && TRANSPARENT.has(u.surface));
+    units.push(negated ? { ...u, fn: false, negated } : { ...u, negated });
+    if (negated) pending = -1;
+    else if (pending >= 0 && units.length - pending > NEGATION_REACH) pending = -1;
+  };
+  const negate = (previous = false) => {
+    negations++;
+    const last = units[units.length - 1];
+    if (previous && last) units[units.length - 1] = { ...last, fn: false, negated: true };
+    else pending = units.length;
+  };
+  const toks = words(rest.trim().replace(/\s+/g, ' '));
+  for (let i = 0; i < toks.length; i++) {
+    const tok = toks[i];
+    if ([...tok].some(isCjk)) {
+      readCjkRun(tok, push, negate);
+      continue;
+    }
+    const phrase = [3, 2].map((n) => toks.slice(i, i + n)).find((p) => p.length > 1 && LATIN_PHRASES.has(p.join(' ')));
+    if (phrase) {
+      const ref = LATIN_PHRASES.get(phrase.join(' '))!;
+      push({ key: `k:${ref.id}`, kind: ref.kind, fn: false, surface: phrase.join(' '), cjk: false });
+      i += phrase.length - 1;
+      continue;
+    }
+    if (FOLDED_NEGATORS.has(tok)) {
+      negate();
+      continue;
+    }
+    const n = FOLDED_NUMBER_WORDS.get(tok);
+    if (n !== undefined) {
+      numbers.add(String(n));
+      continue;
+    }
+    const st = stem(tok);
+    const ref = LATIN_WORDS.get(tok) ?? LATIN_WORDS.get(st);
+    if (ref) push({ key: `k:${ref.id}`, kind: ref.kind, fn: false, surface: tok, cjk: false });
+    else push({ key: st, kind: null, fn: tok.length < 2 || ALL_FUNCTION_WORDS.has(tok) || FOLDED_LIGHT.has(tok), surface: tok, cjk: false });
+  }
+  return { entities: [...entities].sort(), numbers: [...numbers].sort(), units, negations };
+}
+
+function readCjkRun(run: string, push: (u: Omit<TextUnit, 'negated'>) => void, negate: (previous?: boolean) => void): void {
+  const cs = [...run];
+  for (let i = 0; i < cs.length; ) {
+    // A-not-A question forms: 開唔開, 可唔可以, 用唔用得, 有冇, 有没有, 是不是: read from the second A.
+    if (A_NOT_A.has(cs[i + 1]) && cs[i + 2] === cs[i] && isCjk(cs[i])) {
+      i += 2;
+      continue;
+    }
+    if (cs[i] === '有' && cs[i + 1] === '冇') {
+      i += 2;
+      continue;
+    }
+    const here = cs.slice(i).join('');
+    const idiom = CJK_NOT_NEGATING.find((x) => here.startsWith(x));
+    if (idiom) {
+      // Politeness or degree: no negation, and nothing the question is about (唔該, 冇問題, 頂唔順).
+      push({ key: `c:${idiom}`, kind: null, fn: true, surface: idiom, cjk: true });
+      i += [...idiom].length;
+      continue;
+    }
+    let matched = 0;
+    for (let n = Math.min(CJK_MAX, cs.length - i); n >= 1; n--) {
+      const ref = CJK_WORDS.get(cs.slice(i, i + n).join(''));
+      if (!ref) continue;
+      push({ key: `k:${ref.id}`, kind: ref.kind, fn: false, surface: cs.slice(i, i + n).join(''), cjk: true });
+      matched = n;
+      break;
+    }
+    if (matched) {
+      i += matched;
+      continue;
+    }
+    const ch = cs[i];
+    if (CJK_NEG.has(ch)) {
+      // "去不了", "嚟唔到": the negator negates the verb before it.
+      const complement = i > 0 && CJK_COMPLEMENTS.includes(cs[i + 1] ?? '');
+      negate(complement);
+      // "唔好", "唔使", "不用", "不必": one prohibitive negator, its scope what follows.
+      if (complement || PROHIBITIVE.includes(cs[i + 1] ?? '')) i++;
+    } else if (isCjk(ch)) push({ key: `c:${ch}`, kind: null, fn: CJK_FN.has(ch) || ch === '一', surface: ch, cjk: true });
+    i++;
+  }
+}
+
+/** "十二" → 12, "二百五十" → 250, "九十五" → 95; null if the run is not a well-formed number. */
+export function parseCjkNumber(run: string): number | null {
+  let total = 0;
+  let section = 0;
+  let digit: number | null = null;
+  for (const ch of run) {
+    const d = CJK_DIGITS[ch];
+    const u = CJK_UNITS[ch];
+    if (d !== undefined) {
+      if (digit !== null) return null; // two digits in a row: not a number word
+      digit = d;
+    } else if (u !== undefined) {
+      if (u === 10000) {
+        section = (section + (digit ?? 0)) * u;
+        total += section;
+        section = 0;
+      } else {
+        section += (digit ?? 1) * u;
+      }
+      digit = null;
+    } else return null;
+  }
+  return total + section + (digit ?? 0);
 }

@@ -1,26 +1,31 @@
-// Offline embedding backend: no model file, any script. Signed feature hashing of word stems,
-// word bigrams and character n-grams (per word for spaced scripts; character 1-3-grams for CJK
-// and other unspaced scripts) into a fixed number of dimensions, L2-normalised.
-// It measures lexical overlap, not meaning: paraphrases with no shared words score low, so the
-// cache pairs it with its own threshold (CACHE_HASHING_THRESHOLD) and the near-miss guard.
+// Offline embedding backend: no model file, any script. Signed feature hashing of what
+// kit/normalise.ts readQuestion() reads in a question: lexicon concepts (so "car park",
+// "parking", "estacionamiento", "泊車" and "停车场" meet), calendar entities, numbers, word stems
+// with their character 3/4-grams (a misheard word keeps most of its grams), CJK characters and
+// character bigrams, and pairs of neighbouring content units, into a fixed number of dimensions,
+// L2-normalised. Traditional and Simplified Chinese and accented and plain Latin letters read
+// alike. It measures shared meaning through the lexicon and shared surface beyond it, not
+// meaning at large: the cache pairs it with its own threshold (CACHE_HASHING_THRESHOLD) and the
+// near-miss guard.
 import type { EmbeddingModule, EmbeddingProvider } from '../kit/types.ts';
-import { CJK_FUNCTION_CHARS, FUNCTION_WORDS } from '../kit/lexicon.ts';
-import { extractEntities } from '../kit/entities.ts';
-import { isCjk, normaliseText, stem, words } from '../kit/normalise.ts';
+import { normaliseText, readQuestion } from '../kit/normalise.ts';
 
-const FUNCTION = new Set(Object.values(FUNCTION_WORDS).flatMap((s) => [...s]));
+/** Bumped whenever the features change: vectors of another version mean nothing (the cache's snapshot re-embeds). */
+export const HASHING_FEATURES_VERSION = 2;
 
-// Feature weights: content carries meaning, function words only a little (so "how much is a
-// filling" is not close to "how much is whitening" through "how much is a").
+// Feature weights: concepts and content carry meaning, function words only a little (so "how
+// much is a filling" is not close to "how much is whitening" through "how much is a").
+const W_CONCEPT = 1.0;
 const W_WORD = 1.0;
-const W_FUNCTION_WORD = 0.2;
-const W_BIGRAM = 0.5;
-const W_CHARGRAMS = 0.6; // spread over a word's 3- and 4-grams
-const W_CJK_CHAR = 1.0;
-const W_CJK_FUNCTION_CHAR = 0.25;
-const W_CJK_BIGRAM = 0.9;
-const W_CJK_TRIGRAM = 0.5;
-const W_ENTITY = 1.0; // canonical calendar tags: "monday to friday" meets "weekdays"
+const W_FUNCTION = 0.15;
+const W_CHARGRAMS = 0.5; // spread over a word's 3- and 4-grams
+const W_SURFACE = 0.3; // a concept's own word or characters, beside the concept
+const W_CJK_CHAR = 0.9;
+const W_CJK_BIGRAM = 0.35;
+const W_PAIR = 0.35; // neighbouring content units, in order
+const W_ENTITY = 1.0;
+const W_NUMBER = 0.8;
+const W_NEGATED = 0.6;
 
 export interface HashingEmbeddingOptions {
   /** Vector size; 384-1024 keeps collisions rare for short questions. */
@@ -50,29 +55,29 @@ export class HashingEmbedding implements EmbeddingProvider {
       const idx = h % this.dimensions;
       v[idx] += (h & 0x80000000 ? -1 : 1) * weight;
     };
-    const { entities, rest } = extractEntities(normaliseText(text));
-    for (const e of entities) add(`e:${e}`, W_ENTITY);
-    const toks = words(rest.trim().replace(/\s+/g, ' '));
-    const stems: Array<{ s: string; fn: boolean }> = [];
-    for (const tok of toks) {
-      if ([...tok].some(isCjk)) {
-        addCjkRun(tok, add);
-        stems.push({ s: tok, fn: false });
-        continue;
+    const r = readQuestion(normaliseText(text));
+    for (const e of r.entities) add(`e:${e}`, W_ENTITY);
+    for (const n of r.numbers) add(`n:${n}`, W_NUMBER);
+    let prev: string | null = null;
+    for (const u of r.units) {
+      const concept = u.key.startsWith('k:');
+      if (u.fn) add(`u:${u.key}`, W_FUNCTION);
+      else add(`u:${u.key}`, concept ? W_CONCEPT : u.cjk ? W_CJK_CHAR : W_WORD);
+      if (u.negated) add(`not:${u.key}`, W_NEGATED);
+      if (u.cjk) {
+        const cs = [...u.surface];
+        if (concept) for (const c of cs) add(`u:c:${c}`, W_SURFACE / cs.length);
+        for (let i = 0; i + 1 < cs.length; i++) add(`c2:${cs[i]}${cs[i + 1]}`, W_CJK_BIGRAM);
+      } else if (!u.fn || concept) {
+        if (concept) add(`u:${u.surface}`, W_SURFACE);
+        const grams = charGrams(`<${u.surface}>`);
+        const gw = (concept ? W_SURFACE : W_CHARGRAMS) / Math.sqrt(grams.length || 1);
+        for (const g of grams) add(`g:${g}`, gw);
       }
-      const fn = FUNCTION.has(tok);
-      const s = stem(tok);
-      stems.push({ s, fn });
-      add(`w:${s}`, fn ? W_FUNCTION_WORD : W_WORD);
-      const grams = charGrams(`<${s}>`);
-      const gw = (fn ? W_FUNCTION_WORD : W_CHARGRAMS) / Math.sqrt(grams.length || 1);
-      for (const g of grams) add(`g:${g}`, gw);
-    }
-    for (let i = 0; i + 1 < stems.length; i++) {
-      const a = stems[i];
-      const b = stems[i + 1];
-      if (a.fn && b.fn) continue;
-      add(`b:${a.s}_${b.s}`, W_BIGRAM);
+      if (!u.fn) {
+        if (prev) add(`p:${prev}_${u.key}`, W_PAIR);
+        prev = u.key;
+      }
     }
     let norm = 0;
     for (let i = 0; i < v.length; i++) norm += v[i] * v[i];
@@ -89,16 +94,6 @@ export class HashingEmbedding implements EmbeddingProvider {
 
 /** For the embedding pool's threads (workers/embed.ts). */
 export const createEmbedding: EmbeddingModule<HashingEmbeddingOptions>['createEmbedding'] = (options) => new HashingEmbedding(options);
-
-function addCjkRun(run: string, add: (f: string, w: number) => void): void {
-  const chars = [...run];
-  for (let i = 0; i < chars.length; i++) {
-    const c = chars[i];
-    add(`c:${c}`, CJK_FUNCTION_CHARS.has(c) ? W_CJK_FUNCTION_CHAR : W_CJK_CHAR);
-    if (i + 1 < chars.length) add(`c2:${c}${chars[i + 1]}`, W_CJK_BIGRAM);
-    if (i + 2 < chars.length) add(`c3:${c}${chars[i + 1]}${chars[i + 2]}`, W_CJK_TRIGRAM);
-  }
-}
 
 function charGrams(w: string): string[] {
   const out: string[] = [];

@@ -1,13 +1,14 @@
-// `npm run cache:eval -- --faq FILE [--queries FILE] [--backend NAME] [--threshold X] [--summary]`
-// Pre-warms the FAQ file's entries, scores the queries (the file's own, or a separate file with
-// a `queries` array of the same shape) and prints the report as JSON on stdout.
+// `npm run cache:eval -- --faq FILE [--queries FILE] [--backend NAME] [--threshold X] [--summary | --table]`
+// Pre-warms the FAQ file's entries (or a workflow file's FAQ), scores the queries (the file's own,
+// or a separate file with a `queries` array of the same shape) and prints the report as JSON on
+// stdout: overall, per language partition and per outcome. --table prints a Markdown table instead.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config.ts';
-import { evaluateFaq } from './evaluate.ts';
+import { evaluateFaq, type EvalReport, type EvalTally } from './evaluate.ts';
 import { stderrLog } from '../log.ts';
 
-const USAGE = 'usage: npm run cache:eval -- --faq FILE [--queries FILE] [--backend auto|hashing|transformers|openai] [--threshold 0..1] [--summary]';
+const USAGE = 'usage: npm run cache:eval -- --faq FILE [--queries FILE] [--backend auto|hashing|transformers|openai] [--threshold 0..1] [--summary | --table]';
 
 function readJson(path: string, what: string): unknown {
   let text: string;
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
       backend: { type: 'string' },
       threshold: { type: 'string' },
       summary: { type: 'boolean', default: false },
+      table: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -50,8 +52,32 @@ async function main(): Promise<void> {
   const faq = readJson(values.faq, 'FAQ file');
   const queries = values.queries ? readJson(values.queries, 'queries file') : undefined;
   const report = await evaluateFaq(faq, queries, cfg, { log: stderrLog }); // stdout is the JSON report
+  if (values.table) {
+    process.stdout.write(markdownTable(report));
+    return;
+  }
   const out = values.summary ? { ...report, outcomes: undefined } : report;
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+/** One row per language partition and one for all: hit rate, right answers, wrong answers among hits, outcomes. */
+function markdownTable(r: EvalReport): string {
+  const rows = [
+    `backend ${r.backend}, threshold ${r.threshold}, ${r.entries} entries, ${r.queries} queries; lookup p50/p99 ${r.lookupMs.p50}/${r.lookupMs.p99} ms`,
+    '',
+    '| language | queries (expecting an entry) | hit rate | right answers | wrong / hits | outcomes |',
+    '|---|---|---|---|---|---|',
+  ];
+  const row = (name: string, t: EvalTally) =>
+    `| ${name} | ${t.queries} (${t.expecting}) | ${pct(t.hitRate)} | ${pct(t.correctHitRate)} | ${t.wrongHits} / ${t.hits} (${pct(t.wrongAnswerRate)}) | ${Object.entries(t.byOutcome)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')} |`;
+  for (const [lang, t] of Object.entries(r.byLanguage)) rows.push(row(lang, t));
+  rows.push(row('all', r));
+  return `${rows.join('\n')}\n`;
 }
 
 main().catch((e: Error) => {

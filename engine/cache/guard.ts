@@ -3,18 +3,12 @@
 // answer is worse than a miss. So a semantic candidate must also agree with the query on
 // general, checkable facts: script and language, negation polarity, numbers, calendar/time
 // entities, and it must not be the same question with one content word swapped for another.
-import {
-  CJK_DIGITS,
-  CJK_FUNCTION_CHARS,
-  CJK_NEGATORS,
-  CJK_NON_NEGATING,
-  CJK_UNITS,
-  FUNCTION_WORDS,
-  NEGATORS,
-  NUMBER_WORDS,
-} from '../../adapters/kit/lexicon.ts';
-import { dominantScript, isCjk, normaliseText, stem, words } from '../../adapters/kit/normalise.ts';
-import { extractEntities } from '../../adapters/kit/entities.ts';
+import { ALL_FUNCTION_WORDS, dominantScript, functionWords, normaliseText, readQuestion, words } from '../../adapters/kit/normalise.ts';
+import { FUNCTION_WORDS, type ConceptKind } from '../../adapters/kit/lexicon.ts';
+
+export { parseCjkNumber } from '../../adapters/kit/normalise.ts';
+
+const LATIN_LANGUAGES = Object.keys(FUNCTION_WORDS);
 
 export interface TextFeatures {
   norm: string;
@@ -24,100 +18,105 @@ export interface TextFeatures {
   negations: number;
   numbers: string[];
   entities: string[];
-  /** Stems of content words; single characters for CJK text. */
+  /** Content units: lexicon concepts ("k:park"), other word stems, other CJK characters ("c:牙"). */
   content: Set<string>;
+  /** Content units under a negator; "∅" for a negator with nothing after it ("no thanks"). */
+  negated: Set<string>;
+  /** The kind of each content unit that names a thing, an action, a person… (lexicon.ts CONCEPTS). */
+  kinds: Map<string, ConceptKind>;
 }
 
-export type GuardReason = 'script' | 'language' | 'negation' | 'number' | 'entity' | 'content-swap';
+/**
+ * Why a candidate was refused: script or language differs; negation differs; numbers or
+ * calendar/time entities differ; `entity`: a thing of the same kind swapped (crown for cleaning,
+ * adults for children, hospital for clinic); `intent`: another action (cancel for book), or none
+ * where the entry has one; `topic`: the query asks about something the entry never mentions (it
+ * only shares the topic); `content-swap`: one word swapped for another, both unknown to the lexicon.
+ */
+export type GuardReason = 'script' | 'language' | 'negation' | 'number' | 'entity' | 'intent' | 'topic' | 'content-swap';
 
 export interface GuardVerdict {
   ok: boolean;
   reason?: GuardReason;
-  /** True when query and entry share at least one content word (a lexical anchor). */
+  /** True when query and entry share at least one content unit (a lexical anchor). */
   anchored: boolean;
 }
-
-const ALL_FUNCTION_WORDS = new Set(Object.values(FUNCTION_WORDS).flatMap((s) => [...s]));
-const CJK_NUMERAL_RUN = new RegExp(`[${Object.keys(CJK_DIGITS).join('')}${Object.keys(CJK_UNITS).join('')}]+`, 'g');
 
 /** Reads the features the guard compares. `text` may be raw or already normalised. */
 export function analyse(text: string): TextFeatures {
   const norm = normaliseText(text);
-  const toks = words(norm);
-  const lang = guessLatinLanguage(toks);
-  const fnWords = lang ? FUNCTION_WORDS[lang] : ALL_FUNCTION_WORDS;
-
-  let negations = 0;
-  for (const t of toks) if (NEGATORS.has(t)) negations++;
-  let cjkText = norm;
-  for (const c of CJK_NON_NEGATING) cjkText = cjkText.split(c).join(' ');
-  for (const ch of cjkText) if (CJK_NEGATORS.includes(ch)) negations++;
-
-  // Entities first (they consume "星期一", "monday to friday"), then numbers, then content.
-  const extracted = extractEntities(norm);
-  const entities = new Set(extracted.entities);
-  let rest = extracted.rest;
-  const numbers = new Set<string>();
-  rest = rest.replace(/(\d+(?:\.\d+)?)\s*(am|pm)\b/g, (_m, n: string, ap: string) => {
-    entities.add(`time:${ap}`);
-    return ` ${n} `;
-  });
-  rest = rest.replace(/\d+(?:\.\d+)?/g, (n) => {
-    numbers.add(String(Number(n)));
-    return ' ';
-  });
-  rest = rest.replace(CJK_NUMERAL_RUN, (run) => {
-    if (run === '一') return ' '; // "one" on its own is an article/measure, not a quantity
-    const v = parseCjkNumber(run);
-    numbers.add(v === null ? run : String(v));
-    return ' ';
-  });
-
+  const lang = guessLatinLanguage(words(norm));
+  const r = readQuestion(norm);
   const content = new Set<string>();
-  for (const tok of words(rest.trim().replace(/\s+/g, ' '))) {
-    if (NUMBER_WORDS[tok] !== undefined) {
-      numbers.add(String(NUMBER_WORDS[tok]));
-      continue;
-    }
-    if (NEGATORS.has(tok)) continue;
-    if ([...tok].some(isCjk)) {
-      for (const ch of tok) {
-        if (isCjk(ch) && !CJK_FUNCTION_CHARS.has(ch) && !CJK_NEGATORS.includes(ch)) content.add(ch);
-      }
-      continue;
-    }
-    if (tok.length < 2 || fnWords.has(tok) || ALL_FUNCTION_WORDS.has(tok)) continue;
-    content.add(stem(tok));
+  const negated = new Set<string>();
+  const kinds = new Map<string, ConceptKind>();
+  for (const u of r.units) {
+    if (u.fn) continue;
+    content.add(u.key);
+    if (u.negated) negated.add(u.key);
+    if (u.kind) kinds.set(u.key, u.kind);
   }
-  return { norm, script: dominantScript(norm), lang, negations, numbers: [...numbers].sort(), entities: [...entities].sort(), content };
+  // A negator that reached no content ("no thanks", "我唔要") still refuses.
+  if (r.negations > 0 && negated.size === 0) negated.add('∅');
+  return { norm, script: dominantScript(norm), lang, negations: r.negations, numbers: r.numbers, entities: r.entities, content, negated, kinds };
+}
+
+/** What an entry's phrasings mention between them: a query may use any of its words. */
+export function coverageOf(phrases: Iterable<TextFeatures>): Set<string> {
+  const out = new Set<string>();
+  for (const f of phrases) for (const w of f.content) out.add(w);
+  return out;
 }
 
 /**
- * Whether a semantic candidate (the stored question's features) may answer the query.
- * The content-swap rule: if both texts share a content word but each also has a content word
- * the other lacks ("cancel my insurance" vs "cancel my appointment", "parking at the hospital"
- * vs "parking at the clinic"), they are two questions about two things, not one question.
+ * Whether a semantic candidate (one stored phrasing's features) may answer the query.
+ * `coverage` is every content unit of the candidate's entry (all its phrasings); it defaults to
+ * the phrasing's own. A query unit the entry never mentions is a new topic: refused when it
+ * names a thing, a person, a place or an action, or when more than one such word is new (one
+ * stray word among two or more shared ones is tolerated: a filler, an ASR slip).
  */
-export function guard(query: TextFeatures, entry: TextFeatures): GuardVerdict {
-  const shared = [...query.content].filter((w) => hasWord(entry.content, w));
-  const anchored = shared.length > 0;
+export function guard(query: TextFeatures, entry: TextFeatures, coverage: Set<string> = entry.content): GuardVerdict {
+  const covered = [...query.content].filter((w) => hasWord(coverage, w));
+  const anchored = covered.length > 0;
   const reject = (reason: GuardReason): GuardVerdict => ({ ok: false, reason, anchored });
   if (query.script !== 'none' && entry.script !== 'none' && query.script !== entry.script) return reject('script');
   if (query.lang && entry.lang && query.lang !== entry.lang) return reject('language');
-  if (query.negations % 2 !== entry.negations % 2) return reject('negation');
+  if (contradicts(query, entry) || contradicts(entry, query)) return reject('negation');
   if (!sameList(query.numbers, entry.numbers)) return reject('number');
   if (!sameList(query.entities, entry.entities)) return reject('entity');
-  const novel = [...query.content].filter((w) => !hasWord(entry.content, w));
-  const missing = [...entry.content].filter((w) => !hasWord(query.content, w));
-  if (anchored && novel.length > 0 && missing.length > 0) return reject('content-swap');
+
+  const novel = [...query.content].filter((w) => !hasWord(coverage, w));
+  const kindsOf = (f: TextFeatures, kind: ConceptKind) => [...f.kinds].filter(([, k]) => k === kind).map(([w]) => w);
+  for (const w of novel) {
+    const kind = query.kinds.get(w);
+    if (!kind) continue;
+    if (kind === 'action') return reject('intent');
+    // The entry speaks of another thing of this kind: a swap; of none: another topic.
+    return reject(kindsOf(entry, kind).some((x) => !query.content.has(x)) ? 'entity' : 'topic');
+  }
+  // What the stored phrasing is about must be in the query too ("how much?" is not "how much is a cleaning?").
+  for (const kind of new Set(entry.kinds.values())) {
+    if (kindsOf(query, kind).length === 0) return reject(kind === 'action' ? 'intent' : 'topic');
+  }
+  // Words the lexicon does not know: one stray word among two shared ones is tolerated (a filler,
+  // an ASR slip); more, or with less in common, is another question.
+  const unknown = novel.filter((w) => !w.startsWith('k:'));
+  if (unknown.length > 0) {
+    const missing = [...entry.content].filter((w) => !hasWord(query.content, w));
+    if (anchored && missing.length > 0 && covered.length < 2) return reject('content-swap');
+    if (unknown.length > 1 || covered.length < 2) return reject('topic');
+  }
+  // Known modifiers ("nearby", "dental", "my car") may be added to a question that shares something.
+  const modifiers = novel.length - unknown.length;
+  if (modifiers > 2 || (modifiers > 0 && !anchored)) return reject('topic');
   return { ok: true, anchored };
 }
 
-/** Equal words, or one a prefix (≥ 4 letters) of the other: "whiten"/"whitening" after stemming. */
+/** Equal units, or one a prefix (≥ 4 letters) of the other: "whiten"/"whitening" after stemming. */
 function hasWord(set: Set<string>, w: string): boolean {
   if (set.has(w)) return true;
-  if (w.length < 4) return false;
-  for (const x of set) if (x.length >= 4 && (x.startsWith(w) || w.startsWith(x))) return true;
+  if (w.length < 4 || w.startsWith('k:') || w.startsWith('c:')) return false;
+  for (const x of set) if (x.length >= 4 && !x.startsWith('k:') && !x.startsWith('c:') && (x.startsWith(w) || w.startsWith(x))) return true;
   return false;
 }
 
@@ -125,36 +124,18 @@ function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/** One side negates and the other does not, or one negates a word the other says plainly. */
+function contradicts(a: TextFeatures, b: TextFeatures): boolean {
+  if (a.negated.size > 0 !== b.negated.size > 0) return true;
+  for (const w of a.negated) if (b.content.has(w) && !b.negated.has(w)) return true;
+  return false;
+}
+
 /** Guesses the language of Latin-script text from its function words; null when unsure. */
 export function guessLatinLanguage(toks: string[]): string | null {
-  const scores: Array<[string, number]> = Object.entries(FUNCTION_WORDS).map(([lang, set]) => [lang, toks.filter((t) => set.has(t)).length]);
+  const scores: Array<[string, number]> = LATIN_LANGUAGES.map((lang) => [lang, toks.filter((t) => functionWords(lang)!.has(t)).length]);
   scores.sort((a, b) => b[1] - a[1]);
   const [best, second] = scores;
   if (!best || best[1] < 2 || (second && best[1] - second[1] < 2)) return null;
   return best[0];
-}
-
-/** "十二" → 12, "二百五十" → 250, "九十五" → 95; null if the run is not a well-formed number. */
-export function parseCjkNumber(run: string): number | null {
-  let total = 0;
-  let section = 0;
-  let digit: number | null = null;
-  for (const ch of run) {
-    const d = CJK_DIGITS[ch];
-    const u = CJK_UNITS[ch];
-    if (d !== undefined) {
-      if (digit !== null) return null; // two digits in a row: not a number word
-      digit = d;
-    } else if (u !== undefined) {
-      if (u === 10000) {
-        section = (section + (digit ?? 0)) * u;
-        total += section;
-        section = 0;
-      } else {
-        section += (digit ?? 1) * u;
-      }
-      digit = null;
-    } else return null;
-  }
-  return total + section + (digit ?? 0);
 }

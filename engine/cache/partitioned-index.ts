@@ -5,7 +5,7 @@
 // Synchronous and unlocked: the owner serialises every mutation (response-cache.ts's mutex).
 import { randomUUID } from 'node:crypto';
 import type { CacheKey } from './cache-key.ts';
-import { analyse, type TextFeatures } from './guard.ts';
+import { analyse, coverageOf, type TextFeatures } from './guard.ts';
 import { SlotIndex, type HnswParams } from './hnsw-index.ts';
 import { LruMap } from './lru.ts';
 
@@ -32,6 +32,14 @@ export interface Entry {
   phrases: Phrase[];
   /** μ-law 8 kHz per voice. */
   audio: Map<string, Uint8Array>;
+  /** Every content unit of its phrases (guard.ts coverageOf); dropped when phrases change. */
+  coverage?: Set<string>;
+}
+
+/** What an entry's phrases mention between them, computed once per change of its phrases. */
+export function entryCoverage(e: Entry): Set<string> {
+  e.coverage ??= coverageOf(e.phrases.map((p) => p.features));
+  return e.coverage;
 }
 
 interface Partition {
@@ -311,6 +319,7 @@ export class PartitionedIndex {
   private addPhrase(part: Partition, e: Entry, label: number, text: string, norm: string): void {
     const phrase: Phrase = { label, text, norm, features: analyse(norm) };
     e.phrases.push(phrase);
+    e.coverage = undefined;
     part.byLabel.set(label, { entry: e, phrase });
     part.exact.set(norm, e.id);
   }
@@ -324,6 +333,7 @@ export class PartitionedIndex {
   private removePhrase(e: Entry, ph: Phrase, part: Partition): void {
     this.unlinkPhrase(e, ph, part);
     e.phrases = e.phrases.filter((x) => x !== ph);
+    e.coverage = undefined;
     if (e.phrases.length === 0) this.entries.delete(e.id);
     this.dropIfEmpty(part);
   }

@@ -20,7 +20,7 @@ import { normaliseText } from '../../adapters/kit/normalise.ts';
 import { encodeSnapshot, readSnapshot, setAside, writeFileAtomic } from './persist.ts';
 import { normaliseKey, partitionId, type CacheKey } from './cache-key.ts';
 import { LearningPolicy } from './learning.ts';
-import { PartitionedIndex, type Entry, type EntrySource, type IndexItem } from './partitioned-index.ts';
+import { entryCoverage, PartitionedIndex, type Entry, type EntrySource, type IndexItem } from './partitioned-index.ts';
 import { checkHeader, encodeIndex, restoreIndex, restoreTimesAndAudio, sameVectors, storedQuestions, type SnapshotHeader } from './snapshot.ts';
 
 export { FAQ_STATE, faqEntryId, normaliseKey, type CacheKey } from './cache-key.ts';
@@ -86,6 +86,15 @@ export interface CachePut {
   entryId?: string;
 }
 
+/** A candidate above the threshold that the guard refused, and why (explain()). */
+export interface GuardRejection {
+  entryId: string;
+  /** The stored phrasing that was nearest. */
+  phrase: string;
+  similarity: number;
+  reason: GuardReason | 'unanchored';
+}
+
 /** What removeWhere() shows of an entry. */
 export type CacheEntryInfo = Readonly<Pick<Entry, 'id' | 'key' | 'source'>>;
 
@@ -149,6 +158,20 @@ export class ResponseCache {
   // ------------------------------------------------------------------ lookup
 
   async lookup(key: CacheKey, query: string): Promise<CacheHit | null> {
+    return this.find(key, query);
+  }
+
+  /**
+   * A lookup that also says why the candidates it passed over were refused (cache:eval, and
+   * anyone asking why a question missed). Counts as a lookup in the stats.
+   */
+  async explain(key: CacheKey, query: string): Promise<{ hit: CacheHit | null; rejected: GuardRejection[] }> {
+    const rejected: GuardRejection[] = [];
+    const hit = await this.find(key, query, rejected);
+    return { hit, rejected };
+  }
+
+  private async find(key: CacheKey, query: string, trace?: GuardRejection[]): Promise<CacheHit | null> {
     const t0 = performance.now();
     this.counters.lookups++;
     const done = (hit: CacheHit | null): CacheHit | null => {
@@ -182,19 +205,19 @@ export class ResponseCache {
       this.log.warn({ err: (e as Error).message }, 'cache lookup: embedding failed; treating as a miss');
       return done(null);
     }
-    return done(this.searchVector(k, pkey, norm, vec));
+    return done(this.searchVector(k, pkey, norm, vec, trace));
   }
 
   /**
    * The semantic tier on an already-embedded query (benches measure this without the
    * embedding). Returns the first candidate above the threshold that the guard accepts.
    */
-  searchVector(k: CacheKey, pkey: string, norm: string, vec: Float32Array): CacheHit | null {
+  searchVector(k: CacheKey, pkey: string, norm: string, vec: Float32Array, trace?: GuardRejection[]): CacheHit | null {
     const qf = analyse(norm);
     let rejected = false;
     for (const c of this.index.nearest(pkey, vec, CANDIDATES, this.threshold)) {
       if (!this.live(c.entry)) continue;
-      const verdict = guard(qf, c.phrase.features);
+      const verdict = guard(qf, c.phrase.features, entryCoverage(c.entry));
       // No shared content word: a sentence model needs extra similarity; for the lexical hashing
       // backend, similarity without a shared content word is only function-word noise.
       const unanchored = !verdict.anchored && (this.embedder.kind === 'hashing' || c.similarity < this.threshold + this.cfg.CACHE_UNANCHORED_MARGIN);
@@ -202,6 +225,7 @@ export class ResponseCache {
       if (reason) {
         rejected = true;
         this.guardReasons[reason] = (this.guardReasons[reason] ?? 0) + 1;
+        trace?.push({ entryId: c.entry.id, phrase: c.phrase.text, similarity: c.similarity, reason });
         continue;
       }
       this.index.touch(c.entry.id);

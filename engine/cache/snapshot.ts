@@ -4,6 +4,7 @@
 // survives), one section per partition with its serialised HNSW index ("p0", "p1", …), and one
 // "audio" section with every entry's μ-law clips back to back.
 import { normaliseText } from '../../adapters/kit/normalise.ts';
+import { HASHING_FEATURES_VERSION } from '../../adapters/local/hashing-embedding.ts';
 import { normaliseKey, partitionId, type CacheKey } from './cache-key.ts';
 import { SlotIndex } from './hnsw-index.ts';
 import type { EntryFields, EntrySource, PartitionedIndex } from './partitioned-index.ts';
@@ -14,6 +15,8 @@ export interface SnapshotHeader {
   /** The embedding backend's name without "@pool" and its dimensions: what the vectors mean. */
   backend: string;
   dimensions: number;
+  /** The hashing backend's features version (absent: version 1); other versions' vectors are re-computed. */
+  features?: number;
   partitions: Array<{ section: string; key: CacheKey; live: number; nextLabel: number }>;
   entries: Array<
     EntryFields & {
@@ -40,7 +43,8 @@ export function vectorsName(providerName: string): string {
 /** The index as a snapshot's header and sections. */
 export async function encodeIndex(index: PartitionedIndex, meta: { savedAt: number; backend: string; dimensions: number }): Promise<Snapshot<SnapshotHeader>> {
   const sections = new Map<string, Uint8Array>();
-  const header: SnapshotHeader = { savedAt: meta.savedAt, backend: vectorsName(meta.backend), dimensions: meta.dimensions, partitions: [], entries: [] };
+  const backend = vectorsName(meta.backend);
+  const header: SnapshotHeader = { savedAt: meta.savedAt, backend, dimensions: meta.dimensions, ...(backend === 'hashing' ? { features: HASHING_FEATURES_VERSION } : {}), partitions: [], entries: [] };
   let i = 0;
   for (const p of index.partitionIndexes()) {
     const section = `p${i++}`;
@@ -69,7 +73,8 @@ export function checkHeader(h: SnapshotHeader | undefined): asserts h is Snapsho
 
 /** Whether the stored vectors can be used as they are by this backend. */
 export function sameVectors(h: SnapshotHeader, backend: string, dimensions: number): boolean {
-  return h.backend === vectorsName(backend) && h.dimensions === dimensions;
+  const name = vectorsName(backend);
+  return h.backend === name && h.dimensions === dimensions && (name !== 'hashing' || (h.features ?? 1) === HASHING_FEATURES_VERSION);
 }
 
 /** Loads the stored HNSW indexes and entries into the index. Throws if they do not fit together. */

@@ -33,7 +33,8 @@ describe('normaliseText', () => {
     expect(normaliseText('Is it 9.50 dollars?')).toContain('9.50');
   });
   it('drops CJK politeness, final particles and spaces between characters', () => {
-    expect(normaliseText('請問 診所 喺邊度呀？')).toBe('診所喺邊度');
+    // Chinese is folded to Simplified characters (a recogniser may write either).
+    expect(normaliseText('請問 診所 喺邊度呀？')).toBe('诊所喺边度');
   });
   it('stems regular and irregular forms', () => {
     expect(stem('parking')).toBe(stem('park'));
@@ -77,7 +78,9 @@ describe('guard', () => {
     expect(verdict('where is the office please', 'dónde está la oficina por favor').reason).toBe('language');
   });
   it('reports whether the texts share a content word', () => {
-    expect(verdict('what is your address', 'where is the clinic located').anchored).toBe(false);
+    expect(verdict('what is the weather like', 'where is the clinic located').anchored).toBe(false);
+    // "address" and "located" are one concept (the lexicon's "where").
+    expect(verdict('what is your address', 'where is the clinic located').anchored).toBe(true);
     expect(verdict('where is the clinic', 'where is the clinic located').anchored).toBe(true);
   });
   it('parses Chinese numerals', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HashingEmbedding } from '../../adapters/local/hashing-embedding.ts';
+import { HASHING_FEATURES_VERSION, HashingEmbedding } from '../../adapters/local/hashing-embedding.ts';
 import { normaliseText } from '../../adapters/kit/normalise.ts';
 import { FAQ_STATE, normaliseKey, partitionId, type CacheKey } from '../../engine/cache/cache-key.ts';
 import { ResponseCache } from '../../engine/cache/index.ts';
@@ -84,7 +84,7 @@ describe('cache snapshot content', () => {
   it('a cache given a well-formed file with inconsistent content sets it aside and starts empty', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfw-snapshot-test-'));
     dirs.push(dir);
-    const header = { savedAt: 1, backend: 'hashing', dimensions: 256, partitions: [], entries: [{ id: 'x', key: { workflow: 'w', state: 'faq', language: 'en', voice: '' }, answer: 'a', source: 'learned', createdAt: 1, expiresAt: Date.now() + 60_000, phrases: [{ label: 0, text: 'q' }], audio: [] }] };
+    const header = { savedAt: 1, backend: 'hashing', dimensions: 256, features: HASHING_FEATURES_VERSION, partitions: [], entries: [{ id: 'x', key: { workflow: 'w', state: 'faq', language: 'en', voice: '' }, answer: 'a', source: 'learned', createdAt: 1, expiresAt: Date.now() + 60_000, phrases: [{ label: 0, text: 'q' }], audio: [] }] };
     await writeFileAtomic(join(dir, 'cache.snapshot'), encodeSnapshot(header, new Map([['audio', new Uint8Array(0)]])));
     const cfg = loadConfig({}, { CACHE_DIR: dir, CACHE_EMBED_THREADS: 0 });
     const c = await ResponseCache.create(cfg, { embedder: new HashingEmbedding({ dimensions: 256 }) });
