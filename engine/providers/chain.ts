@@ -11,19 +11,19 @@
 //   may be skipped at the seam; none is repeated.
 // STT: the turn's audio is kept until endTurn; a hedge or failover opens the next provider's
 //   stream, replays that audio into it and asks it for the turn's transcript.
-import type { CallContext, ChatMessage, LlmChunk, LlmProvider, LlmRequest, SttProvider, SttResult, SttStream, TtsProvider, TtsRequest, Ulaw } from '../../adapters/kit/types.ts';
+import type { CallContext, ChatMessage, LlmChunk, LlmProvider, LlmRequest, ProviderLifecycle, SttProvider, SttResult, SttStream, TtsProvider, TtsRequest, Ulaw } from '../../adapters/kit/types.ts';
 import { ProviderError } from '../../adapters/kit/types.ts';
-import { hedgedStream, raceFirstOutput, HedgeBudget, DEFAULT_HEDGE, type Candidate, type HedgeSettings, type RaceContext, type StreamJob } from './hedge.ts';
+import { hedgedStream, raceFirstOutput, toProviderError, HedgeBudget, DEFAULT_HEDGE, type Candidate, type HedgeSettings, type RaceContext, type StreamJob } from './hedge.ts';
 import { ProviderHealth } from './health.ts';
 import type { Logger } from '../log.ts';
 
 export interface ChainOptions {
   health?: ProviderHealth;
   settings?: Partial<HedgeSettings>;
-  /** Hedge budget: share of requests that may be hedged over the window. */
+  /** Hedge budget (token bucket): tokens a success puts back, and the bucket's size. */
   budgetRatio?: number;
-  budgetWindowMs?: number;
-  /** Shared budget (overrides budgetRatio/budgetWindowMs). */
+  budgetTokens?: number;
+  /** Shared budget (overrides budgetRatio/budgetTokens). */
   budget?: HedgeBudget;
   log?: Logger;
   name?: string;
@@ -47,14 +47,60 @@ abstract class ChainBase<P extends { name: string }> {
     // Starts with the primary's name: callers that pick voices by adapter name keep working.
     this.name = o.name ?? candidates.map((c) => c.name).join(' > ');
     this.health = o.health ?? new ProviderHealth();
-    this.budget = o.budget ?? new HedgeBudget(o.budgetRatio ?? 0.1, o.budgetWindowMs ?? 30_000);
+    this.budget = o.budget ?? new HedgeBudget({ ratio: o.budgetRatio, maxTokens: o.budgetTokens });
     this.settings = { ...DEFAULT_HEDGE, ...o.settings };
     this.log = o.log;
     for (const c of candidates) this.health.register(c.name, role);
   }
 
+  /** Warms up every provider of the chain: any of them may serve the first call. */
+  async warmUp(): Promise<void> {
+    await Promise.all(this.candidates.map((c) => (c.provider as ProviderLifecycle).warmUp?.()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.candidates.map((c) => (c.provider as ProviderLifecycle).close?.()));
+  }
+
   protected rc(signal: AbortSignal): RaceContext {
     return { health: this.health, budget: this.budget, settings: this.settings, signal, log: this.log };
+  }
+
+  /** The job hedged over the chain; a chain of one only passes it through, metered. */
+  protected run<T>(job: StreamJob<P, T>, signal: AbortSignal): AsyncIterable<T> {
+    const [only] = this.candidates;
+    if (this.candidates.length === 1) return metered(this.health, only.name, signal, () => job.start(only, signal));
+    return hedgedStream(this.name, this.candidates, job, this.rc(signal));
+  }
+}
+
+/**
+ * A chain of one provider: nothing to hedge or fail over to, so the stream passes through as it
+ * comes (no hedge, no first-output or stall limit), but its requests, errors, first-output times
+ * and breaker state are recorded like any chain's, so /health and /metrics count it.
+ */
+async function* metered<T>(health: ProviderHealth, name: string, signal: AbortSignal, source: () => AsyncIterable<T>): AsyncGenerator<T> {
+  health.recordRequest(name);
+  const t0 = performance.now();
+  let first = true;
+  const answered = () => {
+    first = false;
+    health.recordFirstOutput(name, performance.now() - t0);
+    health.breaker(name).success();
+  };
+  try {
+    for await (const x of source()) {
+      if (first) answered();
+      yield x;
+    }
+    if (first) answered(); // an empty answer is an answer
+  } catch (e) {
+    const kind = toProviderError(e, name).kind;
+    if (!signal.aborted && kind !== 'aborted') {
+      health.recordError(name, kind);
+      if (kind !== 'bad_request') health.breaker(name).failure(first ? kind : `mid-stream ${kind}`);
+    }
+    throw e;
   }
 }
 
@@ -135,7 +181,7 @@ export class HedgedLlm extends ChainBase<LlmProvider> implements LlmProvider {
     super('llm', cands, o);
   }
   stream(req: LlmRequest): AsyncIterable<LlmChunk> {
-    return hedgedStream(this.name, this.candidates, llmJob(req), this.rc(req.signal));
+    return this.run(llmJob(req), req.signal);
   }
 }
 
@@ -172,7 +218,7 @@ export class HedgedTts extends ChainBase<TtsProvider> implements TtsProvider {
     super('tts', cands, o);
   }
   synthesize(req: TtsRequest): AsyncIterable<Ulaw> {
-    return hedgedStream(this.name, this.candidates, ttsJob(req, this.candidates), this.rc(req.signal));
+    return this.run(ttsJob(req, this.candidates), req.signal);
   }
 }
 
@@ -186,11 +232,50 @@ export class HedgedStt extends ChainBase<SttProvider> implements SttProvider {
     super('stt', cands, o);
   }
   open(ctx: CallContext, signal: AbortSignal): SttStream {
+    if (this.candidates.length === 1) return new MeteredSttStream(this.candidates[0], this.health, ctx, signal);
     return new HedgedSttStream(this, ctx, signal);
   }
   /** @internal used by the stream */
   raceContext(signal: AbortSignal): RaceContext {
     return this.rc(signal);
+  }
+}
+
+/** The stream of a chain of one STT provider: the provider's own, with each turn metered. */
+class MeteredSttStream implements SttStream {
+  private readonly inner: SttStream;
+  constructor(
+    private readonly c: Candidate<SttProvider>,
+    private readonly health: ProviderHealth,
+    ctx: CallContext,
+    signal: AbortSignal,
+  ) {
+    try {
+      this.inner = c.provider.open(ctx, signal);
+    } catch (e) {
+      health.recordError(c.name, toProviderError(e, c.name).kind);
+      throw e;
+    }
+  }
+  get onInterim(): ((text: string) => void) | undefined {
+    return this.inner.onInterim;
+  }
+  set onInterim(f: ((text: string) => void) | undefined) {
+    this.inner.onInterim = f;
+  }
+  push(pcm: Int16Array, speech: boolean): void {
+    this.inner.push(pcm, speech);
+  }
+  async endTurn(signal: AbortSignal): Promise<SttResult> {
+    const inner = this.inner;
+    for await (const r of metered(this.health, this.c.name, signal, async function* () {
+      yield await inner.endTurn(signal);
+    }))
+      return r;
+    throw new ProviderError(this.c.name, 'server', 'no transcript'); // unreachable: the source yields once or throws
+  }
+  close(): void {
+    this.inner.close();
   }
 }
 

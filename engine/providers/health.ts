@@ -40,6 +40,8 @@ export interface ProviderStats {
 export interface HealthOptions {
   /** TTFT samples kept per provider (rolling). */
   sampleWindow?: number;
+  /** The most recent TTFT samples the hedge delay reads (rolling, shorter: it follows a shift in latency within ~half of it). */
+  recentWindow?: number;
   /** Outcomes kept per provider for the error rate. */
   outcomeWindow?: number;
   breaker?: Omit<BreakerOptions, 'onStateChange'>;
@@ -80,6 +82,7 @@ interface Entry {
   hedges: number;
   failovers: number;
   ttft: Ring;
+  recent: Ring;
   outcomes: boolean[]; // true = failed; bounded
   breaker: CircuitBreaker;
 }
@@ -107,7 +110,7 @@ export class ProviderHealth extends EventEmitter {
           this.publish({ type, provider: name, reason, at: this.now() });
         },
       });
-      e = { role, requests: 0, errors: 0, errorsByKind: {}, hedges: 0, failovers: 0, ttft: new Ring(this.opts.sampleWindow ?? 512), outcomes: [], breaker };
+      e = { role, requests: 0, errors: 0, errorsByKind: {}, hedges: 0, failovers: 0, ttft: new Ring(this.opts.sampleWindow ?? 512), recent: new Ring(this.opts.recentWindow ?? 100), outcomes: [], breaker };
       this.entries.set(name, e);
     } else if (role !== 'unknown' && e.role === 'unknown') e.role = role;
     return e;
@@ -133,6 +136,7 @@ export class ProviderHealth extends EventEmitter {
   recordFirstOutput(name: string, ms: number): void {
     const e = this.entry(name);
     e.ttft.push(ms);
+    e.recent.push(ms);
     this.pushOutcome(e, false);
   }
 
@@ -161,6 +165,15 @@ export class ProviderHealth extends EventEmitter {
 
   ttftCount(name: string): number {
     return this.entries.get(name)?.ttft.count ?? 0;
+  }
+
+  /** Percentile of the most recent samples only (`recentWindow`), which the hedge delay follows. */
+  recentTtftQuantile(name: string, q: number): number | null {
+    return this.entries.get(name)?.recent.quantile(q) ?? null;
+  }
+
+  recentTtftCount(name: string): number {
+    return this.entries.get(name)?.recent.count ?? 0;
   }
 
   snapshot(): { providers: ProviderStats[] } {

@@ -1,8 +1,9 @@
 // Hedged requests over an ordered list of providers, for anything that streams output.
 //
 // raceFirstOutput(): start the first provider whose breaker admits a request; if it has
-// produced nothing after the hedge delay (≈ its observed p95 time-to-first-output, clamped),
-// and the hedge budget allows, start the next one too. The first attempt to produce output wins;
+// produced nothing after the hedge delay (see hedgeDelay: a prior before samples exist, then the
+// observed p95 bounded by a multiple of the median), and the hedge budget (a token bucket, see
+// HedgeBudget) allows, start the next one too. The first attempt to produce output wins;
 // every other attempt is aborted at that moment (AbortSignal + iterator.return()), so only one
 // provider's output can ever reach the caller. Errors and a first output that takes longer than
 // the hard limit fail the attempt over to the next provider (not budget-limited).
@@ -20,6 +21,8 @@ export interface Candidate<P> {
   provider: P;
   /** Provider-specific options the chain applies per candidate (e.g. a TTS voice). */
   voice?: string;
+  /** This provider's expected time to first output (its spec's expectedFirstOutputMs): the prior of its hedge delay. */
+  expectedFirstOutputMs?: number;
 }
 
 export interface HedgeSettings {
@@ -31,10 +34,16 @@ export interface HedgeSettings {
   firstOutputTimeoutMs: number;
   /** Longest silence between two outputs of a committed stream before it counts as failed. */
   stallTimeoutMs: number;
-  /** TTFT samples a provider needs before its adaptive delay is trusted (else maxDelayMs). */
+  /** TTFT samples a provider needs before its observed quantile is used (before: k × median only). */
   minSamples: number;
-  /** Which TTFT quantile the delay follows. */
+  /** Which TTFT quantile the delay follows while the tail is healthy. */
   quantile: number;
+  /** Expected time to first output of a provider with no samples yet (a candidate's own value wins). */
+  priorMs: number;
+  /** Weight of the prior, in samples: the median estimate is (w·prior + n·observed median) / (w + n). */
+  priorWeight: number;
+  /** k: the delay never exceeds k × the (prior-blended) median, so a fat tail cannot drag it up. */
+  tailMultiple: number;
 }
 
 export const DEFAULT_HEDGE: HedgeSettings = {
@@ -45,55 +54,104 @@ export const DEFAULT_HEDGE: HedgeSettings = {
   stallTimeoutMs: 3000,
   minSamples: 20,
   quantile: 0.95,
+  priorMs: 400,
+  priorWeight: 3,
+  tailMultiple: 2.5,
 };
 
+export interface BudgetOptions {
+  /** Bucket size (gRPC's maxTokens). Hedging is allowed while tokens > maxTokens / 2. */
+  maxTokens?: number;
+  /** Tokens a success puts back (gRPC's tokenRatio); a failure takes 1. */
+  ratio?: number;
+}
+
 /**
- * Caps hedges at `ratio` of the requests seen over a sliding window, plus one per window so a
- * quiet engine (a few turns a minute) can still hedge at all. Failovers do not spend it.
+ * Hedge budget as a token bucket, after gRPC's retry throttling (gRFC A6): the bucket starts
+ * full; every failed attempt (an error or a first-output timeout, mid-stream failures included)
+ * takes 1 token; every answered request puts `ratio` back. A hedge may start only while
+ * tokens > maxTokens / 2.
+ *
+ * So hedging stops while failures outnumber answers by more than 1 : 1/ratio (an overloaded
+ * provider answering 429/503 or timing out: hedges would only add to its load), and it never
+ * stops for a provider that merely stalls: as in A6, an attempt cancelled because another one
+ * answered first (a rescued stall, or a hedge that lost) is neither a failure nor a success.
+ * Failovers never need the budget.
  */
 export class HedgeBudget {
-  private requests: number[] = [];
-  private hedges: number[] = [];
-  private readonly now: () => number;
+  readonly maxTokens: number;
+  readonly ratio: number;
+  // Thousandths of a token, as gRPC keeps them: no drift from adding 0.1 many times.
+  private milli: number;
+  private readonly maxMilli: number;
+  private readonly refundMilli: number;
   totalRequests = 0;
   totalHedges = 0;
+  /** Hedges the bucket refused. */
+  refused = 0;
+  /** Lowest level the bucket reached. */
+  lowest: number;
 
-  constructor(
-    readonly ratio: number,
-    readonly windowMs: number,
-    now?: () => number,
-  ) {
-    this.now = now ?? (() => performance.now());
+  constructor(o: BudgetOptions = {}) {
+    this.maxTokens = o.maxTokens ?? 10;
+    this.ratio = o.ratio ?? 0.1;
+    if (!(this.maxTokens > 0) || !(this.ratio >= 0)) throw new Error(`HedgeBudget: maxTokens must be > 0 and ratio ≥ 0, got ${this.maxTokens}, ${this.ratio}`);
+    this.maxMilli = Math.round(this.maxTokens * 1000);
+    this.refundMilli = Math.round(this.ratio * 1000);
+    this.milli = this.maxMilli;
+    this.lowest = this.maxTokens;
+  }
+
+  get tokens(): number {
+    return this.milli / 1000;
   }
 
   noteRequest(): void {
-    this.requests.push(this.now());
     this.totalRequests++;
   }
 
-  tryHedge(): boolean {
-    const t = this.now();
-    prune(this.requests, t - this.windowMs);
-    prune(this.hedges, t - this.windowMs);
-    const allowed = Math.max(1, Math.floor(this.ratio * this.requests.length));
-    if (this.ratio <= 0 || this.hedges.length >= allowed) return false;
-    this.hedges.push(t);
+  /** Whether a hedge may start now (a refusal is counted). */
+  allows(): boolean {
+    if (this.milli * 2 > this.maxMilli) return true;
+    this.refused++;
+    return false;
+  }
+
+  noteHedge(): void {
     this.totalHedges++;
-    return true;
+  }
+
+  /** A request got its answer (its first output). */
+  success(): void {
+    this.milli = Math.min(this.maxMilli, this.milli + this.refundMilli);
+  }
+
+  /** An attempt failed (error or timeout). */
+  failure(): void {
+    this.milli = Math.max(0, this.milli - 1000);
+    this.lowest = Math.min(this.lowest, this.tokens);
   }
 }
 
-function prune(a: number[], cutoff: number): void {
-  let i = 0;
-  while (i < a.length && a[i] < cutoff) i++;
-  if (i > 0) a.splice(0, i);
-}
-
-/** Adaptive hedge delay for a provider: its TTFT quantile clamped to [min, max]. */
-export function hedgeDelay(health: ProviderHealth, name: string, s: HedgeSettings): number {
-  if (health.ttftCount(name) < s.minSamples) return s.maxDelayMs;
-  const q = health.ttftQuantile(name, s.quantile) ?? s.maxDelayMs;
-  return Math.min(s.maxDelayMs, Math.max(s.minDelayMs, Math.round(q)));
+/**
+ * Hedge delay for a provider. The healthy mode is estimated by the median of its last 100
+ * time-to-first-output samples (ProviderHealth's recentWindow), blended with a prior (the
+ * candidate's expectedFirstOutputMs, else `priorMs`) that carries `priorWeight` samples' weight,
+ * so there is a sensible delay from the first request. The delay is min(quantile, k × that
+ * median), the quantile (over the whole, longer sample window: steadier) only once `minSamples`
+ * exist, clamped to [minDelayMs, maxDelayMs]. Bounding it by k × median keeps it near the healthy
+ * mode when stalls fill the tail: once more than 5 % of requests stall, the p95 is the stall, and
+ * following it would push the delay up exactly when hedging is needed. The median's short window
+ * lets a real shift in latency (both providers slower) move it within ~50 requests, so hedging
+ * stops firing at every request soon after.
+ */
+export function hedgeDelay(health: ProviderHealth, name: string, s: HedgeSettings, priorMs?: number): number {
+  const recent = health.recentTtftCount(name);
+  const prior = priorMs ?? s.priorMs;
+  const median = recent === 0 ? prior : (s.priorWeight * prior + recent * health.recentTtftQuantile(name, 0.5)!) / (s.priorWeight + recent);
+  let d = s.tailMultiple * median;
+  if (health.ttftCount(name) >= s.minSamples) d = Math.min(d, health.ttftQuantile(name, s.quantile)!);
+  return Math.min(s.maxDelayMs, Math.max(s.minDelayMs, Math.round(d)));
 }
 
 export interface RaceContext {
@@ -212,11 +270,13 @@ export function raceFirstOutput<P, T>(
     const scheduleHedge = (c: Candidate<P>) => {
       clearTimeout(hedgeTimer);
       if (!s.hedging || next >= cands.length) return;
-      const delay = hedgeDelay(health, c.name, s);
+      const delay = hedgeDelay(health, c.name, s, c.expectedFirstOutputMs);
       hedgeTimer = setTimeout(() => {
-        if (settled || !rc.budget.tryHedge()) return;
+        if (settled || !rc.budget.allows()) return;
         const to = launchNext();
-        if (to) health.recordHedge(c.name, to.name, delay);
+        if (!to) return; // every breaker left is open
+        rc.budget.noteHedge();
+        health.recordHedge(c.name, to.name, delay);
       }, delay);
     };
 
@@ -230,7 +290,10 @@ export function raceFirstOutput<P, T>(
       health.recordError(a.c.name, pe.kind);
       // A malformed request is ours to fix, not a sign the provider is down.
       if (pe.kind === 'bad_request') health.breaker(a.c.name).release();
-      else health.breaker(a.c.name).failure(pe.kind);
+      else {
+        health.breaker(a.c.name).failure(pe.kind);
+        rc.budget.failure();
+      }
       rc.log?.warn({ provider: a.c.name, kind: pe.kind, err: pe.message }, 'provider attempt failed');
       if (atts.some((x) => x.live)) return; // another attempt may still win
       const to = launchNext();
@@ -256,6 +319,7 @@ export function raceFirstOutput<P, T>(
       }
       health.recordFirstOutput(a.c.name, performance.now() - a.t0);
       health.breaker(a.c.name).success();
+      rc.budget.success();
       finish(() => resolve({ candidate: a.c, iterator: a.it!, first: r, controller: a.ac, failed }));
     };
 
@@ -314,6 +378,7 @@ export async function* hedgedStream<P, T>(chain: string, cands: Candidate<P>[], 
       const pe = toProviderError(e, won.candidate.name);
       rc.health.recordError(won.candidate.name, pe.kind);
       rc.health.breaker(won.candidate.name).failure(`mid-stream ${pe.kind}`);
+      rc.budget.failure();
       const next = current.resume?.(emitted);
       if (next === null) {
         done = true; // the failure came after everything was said

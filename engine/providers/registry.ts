@@ -1,8 +1,8 @@
 // Builds each workflow's providers at startup: per role, the chain named in
 // workflow.providers.<role> (for the LLM, WEAVER_LLM_CHAIN overrides it), every spec validated
 // now so a missing key or a bad endpoint stops the engine with ONE error naming the setting,
-// never mid-call. A chain of one provider is that provider; longer chains are hedged
-// (chain.ts). Plug-ins and tests add adapters with registerProvider().
+// never mid-call. A chain of one provider passes through, counted in health; longer chains
+// are hedged (chain.ts). Plug-ins and tests add adapters with the kit's registerProvider() (adapters/kit/registry.ts).
 import type { Config } from '../config.ts';
 import { ProviderSpecSchema, type ProviderSpec, type Workflow } from '../workflow.ts';
 import type { Logger } from '../log.ts';
@@ -145,6 +145,9 @@ export function hedgeSettings(config: Config): HedgeSettings {
     stallTimeoutMs: config.STREAM_STALL_TIMEOUT_MS,
     minSamples: 20,
     quantile: 0.95,
+    priorMs: config.HEDGE_PRIOR_MS,
+    priorWeight: 3,
+    tailMultiple: config.HEDGE_TAIL_MULTIPLE,
   };
 }
 
@@ -172,13 +175,16 @@ export function buildProviders(workflow: Workflow, config: Config, opts: BuildOp
       }
       try {
         const tracked = makeContext(spec, script, config, factoryLog, path);
-        const provider = factory(tracked.ctx);
-        for (const key of tracked.unreadKeys()) tracked.ctx.log.warn({ path, key }, unknownKeyWarning(key, tracked.readKeys(), `${path} (${spec.provider})`));
+        const ctx = tracked.ctx;
+        const provider = factory(ctx);
+        // The hedge delay's prior for this provider (any role); HEDGE_PRIOR_MS when absent.
+        const expectedFirstOutputMs = ctx.num('expectedFirstOutputMs', { min: 1, max: 60_000 });
+        for (const key of tracked.unreadKeys()) ctx.log.warn({ path, key }, unknownKeyWarning(key, tracked.readKeys(), `${path} (${spec.provider})`));
         let name = provider.name;
         if (out.some((c) => c.name === name)) name = `${name}#${i}`;
         const v = (spec as Record<string, unknown>).voice;
         const voice = typeof v === 'string' && v ? v : undefined;
-        out.push({ name, provider, voice });
+        out.push({ name, provider, voice, expectedFirstOutputMs });
       } catch (e) {
         problems.push(`${label}: ${(e as Error).message}`);
       }
@@ -200,7 +206,7 @@ export function buildProviders(workflow: Workflow, config: Config, opts: BuildOp
 
   const settings = hedgeSettings(config);
   const log = opts.log?.child({ component: 'providers', workflow: workflow.id });
-  const chainOpts = () => ({ health, settings, log, budget: new HedgeBudget(config.HEDGE_BUDGET_RATIO, config.HEDGE_BUDGET_WINDOW_MS) });
+  const chainOpts = () => ({ health, settings, log, budget: new HedgeBudget({ maxTokens: config.HEDGE_BUDGET_TOKENS, ratio: config.HEDGE_BUDGET_RATIO }) });
   // PERFORMANCE_FAILOVER_ENABLED=false: the first provider only, exactly as configured.
   const pick = <P>(c: Candidate<P>[]) => (config.PERFORMANCE_FAILOVER_ENABLED ? c : c.slice(0, 1));
   const s = pick(stt);
@@ -208,8 +214,9 @@ export function buildProviders(workflow: Workflow, config: Config, opts: BuildOp
   const t = pick(tts);
   for (const [role, cs] of [['stt', s], ['llm', l], ['tts', t]] as const) for (const c of cs) health.register(c.name, role);
   return {
-    stt: s.length === 1 ? s[0].provider : new HedgedStt(s, chainOpts()),
-    llm: l.length === 1 ? l[0].provider : new HedgedLlm(l, chainOpts()),
-    tts: t.length === 1 ? t[0].provider : new HedgedTts(t, chainOpts()),
+    // A chain of one passes through unhedged, but is counted in health like any chain.
+    stt: new HedgedStt(s, chainOpts()),
+    llm: new HedgedLlm(l, chainOpts()),
+    tts: new HedgedTts(t, chainOpts()),
   };
 }

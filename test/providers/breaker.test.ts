@@ -75,39 +75,82 @@ describe('CircuitBreaker', () => {
   });
 });
 
-describe('HedgeBudget', () => {
-  it('allows at most ratio × requests hedges in the window (plus one), and recovers as the window slides', () => {
-    const c = clock();
-    const b = new HedgeBudget(0.1, 1000, c.now);
-    for (let i = 0; i < 100; i++) b.noteRequest();
-    let granted = 0;
-    for (let i = 0; i < 50; i++) if (b.tryHedge()) granted++;
-    expect(granted).toBe(10);
-    c.advance(1001);
-    expect(b.tryHedge()).toBe(true); // the one-per-window allowance of an idle window
-    expect(b.tryHedge()).toBe(false);
+describe('HedgeBudget (token bucket)', () => {
+  it('starts full, stops hedging at half, and refills by ratio per answer', () => {
+    const b = new HedgeBudget({ maxTokens: 10, ratio: 0.5 });
+    expect(b.allows()).toBe(true);
+    for (let i = 0; i < 4; i++) b.failure();
+    expect(b.tokens).toBe(6);
+    expect(b.allows()).toBe(true);
+    b.failure();
+    expect(b.tokens).toBe(5); // not above half: refused
+    expect(b.allows()).toBe(false);
+    expect(b.refused).toBe(1);
+    b.success();
+    expect(b.tokens).toBe(5.5);
+    expect(b.allows()).toBe(true);
+    for (let i = 0; i < 20; i++) b.success();
+    expect(b.tokens).toBe(10); // capped at maxTokens
+    for (let i = 0; i < 20; i++) b.failure();
+    expect(b.tokens).toBe(0); // never below zero
+    expect(b.lowest).toBe(0);
   });
 
-  it('ratio 0 never hedges', () => {
-    const b = new HedgeBudget(0, 1000);
-    for (let i = 0; i < 100; i++) b.noteRequest();
-    expect(b.tryHedge()).toBe(false);
+  it('rejects a bucket that cannot work', () => {
+    expect(() => new HedgeBudget({ maxTokens: 0 })).toThrow(/maxTokens/);
+    expect(() => new HedgeBudget({ ratio: -1 })).toThrow(/ratio/);
   });
 });
 
-describe('adaptive hedge delay', () => {
-  it('uses the max delay until enough samples, then the p95 clamped to [min, max]', () => {
+describe('hedge delay', () => {
+  const s = { ...DEFAULT_HEDGE, minDelayMs: 100, maxDelayMs: 1500, minSamples: 20, priorMs: 400, priorWeight: 3, tailMultiple: 2.5 };
+
+  it('starts from the prior before any sample: k × the expected first-output time, a candidate\'s own first', () => {
     const h = new ProviderHealth();
-    const s = { ...DEFAULT_HEDGE, minDelayMs: 100, maxDelayMs: 1000, minSamples: 20 };
     expect(hedgeDelay(h, 'p', s)).toBe(1000);
-    for (let i = 1; i <= 100; i++) h.recordFirstOutput('p', i * 4); // 4..400 ms
-    expect(hedgeDelay(h, 'p', s)).toBe(380);
-    for (let i = 0; i < 512; i++) h.recordFirstOutput('q', 10);
-    expect(hedgeDelay(h, 'q', s)).toBe(100);
-    for (let i = 0; i < 512; i++) h.recordFirstOutput('r', 5000);
-    expect(hedgeDelay(h, 'r', s)).toBe(1000);
+    expect(hedgeDelay(h, 'p', s, 200)).toBe(500);
+    expect(hedgeDelay(h, 'p', { ...s, priorMs: 5000 })).toBe(1500); // clamped to the maximum
   });
 
+  it('blends the prior with samples as they arrive: prior weight 3 samples', () => {
+    const h = new ProviderHealth();
+    h.recordFirstOutput('p', 100);
+    expect(hedgeDelay(h, 'p', s)).toBe(Math.round(2.5 * ((3 * 400 + 100) / 4))); // 813
+    for (let i = 0; i < 2; i++) h.recordFirstOutput('p', 100);
+    expect(hedgeDelay(h, 'p', s)).toBe(Math.round(2.5 * ((3 * 400 + 3 * 100) / 6))); // 625
+  });
+
+  it('follows the p95 once there are enough samples, while the tail is healthy', () => {
+    const h = new ProviderHealth();
+    for (let i = 1; i <= 100; i++) h.recordFirstOutput('p', 100 + i * 2); // 102..300 ms: p95 290
+    expect(hedgeDelay(h, 'p', s)).toBe(290);
+    for (let i = 0; i < 512; i++) h.recordFirstOutput('q', 10);
+    expect(hedgeDelay(h, 'q', s)).toBe(100); // clamped to the minimum
+  });
+
+  it('stays near the healthy mode when stalls fill the tail: bounded by k × median, not the stall', () => {
+    const h = new ProviderHealth();
+    // 80 % answer in ~120 ms, 20 % stall 3 s: the p95 is the stall.
+    for (let i = 0; i < 100; i++) h.recordFirstOutput('p', i % 5 === 0 ? 3000 : 115 + (i % 10));
+    expect(h.ttftQuantile('p', 0.95)).toBe(3000);
+    const d = hedgeDelay(h, 'p', s);
+    expect(d).toBeLessThan(400);
+    expect(d).toBe(Math.round(2.5 * ((3 * 400 + 100 * h.ttftQuantile('p', 0.5)!) / 103)));
+    // The same samples with the old rule (the p95 clamped) would wait the maximum.
+    expect(hedgeDelay(h, 'p', { ...s, tailMultiple: 100 })).toBe(1500);
+  });
+
+  it('follows a real shift in latency within the last 100 samples, not the whole window', () => {
+    const h = new ProviderHealth();
+    for (let i = 0; i < 200; i++) h.recordFirstOutput('p', 100);
+    expect(hedgeDelay(h, 'p', s)).toBe(100);
+    for (let i = 0; i < 60; i++) h.recordFirstOutput('p', 400); // the provider got 4× slower
+    expect(h.ttftQuantile('p', 0.5)).toBe(100); // /health's 512-sample window has not moved yet
+    expect(hedgeDelay(h, 'p', s)).toBe(400); // the delay has: min(p95 400, k × median ≈ 400)
+  });
+});
+
+describe('provider health', () => {
   it('health snapshot reports percentiles, error rate and breaker state', () => {
     const h = new ProviderHealth();
     h.register('p', 'llm');

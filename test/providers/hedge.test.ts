@@ -103,17 +103,19 @@ describe('hedged LLM chain', () => {
     }
   });
 
-  it('fails over on an error before output without spending hedge budget', async () => {
+  it('fails over on an error before output even with an empty budget; the failure costs a token, the answer refunds ratio', async () => {
     const a = scriptedLlm('a', () => ({ failKind: 'server' }));
     const b = scriptedLlm('b', () => ({}));
     const health = new ProviderHealth();
     const events: HealthEvent[] = [];
     health.on('event', (e: HealthEvent) => events.push(e));
-    const budget = new HedgeBudget(0, 60_000);
+    const budget = new HedgeBudget({ maxTokens: 10, ratio: 0.5 });
+    for (let i = 0; i < 8; i++) budget.failure(); // 2 tokens left: no hedge allowed
     const chain = new HedgedLlm(candidates([a.provider, b.provider]), { health, settings: fast, budget });
     expect(await collect(chain.stream(req()))).toBe('b says hello to you');
     expect(events.map((e) => e.type)).toEqual(['failover']);
     expect(budget.totalHedges).toBe(0);
+    expect(budget.tokens).toBe(2 - 1 + 0.5);
   });
 
   it('fails over when the first output exceeds the hard limit (hedging off)', async () => {
@@ -182,16 +184,42 @@ describe('hedged LLM chain', () => {
     expect(a.stats.yielded).toBeLessThan(5);
   });
 
-  it('the budget caps hedges over many requests', async () => {
-    const a = scriptedLlm('a', () => ({ firstDelayMs: 60 }));
-    const b = scriptedLlm('b', () => ({ firstDelayMs: 1 }));
-    const budget = new HedgeBudget(0.2, 60_000);
-    const chain = new HedgedLlm(candidates([a.provider, b.provider]), { settings: fast, budget });
-    await Promise.all(Array.from({ length: 30 }, () => collect(chain.stream(req()))));
+  it('the budget never starves a provider that only stalls: every stall is hedged, the bucket stays full', async () => {
+    let n = 0;
+    const a = scriptedLlm('a', () => (n++ % 2 === 0 ? { firstDelayMs: 2000 } : {})); // half the requests stall
+    const b = scriptedLlm('b', () => ({}));
+    const budget = new HedgeBudget({ maxTokens: 10, ratio: 0.1 });
+    // A wide delay (200 ms) so that only the stalls, never a slow healthy answer, are hedged.
+    const chain = new HedgedLlm(candidates([a.provider, b.provider]), { settings: { ...fast, minDelayMs: 200, maxDelayMs: 200 }, budget });
+    const texts = await Promise.all(Array.from({ length: 30 }, () => collect(chain.stream(req()))));
     expect(budget.totalRequests).toBe(30);
-    expect(budget.totalHedges).toBeLessThanOrEqual(6);
-    expect(b.stats.started).toBe(budget.totalHedges);
-    expect(a.stats.started).toBe(30);
+    expect(budget.totalHedges).toBe(15);
+    expect(b.stats.started).toBe(15);
+    expect(texts.filter((t) => t === 'b says hello to you')).toHaveLength(15);
+    expect(a.stats.aborted).toBe(15); // each rescued stall was cancelled, not failed
+    expect(budget.tokens).toBe(10);
+    expect(budget.refused).toBe(0);
+  });
+
+  it('the budget backs off when attempts fail: hedges stop once failures drained half the bucket', async () => {
+    // Every request stalls on a and fails on b (an overloaded secondary): hedges are load for nothing.
+    const a = scriptedLlm('a', () => ({ firstDelayMs: 150 }));
+    const b = scriptedLlm('b', () => ({ failKind: 'rate_limited' }));
+    const budget = new HedgeBudget({ maxTokens: 10, ratio: 0.1 });
+    const health = new ProviderHealth({ breaker: { failureThreshold: 1000, failureRatio: 1, windowMs: 60_000, minRequests: 1000, cooldownMs: 1000 } });
+    const chain = new HedgedLlm(candidates([a.provider, b.provider]), { health, settings: fast, budget });
+    const turns = async (n: number) => {
+      for (let i = 0; i < n; i++) expect(await collect(chain.stream(req()))).toBe('a says hello to you');
+    };
+    // Each turn: the hedge fails (−1), a answers (+0.1). 10 → 9.1 → … → 5.5 → 4.6 after six hedges.
+    await turns(11);
+    expect(b.stats.started).toBe(6);
+    expect(budget.refused).toBe(5);
+    expect(budget.tokens).toBe(5.1); // 4.6 + five answers
+    // Answers refill it: above half again, so the next slow request is hedged.
+    await turns(1);
+    expect(b.stats.started).toBe(7);
+    expect(budget.totalHedges).toBe(7);
   });
 
   it('opens the breaker on repeated failures, skips the provider, then probes it back', async () => {
