@@ -44,7 +44,7 @@ writeFileSync(join(dir, 'demo-relay.json'), JSON.stringify(relay));
 
 const config = loadConfig(env, {
   HOST: '127.0.0.1',
-  PORT: 0,
+  PORT: env.WEAVER_WORKER_INDEX === undefined ? 0 : Number(env.PORT), // under bench-cluster.ts: the port the processes share
   WORKFLOWS_DIR: dir,
   DEFAULT_WORKFLOW: 'demo',
   CACHE_DIR: mkdtempSync(join(tmpdir(), 'weaver-bench-cache-')),
@@ -56,6 +56,7 @@ const dsp = dspMode === 'inline' ? await createInlineDsp({ denoise: config.DSP_D
 const engine = await createEngine(config, { dsp });
 const server = await startServer(engine, routeGroups);
 const ws = transport === 'ws' ? await startWsMediaServer(engine) : undefined;
+engine.cluster?.ready(server.port, () => ({ status: engine.live.status(), calls: engine.calls.size })); // one of bench-cluster.ts's processes
 
 let stopping = false;
 async function stop(): Promise<void> {

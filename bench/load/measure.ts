@@ -2,7 +2,7 @@
 // hold window what the engine (its /metrics/live windows, /proc CPU and RSS) and the
 // generator (caller-side latency, failures, per-call engine reports) saw.
 import type { EngineProc, GeneratorProc } from './procs.ts';
-import { coresUsed, sampleProc } from './procs.ts';
+import { coresUsed, sampleEngine } from './procs.ts';
 import type { GenStats } from './generator.ts';
 import type { WindowSummary } from '../../engine/metrics/window.ts';
 
@@ -43,7 +43,7 @@ export async function measurePoint(engine: EngineProc, gen: GeneratorProc, o: Po
   gen.target(o.n, o.rampMs);
   await sleep(o.rampMs + o.settleMs);
   const since = await gen.now();
-  const a = sampleProc(engine.info.pid);
+  const a = sampleEngine(engine.info);
   const g0 = await gen.stats(Number.MAX_SAFE_INTEGER);
   const holdS = Math.round(o.holdMs / 1000);
   const step = 5000;
@@ -51,7 +51,7 @@ export async function measurePoint(engine: EngineProc, gen: GeneratorProc, o: Po
     await sleep(Math.min(step, o.holdMs - t));
     o.onProgress?.(`  … ${o.n} calls, ${Math.min(holdS, Math.round((t + step) / 1000))}/${holdS} s`);
   }
-  const b = sampleProc(engine.info.pid);
+  const b = sampleEngine(engine.info);
   const live = await engine.live(Math.max(1, holdS));
   const g = await gen.stats(since, o.samples ?? false);
   const cpu1 = g.generatorCpuMs.user + g.generatorCpuMs.system;
@@ -79,5 +79,5 @@ export async function measurePoint(engine: EngineProc, gen: GeneratorProc, o: Po
 /** Engine RSS after it has been idle a moment (baseline for memory per call). */
 export async function idleRss(engine: EngineProc, waitMs = 1500): Promise<number> {
   await sleep(waitMs);
-  return sampleProc(engine.info.pid)?.rssBytes ?? NaN;
+  return sampleEngine(engine.info)?.rssBytes ?? NaN;
 }

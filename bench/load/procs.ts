@@ -56,6 +56,8 @@ function once<T>(child: ChildProcess, pick: (m: any) => T | undefined, what: str
 
 export interface EngineInfo {
   pid: number;
+  /** WEAVER_PROCESSES > 1 (bench-cluster.ts): the supervisor and every engine process. */
+  pids?: number[];
   port: number;
   mediaPort: number;
   transport: string;
@@ -88,21 +90,27 @@ function engineNodeFlags(): string[] {
 }
 
 export async function startEngine(env: Record<string, string>): Promise<EngineProc> {
-  const child = fork(fileURLToPath(new URL('./bench-engine.ts', import.meta.url)), [], {
+  const several = Number(env.WEAVER_PROCESSES ?? process.env.WEAVER_PROCESSES ?? 1) > 1;
+  const child = fork(fileURLToPath(new URL(several ? './bench-cluster.ts' : './bench-engine.ts', import.meta.url)), [], {
     execArgv: [...tsxArgv(), ...engineNodeFlags()],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const info = await once<EngineInfo>(child, (m) => (m?.type === 'ready' ? m : undefined), 'the engine to start', 60_000);
+  const info = await once<EngineInfo>(child, (m) => (m?.type === 'ready' ? m : undefined), 'the engine to start', several ? 240_000 : 60_000); // several engines start at once
   const baseUrl = `http://127.0.0.1:${info.port}`;
   return {
     info,
     baseUrl,
     mediaUrl: `ws://127.0.0.1:${info.mediaPort}/twilio/media`,
     async live(windowS) {
-      const r = await fetch(`${baseUrl}/metrics/live${windowS ? `?window=${windowS}` : ''}`);
-      if (!r.ok) throw new Error(`/metrics/live answered ${r.status}`);
-      return (await r.json()) as LiveSnapshot;
+      const one = async () => {
+        // A new connection each time, so the kernel may hand it to any of the port's processes.
+        const r = await fetch(`${baseUrl}/metrics/live${windowS ? `?window=${windowS}` : ''}`, { headers: { connection: 'close' } });
+        if (!r.ok) throw new Error(`/metrics/live answered ${r.status}`);
+        return (await r.json()) as LiveSnapshot;
+      };
+      if (!info.pids) return one();
+      return worstOf(await snapshotsOfEach(one, info.pids.length - 1));
     },
     async stop() {
       if (child.exitCode !== null) return;
@@ -157,6 +165,41 @@ export async function startGenerator(opts: LoadOptions): Promise<GeneratorProc> 
       clearTimeout(t);
     },
   };
+}
+
+/** One /metrics/live snapshot from each of `n` engine processes (as many as 40 requests find). */
+async function snapshotsOfEach(one: () => Promise<LiveSnapshot>, n: number): Promise<LiveSnapshot[]> {
+  const byPid = new Map<number, LiveSnapshot>();
+  for (let i = 0; i < 40 && byPid.size < n; i++) {
+    const s = await one();
+    byPid.set(s.pid, s);
+  }
+  return [...byPid.values()];
+}
+
+/**
+ * Several processes' snapshots as one for the capacity verdict: the frame lag and turn latency of
+ * the worst process (the one whose calls suffer most), calls summed, the cache hit rate over all.
+ */
+function worstOf(snaps: LiveSnapshot[]): LiveSnapshot {
+  const worstLag = snaps.reduce((a, b) => ((b.frameLag.p99 ?? -1) > (a.frameLag.p99 ?? -1) ? b : a));
+  const worstTurn = snaps.reduce((a, b) => ((b.stages.turn.p99 ?? -1) > (a.stages.turn.p99 ?? -1) ? b : a));
+  const hits = snaps.reduce((a, s) => a + s.cache.hits, 0);
+  const misses = snaps.reduce((a, s) => a + s.cache.misses, 0);
+  return {
+    ...worstLag,
+    frameLag: { ...worstLag.frameLag, count: snaps.reduce((a, s) => a + s.frameLag.count, 0) },
+    stages: { ...worstLag.stages, turn: worstTurn.stages.turn },
+    activeCalls: snaps.reduce((a, s) => a + s.activeCalls, 0),
+    cache: { ...worstLag.cache, hits, misses, hitRate: hits + misses ? hits / (hits + misses) : null },
+  };
+}
+
+/** CPU and RSS of the engine: every process of it under bench-cluster.ts. */
+export function sampleEngine(info: EngineInfo): ProcSample | null {
+  const samples = (info.pids ?? [info.pid]).map(sampleProc).filter((s): s is ProcSample => s !== null);
+  if (samples.length === 0) return null;
+  return { at: samples[0].at, cpuMs: samples.reduce((a, s) => a + s.cpuMs, 0), rssBytes: samples.reduce((a, s) => a + s.rssBytes, 0) };
 }
 
 // ------------------------------------------------------------------------------ /proc

@@ -45,11 +45,18 @@ async function sharedPort(config: Config): Promise<number> {
   });
 }
 
-export async function supervise(config: Config, log: Logger): Promise<void> {
+export interface SuperviseOptions {
+  /** The module each process runs (default: this process's own entry point, engine/main.ts under npm start). */
+  exec?: string;
+  /** Every process is listening (the load bench learns the port and the process ids). */
+  onReady?: (port: number, pids: number[]) => void;
+}
+
+export async function supervise(config: Config, log: Logger, opts: SuperviseOptions = {}): Promise<void> {
   const n = config.WEAVER_PROCESSES;
   const port = await sharedPort(config);
   const dspThreads = process.env.DSP_THREADS ? undefined : Math.max(1, Math.floor(availableParallelism() / n));
-  cluster.setupPrimary({ exec: process.argv[1], args: process.argv.slice(2), execArgv: process.execArgv });
+  cluster.setupPrimary({ exec: opts.exec ?? process.argv[1], args: process.argv.slice(2), execArgv: process.execArgv });
   const aggregator = new client.AggregatorRegistry();
   const slots: Slot[] = Array.from({ length: n }, (_, index) => ({ index, startedAt: 0, restarts: 0, quickDeaths: 0, ready: false }));
   let stopping = false;
@@ -77,6 +84,7 @@ export async function supervise(config: Config, log: Logger): Promise<void> {
         if (!announced && slots.every((s) => s.ready)) {
           announced = true;
           log.info({ url: `http://localhost:${port}`, processes: n, dspThreadsEach: dspThreads ?? Number(process.env.DSP_THREADS) }, 'all engine processes ready');
+          opts.onReady?.(port, [process.pid, ...slots.map((s) => s.worker?.process.pid ?? 0)]);
         }
       } else if (m?.type === 'weaver:metrics-req') {
         aggregator.clusterMetrics().then(

@@ -52,6 +52,8 @@ export interface SeriesPoint {
 
 export interface LiveSnapshot {
   at: number;
+  /** This process (several may share the port: engine/cluster/). */
+  pid: number;
   status: 'ok' | 'degraded' | 'draining';
   uptimeS: number;
   activeCalls: number;
@@ -177,6 +179,7 @@ export class LiveMetrics {
     const windowHits = this.lookups.reduce((a, l) => a + (l.hit ? 1 : 0), 0);
     return {
       at: Date.now(),
+      pid: process.pid,
       status: this.status(),
       uptimeS: Math.round((Date.now() - this.engine.startedAt) / 1000),
       activeCalls: this.activeCalls(),
