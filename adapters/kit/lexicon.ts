@@ -193,11 +193,12 @@ export const IRREGULAR: Record<string, string> = {
  * - aspect: what is asked about the business (hours, where, price, parking, paying, signing up);
  * - service, person, place, animal, payment: what or whom it is about; a query naming one the
  *   entry never mentions is another question ("how much is a crown" is not "how much is a cleaning").
- * Untyped concepts (modifiers: near, dental, tooth, car, book…) only join synonyms. General vocabulary of calls to a business (hours, place,
+ * - modifier: words that narrow nothing (near, dental, the clinic itself): may be added to a question.
+ * Untyped concepts only join synonyms (car, appointment, book, pain…). General vocabulary of calls to a business (hours, place,
  * prices, appointments, payment) and to a clinic (common treatments, patients, pain); not the
  * phrases of any one FAQ.
  */
-export type ConceptKind = 'action' | 'aspect' | 'service' | 'person' | 'place' | 'animal' | 'payment';
+export type ConceptKind = 'action' | 'aspect' | 'service' | 'person' | 'place' | 'animal' | 'payment' | 'modifier';
 export const CONCEPTS: Array<{ id: string; kind?: ConceptKind; words: string }> = [
   // actions
   { id: 'book', words: 'book|schedule|reserve|arrange|rebook in|book in|set up|reservar|agendar|programar|apartar|挂号|掛號|订|訂' },
@@ -213,10 +214,10 @@ export const CONCEPTS: Array<{ id: string; kind?: ConceptKind; words: string }> 
   { id: 'accept', words: 'accept|accepted|accepting|take|takes|taking|work with|honour|honor|aceptan|aceptar|acepta|aceptado|recibe|reciben|收|接受|接唔接受|走|用' },
   { id: 'pay', kind: 'aspect', words: 'pay|paying|payment|payments|pagar|pago|pagos|pagan|俾錢|俾钱|畀錢|畀钱|付款|付錢|付钱|支付|畀|俾|付' },
   { id: 'free', words: 'free|no charge|gratis|gratuito|gratuita|免費|免费' },
-  { id: 'near', words: 'near|nearby|around here|close by|cerca|附近|隔離|隔离' },
-  { id: 'tooth', words: 'tooth|teeth|molar|molars|diente|dientes|muela|muelas|牙|牙齒|牙齿|齒|齿' },
-  { id: 'dental', words: 'dental|dentistry|dentist|dentists|doctor|doc|odontólogo|odontologo|dentista|dentistas|doctora|牙醫|牙医|醫生|医生|牙科|睇牙|看牙' },
-  { id: 'clinic', words: 'clinic|office|practice|surgery|center|centre|clínica|clinica|consultorio|centro|診所|诊所|醫務所|医务所|度' },
+  { id: 'near', kind: 'modifier', words: 'near|nearby|around here|close by|cerca|附近|隔離|隔离' },
+  { id: 'tooth', kind: 'modifier', words: 'tooth|teeth|molar|molars|diente|dientes|muela|muelas|牙|牙齒|牙齿|齒|齿' },
+  { id: 'dental', kind: 'modifier', words: 'dental|dentistry|dentist|dentists|doctor|doc|odontólogo|odontologo|dentista|dentistas|doctora|牙醫|牙医|醫生|医生|牙科|睇牙|看牙' },
+  { id: 'clinic', kind: 'modifier', words: 'clinic|office|practice|surgery|center|centre|clínica|clinica|consultorio|centro|診所|诊所|醫務所|医务所|度' },
   { id: 'see', words: 'see|seen|treat|treats|treated|treating|examine|atender|atienden|atiende|ver|tratar|tratan|睇|看|診|诊' },
   { id: 'talk', words: 'talk|speak|speaking|talking|chat|put me through|put through|transfer|connect|hablar|hable|comunicar|comunica|comunique|pasar con|páseme|paseme|講|讲|傾|倾|說話|说话|講嘢|讲嘢|轉接|转接|轉|转|搵|找|接' },
   { id: 'human', kind: 'person', words: 'person|human|real person|receptionist|reception|front desk|staff|staff member|operator|agent|representative|someone real|persona|humano|recepción|recepcion|recepcionista|agente|operador|operadora|personal|真人|人工|職員|职员|工作人員|工作人员|前台|接待處|接待处|接待|客服' },

@@ -218,6 +218,8 @@ for (const c of CONCEPTS) {
 }
 const NUMERAL_RUN = new RegExp(`[${Object.keys(CJK_DIGITS).join('')}${Object.keys(CJK_UNITS).join('')}]+`, 'g');
 const PROHIBITIVE = '好使用必';
+/** A Spanish infinitive with an object pronoun attached: "anularla" is "anular", "cambiarme" "cambiar". */
+const CLITIC = /^(\p{L}{2,}(?:ar|er|ir))(?:la|lo|las|los|le|les|me|nos|se)$/u;
 const A_NOT_A = new Set(['唔', '不', '没', '沒', '冇']);
 /** Units a negator may reach past before its scope lapses ("I don't really want to cancel"). */
 const NEGATION_REACH = 4;
@@ -287,7 +289,7 @@ export function readQuestion(norm: string): QuestionReading {
       continue;
     }
     const st = stem(tok);
-    const ref = LATIN_WORDS.get(tok) ?? LATIN_WORDS.get(st);
+    const ref = LATIN_WORDS.get(tok) ?? LATIN_WORDS.get(st) ?? LATIN_WORDS.get(tok.replace(CLITIC, '$1'));
     if (ref) push({ key: `k:${ref.id}`, kind: ref.kind, fn: false, surface: tok, cjk: false });
     else push({ key: st, kind: null, fn: tok.length < 2 || ALL_FUNCTION_WORDS.has(tok) || FOLDED_LIGHT.has(tok), surface: tok, cjk: false });
   }

@@ -89,24 +89,26 @@ export function guard(query: TextFeatures, entry: TextFeatures, coverage: Set<st
   const kindsOf = (f: TextFeatures, kind: ConceptKind) => [...f.kinds].filter(([, k]) => k === kind).map(([w]) => w);
   for (const w of novel) {
     const kind = query.kinds.get(w);
-    if (!kind) continue;
+    if (!kind || kind === 'modifier') continue;
     if (kind === 'action') return reject('intent');
+    if (kind === 'aspect') return reject('topic'); // asks something else about the business
     // The entry speaks of another thing of this kind: a swap; of none: another topic.
     return reject(kindsOf(entry, kind).some((x) => !query.content.has(x)) ? 'entity' : 'topic');
   }
   // What the stored phrasing is about must be in the query too ("how much?" is not "how much is a cleaning?").
   for (const kind of new Set(entry.kinds.values())) {
-    if (kindsOf(query, kind).length === 0) return reject(kind === 'action' ? 'intent' : 'topic');
+    if (kind !== 'modifier' && kindsOf(query, kind).length === 0) return reject(kind === 'action' ? 'intent' : 'topic');
   }
-  // Words the lexicon does not know: one stray word among two shared ones is tolerated (a filler,
-  // an ASR slip); more, or with less in common, is another question.
-  const unknown = novel.filter((w) => !w.startsWith('k:'));
+  // Other new words (the lexicon's untyped concepts, and words it does not know): one stray word
+  // among two shared ones is tolerated (a filler, an ASR slip); more, or with less in common, is
+  // another question ("where can I leave my car" is not "where are you").
+  const unknown = novel.filter((w) => query.kinds.get(w) !== 'modifier');
   if (unknown.length > 0) {
     const missing = [...entry.content].filter((w) => !hasWord(query.content, w));
     if (anchored && missing.length > 0 && covered.length < 2) return reject('content-swap');
     if (unknown.length > 1 || covered.length < 2) return reject('topic');
   }
-  // Known modifiers ("nearby", "dental", "my car") may be added to a question that shares something.
+  // Modifiers ("nearby", "dental", "the clinic") may be added to a question that shares something.
   const modifiers = novel.length - unknown.length;
   if (modifiers > 2 || (modifiers > 0 && !anchored)) return reject('topic');
   return { ok: true, anchored };

@@ -1,7 +1,8 @@
 // Which LLM answers the cache keeps. An answer is stored once the same question (normalised,
 // same partition) has been answered minCount times, so a one-off reply does not become a
 // cached answer. Never kept: answers the LLM marked not cacheable, answers longer than
-// maxChars, and questions or answers that look like personal data (pii.ts).
+// maxChars, and questions or answers that look like personal data (pii.ts). (An answer that an
+// entry already holds makes its question an alias of that entry at once: response-cache.ts.)
 import { normaliseText } from '../../adapters/kit/normalise.ts';
 import { normaliseKey, partitionId, type CacheKey } from './cache-key.ts';
 import { LruMap } from './lru.ts';
@@ -21,13 +22,19 @@ export class LearningPolicy {
 
   constructor(private readonly opts: LearningOptions) {}
 
+  /** Why this answer may never be kept (or null): not cacheable, empty, too long, personal data. */
+  refusal(query: string, answer: string, cacheable: boolean): string | null {
+    if (!cacheable) return 'not cacheable';
+    if (!answer?.trim()) return 'empty answer';
+    if (answer.length > this.opts.maxChars) return 'too long';
+    const pii = personalDataKind(answer) ?? personalDataKind(query);
+    return pii ? `personal data (${pii})` : null;
+  }
+
   /** Counts this answer's question; 'store' resets its count. */
   consider(key: CacheKey, query: string, answer: string, cacheable: boolean): LearnDecision {
-    if (!cacheable) return { action: 'reject', why: 'not cacheable' };
-    if (!answer?.trim()) return { action: 'reject', why: 'empty answer' };
-    if (answer.length > this.opts.maxChars) return { action: 'reject', why: 'too long' };
-    const pii = personalDataKind(answer) ?? personalDataKind(query);
-    if (pii) return { action: 'reject', why: `personal data (${pii})` };
+    const why = this.refusal(query, answer, cacheable);
+    if (why) return { action: 'reject', why };
     const norm = normaliseText(query);
     if (!norm) return { action: 'reject', why: 'empty question' };
     const countKey = `${partitionId(normaliseKey(key))}\u0000${norm}`;

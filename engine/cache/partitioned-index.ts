@@ -8,8 +8,14 @@ import type { CacheKey } from './cache-key.ts';
 import { analyse, coverageOf, type TextFeatures } from './guard.ts';
 import { SlotIndex, type HnswParams } from './hnsw-index.ts';
 import { LruMap } from './lru.ts';
+import { normaliseText } from '../../adapters/kit/normalise.ts';
 
 export const MAX_PHRASES_PER_ENTRY = 32;
+
+/** Two answers are the same answer when they read the same after normalisation (case, punctuation, fillers). */
+export function answerKey(pkey: string, answer: string): string {
+  return `${pkey}\u0000${normaliseText(answer)}`;
+}
 
 export type EntrySource = 'faq' | 'learned';
 
@@ -91,6 +97,8 @@ export interface PartitionedIndexOptions {
 export class PartitionedIndex {
   private readonly entries = new LruMap<string, Entry>();
   private readonly partitions = new Map<string, Partition>();
+  /** Entries by partition and normalised answer (answerKey), so a new phrasing of a known answer finds its entry. */
+  private readonly answers = new Map<string, Set<string>>();
   private changes = 0;
 
   constructor(private readonly opts: PartitionedIndexOptions) {}
@@ -141,6 +149,12 @@ export class PartitionedIndex {
     return id ? this.entries.peek(id) : undefined;
   }
 
+  /** The entries in this partition whose answer reads the same (normaliseText) as this one. */
+  withAnswer(pkey: string, answer: string): Entry[] {
+    const ids = this.answers.get(answerKey(pkey, answer));
+    return ids ? [...ids].map((id) => this.entries.peek(id)).filter((e): e is Entry => e !== undefined) : [];
+  }
+
   /** Up to k nearest phrases at or above minSimilarity, most similar first. */
   nearest(pkey: string, vec: Float32Array, k: number, minSimilarity: number): Candidate[] {
     const part = this.partitions.get(pkey);
@@ -170,9 +184,12 @@ export class PartitionedIndex {
     }
     if (!e) {
       e = { id: it.entryId ?? `c_${randomUUID()}`, pkey, key: it.key, answer: it.answer, source: it.source, createdAt: now, expiresAt: now + this.opts.ttlMs, phrases: [], audio: new Map() };
+      this.indexAnswer(e);
     } else if (e.answer !== it.answer) {
       // New content: new TTL, and the old audio no longer matches the text.
+      this.unindexAnswer(e);
       e.answer = it.answer;
+      this.indexAnswer(e);
       e.audio.clear();
       e.createdAt = now;
       e.expiresAt = now + this.opts.ttlMs;
@@ -211,6 +228,7 @@ export class PartitionedIndex {
     }
     e.phrases = [];
     this.entries.delete(e.id);
+    this.unindexAnswer(e);
     this.changes++;
   }
 
@@ -271,6 +289,7 @@ export class PartitionedIndex {
       const e: Entry = { id: r.id, pkey: r.pkey, key: r.key, answer: r.answer, source: r.source, createdAt: r.createdAt, expiresAt: r.expiresAt, phrases: [], audio: r.audio };
       for (const ph of r.phrases) this.addPhrase(part, e, ph.label, ph.text, ph.norm);
       this.entries.set(e.id, e);
+      this.indexAnswer(e);
     }
     for (const [pkey, part] of byKey) this.partitions.set(pkey, part);
     this.changes++;
@@ -279,6 +298,7 @@ export class PartitionedIndex {
   clear(): void {
     this.entries.clear();
     this.partitions.clear();
+    this.answers.clear();
     this.changes++;
   }
 
@@ -334,8 +354,26 @@ export class PartitionedIndex {
     this.unlinkPhrase(e, ph, part);
     e.phrases = e.phrases.filter((x) => x !== ph);
     e.coverage = undefined;
-    if (e.phrases.length === 0) this.entries.delete(e.id);
+    if (e.phrases.length === 0) {
+      this.entries.delete(e.id);
+      this.unindexAnswer(e);
+    }
     this.dropIfEmpty(part);
+  }
+
+  private indexAnswer(e: Entry): void {
+    const k = answerKey(e.pkey, e.answer);
+    let ids = this.answers.get(k);
+    if (!ids) this.answers.set(k, (ids = new Set()));
+    ids.add(e.id);
+  }
+
+  private unindexAnswer(e: Entry): void {
+    const k = answerKey(e.pkey, e.answer);
+    const ids = this.answers.get(k);
+    if (!ids) return;
+    ids.delete(e.id);
+    if (ids.size === 0) this.answers.delete(k);
   }
 
   /** An empty partition's index is dropped, so churn across partitions cannot grow memory. */

@@ -12,11 +12,11 @@ import type { EmbeddingProvider } from '../../adapters/kit/types.ts';
 import type { Config } from '../config.ts';
 import { log as rootLog, type Logger } from '../log.ts';
 import { createEmbedder, type Embedder } from './backend.ts';
-import { analyse, guard, type GuardReason } from './guard.ts';
+import { analyse, guard, type GuardReason, type GuardVerdict } from './guard.ts';
 import type { HnswParams } from './hnsw-index.ts';
 import { LatencyWindow } from './latency.ts';
 import { Mutex } from './mutex.ts';
-import { normaliseText } from '../../adapters/kit/normalise.ts';
+import { isCjk, normaliseText } from '../../adapters/kit/normalise.ts';
 import { encodeSnapshot, readSnapshot, setAside, writeFileAtomic } from './persist.ts';
 import { normaliseKey, partitionId, type CacheKey } from './cache-key.ts';
 import { LearningPolicy } from './learning.ts';
@@ -25,6 +25,25 @@ import { checkHeader, encodeIndex, restoreIndex, restoreTimesAndAudio, sameVecto
 
 export { FAQ_STATE, faqEntryId, normaliseKey, type CacheKey } from './cache-key.ts';
 export type { EntrySource } from './partitioned-index.ts';
+
+/** An answer this short ("Sure.", "Of course.") says too little to make two questions one. */
+const MIN_ALIAS_ANSWER_WORDS = 4;
+
+/**
+ * An alias needs the guard's hard checks (negation, numbers, dates, swapped things, another
+ * intent). New words are what an alias is for: the LLM, by giving the same answer, has said the
+ * question is the entry's, so "topic" and "content-swap" do not count against it.
+ */
+function aliasAllowed(v: GuardVerdict): boolean {
+  return v.ok || v.reason === 'topic' || v.reason === 'content-swap';
+}
+
+/** Words of a normalised text, a CJK character counting as half a word. */
+function wordCount(norm: string): number {
+  let n = 0;
+  for (const w of norm.split(' ')) if (w) n += [...w].some(isCjk) ? [...w].length / 2 : 1;
+  return n;
+}
 
 /** Nearest neighbours examined per semantic lookup (the guard may reject the closest). */
 const CANDIDATES = 8;
@@ -57,6 +76,8 @@ export interface CacheStats {
   guardRejections: number;
   guardReasons: Partial<Record<GuardReason | 'unanchored', number>>;
   learned: number;
+  /** Questions that became another phrasing of an entry because the LLM gave that entry's answer. */
+  aliases: number;
   learnRejected: number;
   evictions: number;
   expirations: number;
@@ -112,7 +133,7 @@ export class ResponseCache {
   private savedRevision: number;
   private closed = false;
   private persistedAt: number | null = null;
-  private counters = { lookups: 0, exactHits: 0, semanticHits: 0, misses: 0, guardRejections: 0, learned: 0, learnRejected: 0, evictions: 0, expirations: 0, errors: 0 };
+  private counters = { lookups: 0, exactHits: 0, semanticHits: 0, misses: 0, guardRejections: 0, learned: 0, aliases: 0, learnRejected: 0, evictions: 0, expirations: 0, errors: 0 };
   private guardReasons: Partial<Record<GuardReason | 'unanchored', number>> = {};
 
   private constructor(
@@ -281,9 +302,16 @@ export class ResponseCache {
     });
   }
 
-  /** Offers an LLM answer to the learning policy (learning.ts); stores it when the policy says so. */
+  /**
+   * Offers an LLM answer for a question the cache missed. When an entry in the key's partition
+   * already holds the same answer (normalised), the question becomes one more phrasing of that
+   * entry (an alias), if the guard finds nothing that sets them apart; otherwise the learning
+   * policy (learning.ts) decides whether to store it. Returns the entry's id when stored.
+   */
   async learn(key: CacheKey, query: string, answer: string, cacheable: boolean): Promise<string | null> {
     if (!this.cfg.PERFORMANCE_CACHE_ENABLED || !this.cfg.CACHE_LEARN_ENABLED || this.closed) return null;
+    const alias = await this.learnAlias(key, query, answer, cacheable);
+    if (alias) return alias;
     const decision = this.learning.consider(key, query, answer, cacheable);
     if (decision.action === 'reject') {
       this.counters.learnRejected++;
@@ -293,6 +321,21 @@ export class ResponseCache {
     if (decision.action === 'wait') return null;
     const id = await this.put(key, query, answer, { source: 'learned' });
     this.counters.learned++;
+    return id;
+  }
+
+  private async learnAlias(key: CacheKey, query: string, answer: string, cacheable: boolean): Promise<string | null> {
+    if (this.learning.refusal(query, answer, cacheable)) return null;
+    const norm = normaliseText(query);
+    const { key: k, pkey } = this.partitionOf(key);
+    if (!norm || wordCount(normaliseText(answer)) < MIN_ALIAS_ANSWER_WORDS) return null;
+    const qf = analyse(norm);
+    const target = this.index.withAnswer(pkey, answer).find((e) => this.index.isLive(e) && e.phrases.some((ph) => aliasAllowed(guard(qf, ph.features, entryCoverage(e)))));
+    if (!target) return null;
+    if (target.phrases.some((ph) => ph.norm === norm)) return target.id;
+    const id = await this.put(k, query, target.answer, { source: target.source, entryId: target.id });
+    this.counters.aliases++;
+    this.log.debug({ entryId: id }, 'cache: question learned as another phrasing of an entry');
     return id;
   }
 

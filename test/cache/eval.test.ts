@@ -38,4 +38,42 @@ describe('cache:eval on harbour-dental (offline hashing backend)', () => {
     expect(r.outcomes).toHaveLength(62);
     expect(r.wrongAnswerRate).toBeLessThanOrEqual(0.01);
   });
+
+  it('reports per language and per outcome, with the guard’s reason on each refused miss', async () => {
+    const cfg = loadConfig({}, { CACHE_EMBEDDING_BACKEND: 'hashing', CACHE_EMBED_THREADS: 0 });
+    const faq = JSON.parse(readFileSync(new URL('../../bench/cache-eval/clinic.faq.json', import.meta.url), 'utf8'));
+    const queries = {
+      queries: [
+        { text: 'does the clinic see children', language: 'en-US', expect: 'kids' },
+        { text: "no i don't want to book an appointment", language: 'en-US', expect: null },
+        { text: 'how much is a crown', language: 'en-US', expect: null },
+        { text: 'what is the meaning of life', language: 'en-US', expect: null },
+        { text: '¿dónde está la clínica?', language: 'es-MX', expect: 'es-location' },
+        { text: '洗牙收費幾多？', language: 'zh-HK', expect: 'yue-price-cleaning' },
+        { text: '我唔想預約', language: 'zh-HK', expect: null },
+        { text: '种牙多少钱？', language: 'zh-CN', expect: null },
+        { text: '你们在哪儿？', language: 'zh-CN', expect: 'zh-location' },
+      ],
+    };
+    const r = await evaluateFaq(faq, queries, cfg);
+    expect(Object.keys(r.byLanguage)).toEqual(['en', 'es', 'yue', 'zh']);
+    for (const t of [r, ...Object.values(r.byLanguage)]) {
+      expect(Object.values(t.byOutcome).reduce((a, b) => a + b, 0)).toBe(t.queries);
+      expect(t).toMatchObject({ hitRate: expect.any(Number), correctHitRate: expect.any(Number), wrongAnswerRate: expect.any(Number), hits: expect.any(Number), wrongHits: expect.any(Number) });
+    }
+    expect(r.byLanguage.en).toMatchObject({ queries: 4, expecting: 1, hits: 1, wrongHits: 0 });
+    expect(r.byLanguage.en.byOutcome).toMatchObject({ hit: 1, 'correct-miss:guard-negation': 1, 'correct-miss:guard-entity': 1 });
+    const refused = r.outcomes.find((o) => o.text === '我唔想預約')!;
+    expect(refused).toMatchObject({ outcome: 'correct-miss', rejected: { entry: 'yue-book', reason: 'negation' } });
+    expect(r.outcomes.find((o) => o.text === 'what is the meaning of life')).toMatchObject({ outcome: 'correct-miss' });
+    expect(r.wrongHits).toBe(0);
+  });
+
+  it('takes a workflow file as the FAQ (its id and faq)', async () => {
+    const cfg = loadConfig({}, { CACHE_EMBEDDING_BACKEND: 'hashing', CACHE_EMBED_THREADS: 0 });
+    const wf = JSON.parse(readFileSync(new URL('../../engine/workflows/demo.json', import.meta.url), 'utf8'));
+    const r = await evaluateFaq(wf, { queries: [{ text: 'does the clinic see children', language: 'en-US', expect: 'kids' }] }, cfg);
+    expect(r.entries).toBe(wf.faq.length);
+    expect(r.outcomes[0]).toMatchObject({ got: 'kids', outcome: 'hit' });
+  });
 });

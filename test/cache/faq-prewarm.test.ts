@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HashingEmbedding } from '../../adapters/local/hashing-embedding.ts';
 import { FAQ_STATE, ResponseCache, faqEntryId } from '../../engine/cache/index.ts';
@@ -73,5 +74,52 @@ describe('prewarmFaq', () => {
     expect(c.has(faqEntryId('dental', 'parking', ''))).toBe(false);
     expect(c.has(faqEntryId('other', 'parking', ''))).toBe(true);
     expect(c.has(learned)).toBe(true);
+  });
+
+  it('pre-warms an entry’s examples with its answer and audio, and a caller asking one hits it', async () => {
+    const c = await make();
+    const ex = parseWorkflow(
+      {
+        id: 'dental',
+        faq: [
+          {
+            id: 'parking',
+            language: 'en',
+            question: 'Is there parking at the clinic?',
+            answer: 'Yes, behind the building.',
+            alternates: ['Where can I park?'],
+            examples: ['Is there somewhere to leave my car?', 'Do you have a car park?', 'where can i park'],
+          },
+        ],
+      },
+      'test',
+    );
+    let synths = 0;
+    const r = await prewarmFaq(c, ex, { 'en-US': 'v1' }, async () => (synths++, new Uint8Array(80).fill(3)));
+    expect(r).toEqual({ entries: 1, audio: 1 });
+    expect(synths).toBe(1); // one answer, one synthesis, whatever the number of examples
+    // question + alternate + two examples ("where can i park" is the alternate again)
+    expect(c.stats().phrases).toBe(4);
+    const k = { workflow: 'dental', state: FAQ_STATE, language: 'en-US', voice: 'v1' };
+    for (const q of ['Is there somewhere to leave my car?', 'do you have a car park']) {
+      const hit = await c.lookup(k, q);
+      expect(hit?.entryId).toBe(faqEntryId('dental', 'parking', 'v1'));
+      expect(hit?.tier).toBe('exact');
+      expect(hit?.text).toBe('Yes, behind the building.');
+      expect(hit?.audio?.length).toBe(80);
+    }
+    // A paraphrase of an example, not of the question, is found through the example.
+    expect((await c.lookup(k, 'is there somewhere i can leave the car'))?.entryId).toBe(faqEntryId('dental', 'parking', 'v1'));
+  });
+
+  it('the demo workflows’ FAQ examples load and pre-warm', async () => {
+    for (const file of ['demo.json', 'demo-relay.json']) {
+      const w = parseWorkflow(JSON.parse(readFileSync(new URL(`../../engine/workflows/${file}`, import.meta.url), 'utf8')), file);
+      const withExamples = w.faq.filter((f) => f.examples.length > 0);
+      expect(withExamples.length).toBe(w.faq.length);
+      const c = await make();
+      await prewarmFaq(c, w, {});
+      expect(c.stats().phrases).toBeGreaterThan(w.faq.length * 3);
+    }
   });
 });
