@@ -179,6 +179,29 @@ export const ConfigSchema = z.object({
   PERFORMANCE_TARGET_LATENCY: int(300, 1),
   PERFORMANCE_MAX_LATENCY: int(500, 1),
 
+  // --- call history (engine/history/): every call, turn and event kept in a store, off the audio path
+  HISTORY_ENABLED: bool.default(true),
+  /** SQLite file (embedded, the default store); ':memory:' keeps nothing across restarts. */
+  HISTORY_PATH: z.string().min(1).default('data/history.sqlite'),
+  /** postgres://user@host:5432/db: the store is PostgreSQL instead of SQLite. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL').optional(),
+  /** Calls older than this are deleted (at start, then hourly); 0 keeps them forever. */
+  HISTORY_RETENTION_DAYS: int(30, 0, 36_500),
+  /** Personal data in stored transcripts: off (as said) | pii (emails, numbers, references, titled names masked) | transcripts (no text kept, timings only). */
+  HISTORY_REDACT: z.enum(['off', 'pii', 'transcripts']).default('off'),
+  /** Store caller and callee numbers masked (+1******4567). */
+  HISTORY_MASK_NUMBERS: bool.default(false),
+  /** Records waiting for the store; past this, new ones are dropped and counted (weaver_history_dropped_total). */
+  HISTORY_QUEUE_MAX: int(10_000, 10, 10_000_000),
+  HISTORY_BATCH_SIZE: int(200, 1, 10_000),
+  HISTORY_FLUSH_MS: int(250, 10, 60_000),
+  /** Quality score alert: share of caller turns answered within PERFORMANCE_TARGET_LATENCY with no error, fallback or cut-off, percent. */
+  QUALITY_ALERT_THRESHOLD: num(85, 0, 100),
+  /** Rolling window of the engine-wide quality score and its alert. */
+  QUALITY_WINDOW_S: int(900, 10, 86_400),
+  /** This engine instance's name in the call history (default: the host name). */
+  INSTANCE_ID: optStr,
+
   // --- Twilio and security
   TWILIO_ACCOUNT_SID: optStr,
   TWILIO_AUTH_TOKEN: optStr,

@@ -14,6 +14,7 @@ import { ProviderHealth } from './providers/health.ts';
 import { ResponseCache } from './cache/index.ts';
 import { prewarmFaq } from './faq-prewarm.ts';
 import { CallRegistry } from './calls/registry.ts';
+import { openHistory, type History } from './history/index.ts';
 import { openShared, type Shared } from './shared/index.ts';
 import { joinCluster, type ClusterMember } from './cluster/member.ts';
 import { MediaCall, type MediaSocket } from './call/media-call.ts';
@@ -42,6 +43,8 @@ export interface Engine {
   /** Recent Media Streams calls by callSid (registry.recentMedia). */
   readonly recent: Map<string, MediaCall>;
   readonly live: LiveMetrics;
+  /** Call history: every call, turn and event kept in a store (engine/history/). */
+  readonly history: History;
   /** Cache, call registry and provider health shared through Redis (REDIS_URL; engine/shared/). */
   readonly shared?: Shared;
   /** This process's place among the supervisor's processes (WEAVER_PROCESSES > 1; engine/cluster/). */
@@ -91,7 +94,8 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
 
   const calls = new Map<string, LiveCall>();
   const registry = new CallRegistry();
-  // Never throws: a Redis that is down leaves the engine on local state, reconnecting.
+  const history = await openHistory(config, { log, metrics, registry }); // never throws: a store that cannot open leaves history off
+  // Never throws either: a Redis that is down leaves the engine on local state, reconnecting.
   const shared = await openShared(config, { log, cache, registry, health, local: () => ({ calls: calls.size, status: live.status() }) });
   const resolve = (id: string | undefined) => {
     const workflow = engine.workflow(id) ?? workflows.get(config.DEFAULT_WORKFLOW)!;
@@ -116,6 +120,7 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
     dsp,
     cache,
     calls,
+    history,
     shared,
     cluster,
     get draining() {
@@ -138,6 +143,7 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
     registry,
     recent: registry.recentMedia,
     live,
+    history,
     shared,
     cluster,
     startedAt: Date.now(),
@@ -157,12 +163,14 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
             });
       call.started$.subscribe(() => registry.remember(call));
       live.attach(call); // its turns feed the live percentiles and alerts
+      history.attach(call); // its start, turns and end are kept in the call history
       shared?.attach(call); // its owner, state and turn summaries are shared with the other instances
       return call;
     },
     async close() {
       live.stop();
       cluster?.stop();
+      await history.close();
       await shared?.close();
       await cache?.close();
       await dsp.close();

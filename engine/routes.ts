@@ -5,5 +5,6 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { relayRoutes } from './routes/relay.ts';
 import { callRoutes } from './routes/calls.ts';
+import { historyRoutes } from './routes/history.ts';
 
-export const routeGroups: RouteGroup[] = [metricsRoutes, dashboardRoutes, relayRoutes, callRoutes];
+export const routeGroups: RouteGroup[] = [metricsRoutes, dashboardRoutes, relayRoutes, callRoutes, historyRoutes];

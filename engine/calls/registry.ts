@@ -1,6 +1,7 @@
 // What the engine knows about calls beyond their sockets: Twilio's call status and stream status
 // callbacks, the ConversationRelay session end, the outbound request that placed a call, and the
 // calls themselves (live and recent) of both kinds. Bounded; the engine owns one.
+import { Subject } from 'rxjs';
 import type { MediaCall } from '../call/media-call.ts';
 import type { RelayCall } from '../call/relay-call.ts';
 
@@ -50,6 +51,9 @@ const rank = (s: string) => RANK[s] ?? 2;
 /** Twilio's order of status events, as recordStatus keeps them (engine/shared/ merges other instances' events with it). */
 export const compareStatusEvents = (a: StatusEvent, b: StatusEvent): number => (a.sequence ?? -1) - (b.sequence ?? -1) || rank(a.status) - rank(b.status);
 
+/** A callback the registry kept (not a duplicate), as the call history records it. */
+export type RegistryEvent = { callSid: string; record: CallRecord } & ({ kind: 'status'; event: StatusEvent } | { kind: 'stream'; event: StreamEvent } | { kind: 'handoff'; event: NonNullable<CallRecord['handoff']> });
+
 const intOrUndefined = (v: string | undefined): number | undefined => {
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
@@ -62,6 +66,8 @@ export class CallRegistry {
   /** Recent relay calls (live and ended) by callSid. */
   readonly recentRelay = new Map<string, RelayCall>();
   private readonly records = new Map<string, CallRecord>();
+  /** Every status, stream and handoff callback kept (engine/history/ records them). */
+  readonly events$ = new Subject<RegistryEvent>();
 
   constructor(private readonly capacity = 1000) {}
 
@@ -91,6 +97,7 @@ export class CallRegistry {
     // Stable sort: sequence first, then lifecycle rank, then arrival.
     r.statusEvents.sort((a, b) => (a.sequence ?? -1) - (b.sequence ?? -1) || rank(a.status) - rank(b.status));
     r.status = r.statusEvents[r.statusEvents.length - 1].status;
+    this.events$.next({ callSid: r.callSid, record: r, kind: 'status', event: e });
     return true;
   }
 
@@ -103,6 +110,7 @@ export class CallRegistry {
     r.streamEvents.push(e);
     const t = (x: StreamEvent) => (x.timestamp ? Date.parse(x.timestamp) : NaN);
     r.streamEvents.sort((a, b) => (Number.isNaN(t(a)) || Number.isNaN(t(b)) ? 0 : t(a) - t(b)));
+    this.events$.next({ callSid: r.callSid, record: r, kind: 'stream', event: e });
     return true;
   }
 
@@ -111,6 +119,7 @@ export class CallRegistry {
     if (!p.CallSid) return false;
     const r = this.note(p.CallSid, {});
     r.handoff = { data: p.HandoffData, sessionStatus: p.SessionStatus, sessionDurationS: intOrUndefined(p.SessionDuration), receivedAt: new Date().toISOString() };
+    this.events$.next({ callSid: r.callSid, record: r, kind: 'handoff', event: r.handoff });
     return true;
   }
 

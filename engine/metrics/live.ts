@@ -25,6 +25,8 @@ export interface LiveSources {
   readonly calls: ReadonlyMap<string, { readonly state: string }>;
   readonly draining: boolean;
   readonly startedAt: number;
+  /** Call history (engine/history/): degraded when configured on but not keeping calls; records the alerts. */
+  readonly history?: { readonly degraded: boolean; health(): object; alert(ev: AlertEvent): void };
   /** Scale-out on Redis (engine/shared/): degraded while Redis is unreachable (calls go on with local state). */
   readonly shared?: { readonly degraded: boolean; health(): object };
   /** The other engine processes of this machine (engine/cluster/), when a supervisor runs several. */
@@ -96,6 +98,7 @@ export class LiveMetrics {
     this.alerts.on('alert', (ev: AlertEvent) => {
       metrics.alertActive.set({ kind: ev.kind }, ev.type === 'raised' ? 1 : 0);
       if (ev.type === 'raised') metrics.alertsRaised.inc({ kind: ev.kind });
+      engine.history?.alert(ev);
     });
     metrics.sources.providers = () => engine.health.snapshot().providers;
     metrics.sources.dsp = () => engine.dsp.stats();
@@ -168,7 +171,7 @@ export class LiveMetrics {
 
   status(): LiveSnapshot['status'] {
     if (this.engine.draining) return 'draining';
-    return this.alerts.active().length || this.engine.shared?.degraded ? 'degraded' : 'ok';
+    return this.alerts.active().length || this.engine.history?.degraded || this.engine.shared?.degraded ? 'degraded' : 'ok';
   }
 
   snapshot(windowS = this.alerts.windowS): LiveSnapshot {
@@ -211,6 +214,7 @@ export class LiveMetrics {
       workers: this.engine.dsp.stats(),
       providers: this.engine.health.snapshot(),
       cache: this.engine.cache?.stats() ?? { enabled: false },
+      history: this.engine.history?.health() ?? { status: 'off' },
       shared: this.engine.shared?.health() ?? { status: 'off' },
       ...(this.engine.cluster ? { cluster: this.engine.cluster.health() } : {}),
     };

@@ -85,6 +85,12 @@ export function createMetrics() {
     breakerTransitions: new client.Counter({ name: 'weaver_provider_breaker_transitions_total', help: 'Circuit breaker transitions', labelNames: ['provider', 'to'], registers: [registry] }),
     alertActive: new client.Gauge({ name: 'weaver_performance_alert_active', help: '1 while a performance alert is raised (p95 over target, p99 over max)', labelNames: ['kind'], registers: [registry] }),
     alertsRaised: new client.Counter({ name: 'weaver_performance_alerts_total', help: 'Performance alerts raised', labelNames: ['kind'], registers: [registry] }),
+    // call history (engine/history/)
+    historyWritten: new client.Counter({ name: 'weaver_history_written_total', help: 'Call history records (calls, turns, events) written to the store', registers: [registry] }),
+    historyDropped: new client.Counter({ name: 'weaver_history_dropped_total', help: 'Call history records not stored, by reason (queue_full, write_failed, store_lost)', labelNames: ['reason'], registers: [registry] }),
+    historyQueueDepth: new client.Gauge({ name: 'weaver_history_queue_depth', help: 'Call history records waiting for the store', registers: [registry] }),
+    qualityScore: new client.Gauge({ name: 'weaver_quality_score', help: 'Share of caller turns over QUALITY_WINDOW_S answered within PERFORMANCE_TARGET_LATENCY with no error, fallback or cut-off, percent', registers: [registry] }),
+    callsLowQuality: new client.Counter({ name: 'weaver_calls_low_quality_total', help: 'Calls that ended with a quality score below QUALITY_ALERT_THRESHOLD', registers: [registry] }),
   };
 
   new client.Gauge({

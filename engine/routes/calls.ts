@@ -8,6 +8,7 @@ import { callView } from '../calls/call-view.ts';
 import { flatParams, formParams, twilioWebhook } from '../twilio/signature.ts';
 import { connectTwiml } from '../twilio/relay-twiml.ts';
 import { OutboundError, TwilioOutbound } from '../twilio/outbound.ts';
+import { sendStoredCall } from './history.ts';
 
 const PHONE = /^(\+[1-9]\d{6,14}|sip:\S+|client:\S+)$/;
 
@@ -78,12 +79,12 @@ export const callRoutes: RouteGroup = (app, engine) => {
     if (engine.shared) {
       // Joined with what the other instances shared (engine/shared/); local alone if Redis cannot answer now.
       engine.shared.calls.view(sid, record, relay ?? media, relay ? 'relay' : media ? 'media' : undefined, relay?.workflowId).then(
-        (v) => (v ? sendJson(res, g, '200 OK', v) : sendJson(res, g, '404 Not Found', { error: `no call ${sid} on any instance` })),
+        (v) => (v ? sendJson(res, g, '200 OK', v) : sendStoredCall(engine, sid, res, g)), // no instance knows it now: the call history, else 404
         (e: Error) => sendJson(res, g, '500 Internal Server Error', { error: e.message }),
       );
       return;
     }
-    if (!record && !media && !relay) return sendJson(res, g, '404 Not Found', { error: `no call ${sid} on this instance` });
+    if (!record && !media && !relay) return sendStoredCall(engine, sid, res, g); // not live or recent here: from the call history, else 404
     const view = relay
       ? callView(sid, record, relay, 'relay', relay.workflowId)
       : callView(sid, record, media, media ? 'media' : undefined);
