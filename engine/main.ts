@@ -1,6 +1,7 @@
 // `npm start`: load and validate config, build the engine, serve, and shut down gracefully.
 import { loadConfig } from './config.ts';
 import { createEngine } from './engine.ts';
+import { loadPlugins } from './plugins.ts';
 import { startServer } from './server.ts';
 import { routeGroups } from './routes.ts';
 import { log } from './log.ts';
@@ -16,6 +17,12 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (shouldSupervise(config)) return supervise(config, log); // WEAVER_PROCESSES > 1: this process only supervises
+  try {
+    await loadPlugins(config.WEAVER_PLUGINS, { log }); // before createEngine builds the providers
+  } catch (e) {
+    log.fatal((e as Error).message);
+    process.exit(2);
+  }
   const engine = await createEngine(config);
   for (const w of securityWarnings(config)) log.warn(w); // e.g. no TWILIO_AUTH_TOKEN: requests are not verified
   const server = await startServer(engine, routeGroups);

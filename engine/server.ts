@@ -1,5 +1,6 @@
 // HTTP and WebSocket routes on uWebSockets.js. Thin: each route reads the request, hands it
 // to the engine, and writes the answer.
+import { createServer as createNetServer } from 'node:net';
 import uWS from 'uWebSockets.js';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Engine } from './engine.ts';
@@ -7,6 +8,23 @@ import { guard, send, sendJson } from './http.ts';
 import { connectTwiml } from './twilio/relay-twiml.ts';
 import { twilioWebhook } from './twilio/signature.ts';
 import { callSocketBehavior, type CallSocketData } from './call-socket.ts';
+
+// uWebSockets.js's listen options (its typings omit listen(host, port, options, cb)).
+const LISTEN_DEFAULT = 0;
+const LISTEN_EXCLUSIVE_PORT = 1;
+type ListenWithOptions = (host: string, port: number, options: number, cb: (s: us_listen_socket | false) => void) => void;
+
+/** Why listen failed, found by trying the address with Node (uWebSockets.js reports only false). */
+async function listenFailure(host: string, port: number, sharing: boolean): Promise<Error> {
+  const code = await new Promise<string | undefined>((resolve) => {
+    const probe = createNetServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
+  });
+  if (code && code !== 'EADDRINUSE') return new Error(`cannot listen on ${host}:${port} (${code})`);
+  const how = sharing ? 'the process holding it does not share it (WEAVER_SHARE_PORT=true must be set on every engine sharing a port)' : 'stop the other engine, choose another PORT, or set WEAVER_SHARE_PORT=true on every engine meant to share it';
+  return new Error(`port ${port} on ${host} is already in use: ${how}`);
+}
 
 /** Extra route groups (relay, call control, metrics, dashboard) plug in here. */
 export type RouteGroup = (app: TemplatedApp, engine: Engine) => void;
@@ -43,8 +61,12 @@ export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<S
   });
 
   return new Promise((resolve, reject) => {
-    app.listen(config.HOST, config.PORT, (listenSocket: us_listen_socket | false) => {
-      if (!listenSocket) return reject(new Error(`cannot listen on ${config.HOST}:${config.PORT} (port in use?)`));
+    // uWebSockets.js listens with SO_REUSEPORT unless told otherwise, so a second engine on a taken
+    // port would start silently and take calls with its own configuration. Exclusive unless sharing
+    // is asked for (WEAVER_SHARE_PORT, on every engine that shares the port).
+    const options = config.WEAVER_SHARE_PORT ? LISTEN_DEFAULT : LISTEN_EXCLUSIVE_PORT;
+    (app as unknown as { listen: ListenWithOptions }).listen(config.HOST, config.PORT, options, (listenSocket: us_listen_socket | false) => {
+      if (!listenSocket) return void listenFailure(config.HOST, config.PORT, config.WEAVER_SHARE_PORT).then(reject);
       const port = uWS.us_socket_local_port(listenSocket);
       log.info({ port, host: config.HOST }, 'listening');
       resolve({

@@ -4,14 +4,26 @@
 //   ← {"message":{"role":"assistant","content":"Hel"},"done":false}\n … {"done":true}\n
 // It shows the four things every adapter must get right: stream as output arrives, stop at
 // once on abort, classify failures as ProviderError kinds, and never emit after an error.
-import { ProviderError, type LlmChunk, type LlmProvider, type LlmRequest } from '../../adapters/index.ts';
+// With `endCallTool`, the model gets an `end_call` tool (Ollama's tools format); when it calls
+// it, the adapter marks a chunk `endCall: true` and the engine hangs up once the answer has played.
+import { ProviderError, type LlmChunk, type LlmProvider, type LlmRequest } from 'call-flow-weaver';
 
 export interface NdjsonLlmOptions {
   baseURL: string;
   model: string;
+  /** Sent as `Authorization: Bearer …` (a hosted or proxied server); Ollama itself needs none. */
+  apiKey?: string;
+  /** Offer the model an `end_call` tool; calling it ends the call after this answer. */
+  endCallTool?: boolean;
   /** Name for health and metrics; default "ndjson/<model>". */
   name?: string;
 }
+
+/** The tool offered with `endCallTool` (Ollama's /api/chat `tools` format, as OpenAI's). */
+const END_CALL_TOOL = {
+  type: 'function',
+  function: { name: 'end_call', description: 'Hang up after this answer, once the caller has said goodbye or nothing more is needed.', parameters: { type: 'object', properties: {} } },
+};
 
 export class NdjsonLlm implements LlmProvider {
   readonly name: string;
@@ -31,8 +43,8 @@ export class NdjsonLlm implements LlmProvider {
     try {
       res = await fetch(new URL('/api/chat', this.opts.baseURL), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: this.opts.model, messages: req.messages, stream: true }),
+        headers: { 'content-type': 'application/json', ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}) },
+        body: JSON.stringify({ model: this.opts.model, messages: req.messages, stream: true, ...(this.opts.endCallTool ? { tools: [END_CALL_TOOL] } : {}) }),
         signal, // abort closes the connection: the server stops generating
       });
     } catch (e) {
@@ -54,7 +66,7 @@ export class NdjsonLlm implements LlmProvider {
           const line = buf.slice(0, nl).trim();
           buf = buf.slice(nl + 1);
           if (!line) continue;
-          let msg: { message?: { content?: string }; done?: boolean; error?: string };
+          let msg: { message?: { content?: string; tool_calls?: Array<{ function?: { name?: string } }> }; done?: boolean; error?: string };
           try {
             msg = JSON.parse(line);
           } catch {
@@ -64,6 +76,8 @@ export class NdjsonLlm implements LlmProvider {
           // Lines already buffered must not leak out after an abort.
           if (signal.aborted) throw new ProviderError(this.name, 'aborted', 'aborted');
           if (msg.message?.content) yield { text: msg.message.content };
+          // An empty chunk that only carries the flag is fine: the engine reads endCall from any chunk.
+          if (msg.message?.tool_calls?.some((t) => t.function?.name === 'end_call')) yield { text: '', endCall: true };
           if (msg.done) done = true;
         }
       }

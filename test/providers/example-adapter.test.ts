@@ -12,13 +12,17 @@ import { parseWorkflow } from '../../engine/workflow.ts';
 
 let server: Server;
 let base = '';
+let lastBody: any;
+let lastAuth: string | undefined;
 beforeAll(async () => {
   server = createServer((req, res) => {
     if (req.url !== '/api/chat') return void res.writeHead(404).end();
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', async () => {
-      const { model } = JSON.parse(body);
+      lastBody = JSON.parse(body);
+      lastAuth = req.headers.authorization;
+      const { model } = lastBody;
       if (model === 'broken') return void res.writeHead(503).end();
       if (model === 'limited') return void res.writeHead(429, { 'retry-after': '1' }).end();
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
@@ -28,6 +32,7 @@ beforeAll(async () => {
         await new Promise((r) => setTimeout(r, 2));
       }
       if (model === 'cut') return void res.end(); // no "done" line
+      if (model === 'bye') res.write(JSON.stringify({ message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'end_call', arguments: {} } }] }, done: false }) + '\n');
       res.end(JSON.stringify({ done: true }) + '\n');
     });
   });
@@ -48,4 +53,14 @@ it('registers under "ndjson" with settings validated at build time', () => {
   const wf = (llm: object[]) => parseWorkflow({ id: 'demo', providers: { llm } }, 'test');
   expect(() => buildProviders(wf([{ provider: 'ndjson', model: 'm' }]), loadConfig({}))).toThrow('llm[0] ndjson: baseURL missing: set providers.llm[0].baseURL');
   expect(buildProviders(wf([{ provider: 'ndjson', baseURL: base, model: 'm' }]), loadConfig({})).llm.name).toBe('ndjson/m');
+});
+
+it('ends the call when the model calls end_call, sending the tool and the key', async () => {
+  const p = new NdjsonLlm({ baseURL: base, model: 'bye', apiKey: 'nd-key', endCallTool: true });
+  const chunks = [];
+  for await (const c of p.stream({ ctx: { callId: 'c', workflow: 'w', language: 'en-US', parameters: {} }, messages: [{ role: 'user', content: 'bye' }], signal: new AbortController().signal })) chunks.push(c);
+  expect(chunks.map((c) => c.text).join('')).toBe('We are open nine to five.');
+  expect(chunks.filter((c) => c.endCall)).toHaveLength(1);
+  expect(lastBody.tools.map((t: { function: { name: string } }) => t.function.name)).toEqual(['end_call']);
+  expect(lastAuth).toBe('Bearer nd-key');
 });

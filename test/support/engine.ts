@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../engine/config.ts';
 import { createEngine, type Engine } from '../../engine/engine.ts';
+import { loadPlugins } from '../../engine/plugins.ts';
 import { startServer, type Server } from '../../engine/server.ts';
 import { routeGroups } from '../../engine/routes.ts';
 import type { Workflow } from '../../engine/workflow.ts';
@@ -19,6 +20,7 @@ export interface TestEngine {
 
 export async function startTestEngine(overrides: Partial<Record<keyof Config, unknown>> = {}, opts: { providers?: (wf: Workflow) => Providers } = {}): Promise<TestEngine> {
   const config = loadConfig({}, { PORT: 0, HOST: '127.0.0.1', DSP_THREADS: 1, CACHE_DIR: mkdtempSync(join(tmpdir(), 'weaver-cache-')), SHUTDOWN_GRACE_MS: 0, ...overrides });
+  await loadPlugins(config.WEAVER_PLUGINS);
   const engine = await createEngine(config, opts);
   const server = await startServer(engine, routeGroups);
   return { engine, server, url: `http://127.0.0.1:${server.port}`, stop: () => server.shutdown(0) };
