@@ -1,15 +1,23 @@
 // DSP evaluation: VAD accuracy, utterance boundaries, denoiser SNR gain and CPU cost per frame
-// on the labelled call fixtures, for each denoise mode. Runs the same per-call code as the
-// workers (workers/dsp-core.ts) on the main thread, one call at a time.
+// on the labelled call fixtures, for each VAD and denoise setting. Runs the same per-call code as
+// the workers (workers/dsp-core.ts) on the main thread, one call at a time, and scores the turns
+// the engine's turn detector (engine/call/turn-detector.ts, default settings, no transcripts so
+// the default hangover) makes of them. Silero's cost is also measured batched: 32 copies of the
+// call through DspCore, one frame each per task, as a loaded shard runs them.
 //
-//   npx tsx bench/dsp-eval.ts [--vad-mode 0..3]      (npm run dsp:eval)
+//   npx tsx bench/dsp-eval.ts [--vad-mode 0..3] [--fixtures DIR]      (npm run dsp:eval)
 //
-// Prints a markdown table and writes bench/results/dsp-eval.json.
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { CallDsp, FRAME_BYTES, loadDsp } from '../workers/dsp-core.ts';
+// --fixtures DIR scores every NAME.ulaw with a NAME.labels.json in DIR instead (e.g. the held-out
+// noisy lines written by bench/make-echo-fixtures.ts). Prints a markdown table and writes
+// bench/results/dsp-eval.json (or dsp-eval-<dir name>.json).
+import { readFileSync, mkdirSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CallDsp, DspCore, FRAME_BYTES, loadDsp, encodeOptions } from '../workers/dsp-core.ts';
 import { ULAW_TO_PCM } from '../adapters/kit/ulaw.ts';
-import type { DenoiseMode, DspOptions } from '../workers/types.ts';
+import type { DenoiseMode, DspOptions, VadKind } from '../workers/types.ts';
+import { turnDetectorFor, type TurnDetector } from '../engine/call/turn-detector.ts';
+import { ConfigSchema } from '../engine/config.ts';
 
 const FRAME_MS = 20;
 /** Reference turn rule (same as the turn detector's defaults): an utterance starts after
@@ -30,10 +38,23 @@ interface Labels {
 }
 
 const FIXTURES = ['call-3turns', 'call-3turns-pink20db', 'call-3turns-pink10db', 'call-3turns-pink5db'] as const;
-const MODES: DenoiseMode[] = ['off', 'spectral', 'rnnoise'];
+/** VAD × denoise settings evaluated. */
+const SETTINGS: Array<{ vad: VadKind; denoise: DenoiseMode }> = [
+  { vad: 'webrtc', denoise: 'off' },
+  { vad: 'webrtc', denoise: 'spectral' },
+  { vad: 'webrtc', denoise: 'rnnoise' },
+  { vad: 'silero', denoise: 'off' },
+  { vad: 'silero', denoise: 'spectral' },
+];
+let fixtureDir = new URL('../test/fixtures/audio/', import.meta.url);
 
 function fixture(name: string, ext: string): URL {
-  return new URL(`../test/fixtures/audio/${name}${ext}`, import.meta.url);
+  return new URL(`${name}${ext}`, fixtureDir);
+}
+
+/** The engine's default turn detector for a VAD (config defaults; no transcript, so the default hangover). */
+export function defaultDetector(vad: VadKind): TurnDetector {
+  return turnDetectorFor({ ...ConfigSchema.parse({}), DSP_VAD: vad });
 }
 
 /** Frame i is speech when its centre lies inside a labelled span. */
@@ -145,6 +166,7 @@ export function telephoneBand(x: Float64Array): Float64Array {
 
 export interface Row {
   fixture: string;
+  vad: VadKind;
   denoise: DenoiseMode;
   vadMode: number;
   frames: number;
@@ -170,25 +192,37 @@ export interface Row {
   cleanSdrDb: number | null;
   delayMs: number | null;
   usPerFrame: number;
+  /** Silero only: CPU per frame per call with 32 calls batched in each task. */
+  usPerFrameBatched32: number | null;
 }
 
-export function evaluate(name: string, opts: DspOptions, clean: Float64Array, cleanBand: Float64Array): Row {
+export function evaluate(name: string, opts: DspOptions, clean: Float64Array | null, cleanBand: Float64Array | null): Row {
   const ulaw = new Uint8Array(readFileSync(fixture(name, '.ulaw')));
   const labels = JSON.parse(readFileSync(fixture(name, '.labels.json'), 'utf8')) as Labels;
   const frames = Math.floor(ulaw.length / FRAME_BYTES);
   const dsp = new CallDsp(opts);
   const pcm = new Int16Array(frames * FRAME_BYTES);
-  const flags = new Uint8Array(frames);
+  const probs = new Float32Array(frames);
+  const levels = new Float32Array(frames);
   // CPU time, not wall time: other processes on a busy machine do not inflate it as much.
   const c0 = process.cpuUsage();
   for (let f = 0; f < frames; f++) {
-    dsp.process(ulaw, f * FRAME_BYTES, pcm, f * FRAME_BYTES);
-    flags[f] = dsp.lastSpeech ? 1 : 0;
+    levels[f] = dsp.process(ulaw, f * FRAME_BYTES, pcm, f * FRAME_BYTES);
+    probs[f] = dsp.lastProb;
   }
   const cpu = process.cpuUsage(c0);
   const usPerFrame = (cpu.user + cpu.system) / frames;
   dsp.free();
-
+  // The engine's endpointing on the DSP output: voiced frames and turns.
+  const det = defaultDetector(opts.vad ?? 'webrtc');
+  const flags = new Uint8Array(frames);
+  const turns: Span[] = [];
+  for (let f = 0; f < frames; f++) {
+    const e = det.push({ prob: probs[f], levelDb: levels[f] }, f * FRAME_MS);
+    flags[f] = det.lastVoiced ? 1 : 0;
+    if (e?.type === 'end') turns.push({ startMs: e.startedAt, endMs: e.lastVoiceAt + FRAME_MS });
+  }
+  if (det.speaking) turns.push({ startMs: lastStart(det, flags), endMs: frames * FRAME_MS });
   const truth = frameLabels(labels, frames);
   let tp = 0;
   let fp = 0;
@@ -200,13 +234,13 @@ export function evaluate(name: string, opts: DspOptions, clean: Float64Array, cl
     else if (truth[f]) fn++;
     else tn++;
   }
-  const det = utterances(flags);
+  const found_ = turns;
   const startErrMs: (number | null)[] = [];
   const endErrMs: (number | null)[] = [];
   let found = 0;
   let split = 0;
   for (const l of labels.speech) {
-    const hits = det.filter((d) => overlaps(d, l));
+    const hits = found_.filter((d) => overlaps(d, l));
     if (hits.length === 0) {
       startErrMs.push(null);
       endErrMs.push(null);
@@ -217,7 +251,7 @@ export function evaluate(name: string, opts: DspOptions, clean: Float64Array, cl
     startErrMs.push(hits[0].startMs - l.startMs);
     endErrMs.push(hits[hits.length - 1].endMs - l.endMs);
   }
-  const spurious = det.filter((d) => !labels.speech.some((l) => overlaps(d, l))).length;
+  const spurious = found_.filter((d) => !labels.speech.some((l) => overlaps(d, l))).length;
 
   let snrInDb: number | null = null;
   let snrOutDb: number | null = null;
@@ -226,7 +260,7 @@ export function evaluate(name: string, opts: DspOptions, clean: Float64Array, cl
   let cleanSdrDb: number | null = null;
   let delayMs: number | null = null;
   const out = Float64Array.from(pcm);
-  if (name !== 'call-3turns') {
+  if (clean && cleanBand && name !== 'call-3turns') {
     const input = decodeAll(ulaw);
     snrInDb = siSnr(clean, input).db;
     const o = siSnr(clean, out);
@@ -234,12 +268,13 @@ export function evaluate(name: string, opts: DspOptions, clean: Float64Array, cl
     delayMs = (o.lag / 8000) * 1000;
     bandSnrInDb = siSnr(cleanBand, telephoneBand(input)).db;
     bandSnrOutDb = siSnr(cleanBand, telephoneBand(out)).db;
-  } else if (opts.denoise !== 'off') {
+  } else if (cleanBand && opts.denoise !== 'off') {
     cleanSdrDb = siSnr(cleanBand, telephoneBand(out)).db;
   }
   const r2 = (x: number): number => Math.round(x * 100) / 100;
   return {
     fixture: name,
+    vad: opts.vad ?? 'webrtc',
     denoise: opts.denoise,
     vadMode: opts.vadMode,
     frames,
@@ -262,14 +297,41 @@ export function evaluate(name: string, opts: DspOptions, clean: Float64Array, cl
     cleanSdrDb: cleanSdrDb === null ? null : r2(cleanSdrDb),
     delayMs,
     usPerFrame: r2(usPerFrame),
+    usPerFrameBatched32: opts.vad === 'silero' ? r2(batchedCost(ulaw, opts, 32)) : null,
   };
+}
+
+/** Start of the turn still open at the end of the file: its first voiced frame. */
+function lastStart(det: TurnDetector, flags: Uint8Array): number {
+  void det;
+  let i = flags.length - 1;
+  while (i > 0 && !(flags[i] && !flags[i - 1])) i--;
+  return i * FRAME_MS;
+}
+
+/** CPU µs per frame per call when `calls` copies run through one DspCore, one frame each per task. */
+function batchedCost(ulaw: Uint8Array, opts: DspOptions, calls: number): number {
+  const core = new DspCore();
+  const frames = Math.min(500, Math.floor(ulaw.length / FRAME_BYTES));
+  const ids = Uint32Array.from({ length: calls }, (_, i) => i + 1);
+  const counts = new Uint32Array(calls).fill(1);
+  const modes = new Uint8Array(calls).fill(encodeOptions(opts));
+  const c0 = process.cpuUsage();
+  for (let f = 0; f < frames; f++) {
+    const task = new Uint8Array(calls * FRAME_BYTES);
+    for (let c = 0; c < calls; c++) task.set(ulaw.subarray(f * FRAME_BYTES, (f + 1) * FRAME_BYTES), c * FRAME_BYTES);
+    core.processBatch({ ulaw: task, ids, counts, modes: modes.slice(), closed: [] });
+  }
+  const cpu = process.cpuUsage(c0);
+  for (const id of ids) core.close(id);
+  return (cpu.user + cpu.system) / frames / calls;
 }
 
 function table(rows: Row[]): string {
   const fmt = (xs: (number | null)[]): string => xs.map((x) => (x === null ? '–' : String(x))).join(' / ');
   const lines = [
-    '| fixture | denoise | acc | prec | rec | found | spurious | split | start err ms | end err ms | SNR in → out (gain) dB | band SNR in → out (gain) dB | CPU µs/frame |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| fixture | VAD | denoise | acc | prec | rec | found | spurious | split | start err ms | end err ms | SNR in → out (gain) dB | band SNR in → out (gain) dB | CPU µs/frame (1 call / 32 batched) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const gain = (i: number | null, o: number | null, g: number | null): string =>
@@ -277,43 +339,57 @@ function table(rows: Row[]): string {
     const snr = gain(r.snrInDb, r.snrOutDb, r.snrGainDb);
     const band = r.cleanSdrDb !== null ? `clean SDR ${r.cleanSdrDb}` : gain(r.bandSnrInDb, r.bandSnrOutDb, r.bandSnrGainDb);
     lines.push(
-      `| ${r.fixture} | ${r.denoise} | ${r.accuracy} | ${r.precision} | ${r.recall} | ${r.found}/${r.labelled} | ${r.spurious} | ${r.split} | ${fmt(r.startErrMs)} | ${fmt(r.endErrMs)} | ${snr} | ${band} | ${r.usPerFrame} |`,
+      `| ${r.fixture} | ${r.vad} | ${r.denoise} | ${r.accuracy} | ${r.precision} | ${r.recall} | ${r.found}/${r.labelled} | ${r.spurious} | ${r.split} | ${fmt(r.startErrMs)} | ${fmt(r.endErrMs)} | ${snr} | ${band} | ${r.usPerFrame}${r.usPerFrameBatched32 === null ? '' : ` / ${r.usPerFrameBatched32}`} |`,
     );
   }
   return lines.join('\n');
 }
 
-function parseArgs(argv: string[]): { vadMode: DspOptions['vadMode'] } {
+function parseArgs(argv: string[]): { vadMode: DspOptions['vadMode']; dir?: string } {
   let vadMode: DspOptions['vadMode'] = 2;
+  let dir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--vad-mode') {
       const v = Number(argv[++i]);
       if (!(v === 0 || v === 1 || v === 2 || v === 3)) throw new Error('--vad-mode takes 0, 1, 2 or 3');
       vadMode = v;
+    } else if (argv[i] === '--fixtures') {
+      dir = argv[++i];
+      if (!dir || !existsSync(dir)) throw new Error(`--fixtures needs a directory, got ${String(dir)}`);
     } else if (argv[i] === '--help' || argv[i] === '-h') {
-      console.log('usage: npx tsx bench/dsp-eval.ts [--vad-mode 0..3]');
+      console.log('usage: npx tsx bench/dsp-eval.ts [--vad-mode 0..3] [--fixtures DIR]');
       process.exit(0);
     } else {
       throw new Error(`unknown argument: ${argv[i]}`);
     }
   }
-  return { vadMode };
+  return { vadMode, dir };
 }
 
 async function main(): Promise<void> {
-  const { vadMode } = parseArgs(process.argv.slice(2));
+  const { vadMode, dir } = parseArgs(process.argv.slice(2));
   await loadDsp();
-  const clean = decodeAll(new Uint8Array(readFileSync(fixture('call-3turns', '.ulaw'))));
-  const cleanBand = telephoneBand(clean);
+  let names: string[] = [...FIXTURES];
+  let clean: Float64Array | null = decodeAll(new Uint8Array(readFileSync(fixture('call-3turns', '.ulaw'))));
+  let cleanBand: Float64Array | null = telephoneBand(clean);
+  if (dir) {
+    fixtureDir = pathToFileURL(join(dir, '/'));
+    names = readdirSync(dir).filter((f) => f.endsWith('.labels.json') && existsSync(join(dir, f.replace('.labels.json', '.ulaw')))).map((f) => f.replace('.labels.json', '')).sort();
+    clean = cleanBand = null; // no clean reference for SNR figures
+  }
   // Warm the JIT so the first row's CPU figure is not a cold start.
-  for (const name of ['call-3turns', 'call-3turns-pink20db']) for (const denoise of MODES) evaluate(name, { denoise, vadMode }, clean, cleanBand);
+  for (const st of SETTINGS) evaluate(names[0], { ...st, vadMode }, clean, cleanBand);
   const rows: Row[] = [];
-  for (const name of FIXTURES) for (const denoise of MODES) rows.push(evaluate(name, { denoise, vadMode }, clean, cleanBand));
-  console.log(`DSP eval (vadMode ${vadMode}; utterance rule: start after ${START_FRAMES * FRAME_MS} ms speech, end after ${END_FRAMES * FRAME_MS} ms non-speech)\n`);
+  for (const name of names) for (const st of SETTINGS) rows.push(evaluate(name, { ...st, vadMode }, clean, cleanBand));
+  console.log(`DSP eval (WebRTC vadMode ${vadMode}; turns by the engine's turn detector with its defaults, ${ConfigSchema.parse({}).TURN_END_SILENCE_MS} ms hangover)\n`);
   console.log(table(rows));
-  const ok = rows.filter((r) => r.fixture === 'call-3turns' || r.fixture === 'call-3turns-pink10db').every((r) => r.allFound);
-  console.log(`\nEvery labelled utterance found on clean and 10 dB, all modes: ${ok ? 'yes' : 'NO'}`);
-  const out = new URL('./results/dsp-eval.json', import.meta.url);
+  const summary = SETTINGS.map((st) => {
+    const rs = rows.filter((r) => r.vad === st.vad && r.denoise === st.denoise);
+    return `${st.vad}+${st.denoise}: every utterance found ${rs.every((r) => r.allFound) ? 'yes' : 'NO'}, none split ${rs.every((r) => r.split === 0) ? 'yes' : 'NO'}, spurious ${rs.reduce((a, r) => a + r.spurious, 0)}`;
+  });
+  console.log('\n' + summary.join('\n'));
+  const ok = rows.filter((r) => r.vad === 'silero' && r.denoise === 'off').every((r) => r.allFound && r.split === 0 && r.spurious === 0);
+  const out = new URL(dir ? `./results/dsp-eval-${basename(dir)}.json` : './results/dsp-eval.json', import.meta.url);
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(
     out,
@@ -322,7 +398,7 @@ async function main(): Promise<void> {
         generatedAt: new Date().toISOString(),
         node: process.version,
         vadMode,
-        rule: { startMs: START_FRAMES * FRAME_MS, endSilenceMs: END_FRAMES * FRAME_MS },
+        rule: 'engine turn detector, config defaults (no transcript: default hangover); start = first voiced frame, end = last voiced frame',
         snrMethod:
           'scale-invariant SNR vs call-3turns.ulaw (the clean source of the noisy mixes): least-squares gain, best lag 0..40 ms; band* = same after a 300-3400 Hz band-pass on both signals',
         rows,

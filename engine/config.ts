@@ -71,13 +71,34 @@ export const ConfigSchema = z.object({
   DSP_DENOISE: z.enum(['off', 'spectral', 'rnnoise']).default('off'),
   /** WebRTC VAD aggressiveness 0..3. */
   DSP_VAD_MODE: int(2, 0, 3),
+  /**
+   * silero (Silero VAD v5, batched per shard task; a speech probability) | webrtc (WebRTC VAD, a
+   * decision per frame). Silero by default: it finds every turn at 20, 10 and 5 dB SNR where WebRTC
+   * VAD merges turns on noise (README, "DSP").
+   */
+  DSP_VAD: z.enum(['silero', 'webrtc']).default('silero'),
+  /** Cancel the agent's own echo on the line (NLMS on the audio the engine sent, workers/echo.ts). */
+  DSP_ECHO_CANCEL: bool.default(true),
 
   // --- turn taking
+  /** End-of-turn hangover when the words so far say nothing (no interim transcript, or too few words). */
   TURN_END_SILENCE_MS: int(500, 100, 5000),
+  /** Hangover after words that form a complete utterance, and after words that trail off ("and", "um"); MIN ≤ default ≤ MAX. */
+  TURN_END_SILENCE_MIN_MS: int(200, 60, 5000),
+  TURN_END_SILENCE_MAX_MS: int(900, 100, 5000),
   TURN_MIN_SPEECH_MS: int(100, 20, 2000),
+  /** Speech probability that starts a voiced stretch, and that holds it (hysteresis; offset ≤ onset). */
+  TURN_ONSET_PROB: num(0.5, 0.05, 0.95),
+  TURN_OFFSET_PROB: num(0.35, 0.01, 0.95),
+  /** The onset threshold rises to the line's non-speech probability plus this. */
+  TURN_NOISE_PROB_MARGIN: num(0.2, 0, 1),
+  /** A frame must be this many dB above the line's noise floor to count as voiced (0: off). */
+  TURN_SNR_GATE_DB: num(3, 0, 40),
   /** Speech needed while the agent talks to count as a barge-in (a cough is shorter). */
   BARGE_IN_MIN_SPEECH_MS: int(300, 20, 5000),
   BARGE_IN_ENABLED: bool.default(true),
+  /** While the agent's echo may be on the line, caller speech must be this many dB above the echo left after cancellation. */
+  BARGE_IN_ECHO_MARGIN_DB: num(6, 0, 60),
   /** Simulated STT: how long it "thinks" before emitting the next transcript. */
   SIM_STT_LATENCY_MS: int(120, 0, 10_000),
 
@@ -218,6 +239,12 @@ export const ConfigSchema = z.object({
   RELAY_SPECULATE_AFTER_MS: int(150, 0, 5000),
   /** ConversationRelay gives no playback events: an agent hang-up waits for the goodbye at about this speaking rate. */
   RELAY_SPEAKING_CHARS_PER_S: num(14, 1, 100_000),
+}).superRefine((c, ctx) => {
+  // Turn taking (engine/call/turn-detector.ts): the adaptive hangover's bounds and the hysteresis.
+  if (!(c.TURN_END_SILENCE_MIN_MS <= c.TURN_END_SILENCE_MS && c.TURN_END_SILENCE_MS <= c.TURN_END_SILENCE_MAX_MS)) {
+    ctx.addIssue({ code: 'custom', path: ['TURN_END_SILENCE_MS'], message: `needs TURN_END_SILENCE_MIN_MS ≤ TURN_END_SILENCE_MS ≤ TURN_END_SILENCE_MAX_MS, got ${c.TURN_END_SILENCE_MIN_MS} ≤ ${c.TURN_END_SILENCE_MS} ≤ ${c.TURN_END_SILENCE_MAX_MS}` });
+  }
+  if (c.TURN_OFFSET_PROB > c.TURN_ONSET_PROB) ctx.addIssue({ code: 'custom', path: ['TURN_OFFSET_PROB'], message: `must not exceed TURN_ONSET_PROB (${c.TURN_ONSET_PROB})` });
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

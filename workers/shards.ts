@@ -45,6 +45,8 @@ class Channel implements DspChannel {
   /** performance.now() at which each whole staged frame completed. */
   private arrived: number[] = [];
   private nextSeq = 0;
+  /** Agent audio sent since the last task, each tagged with the staged frame it precedes (len -1: a clear). */
+  private playouts: Array<{ frame: number; bytes: Uint8Array | null }> = [];
 
   constructor(
     readonly callId: string,
@@ -80,6 +82,24 @@ class Channel implements DspChannel {
     }
   }
 
+  playout(ulaw: Uint8Array): void {
+    if (this.closed || ulaw.length === 0) return;
+    // It starts playing (at the earliest) while the next inbound frame is being captured.
+    this.playouts.push({ frame: this.arrived.length, bytes: ulaw.slice() });
+  }
+
+  clearPlayout(): void {
+    if (this.closed) return;
+    this.playouts.push({ frame: this.arrived.length, bytes: null });
+  }
+
+  /** Takes the playout events staged with the frames being taken. */
+  takePlayouts(): Array<{ frame: number; bytes: Uint8Array | null }> {
+    const p = this.playouts;
+    if (p.length > 0) this.playouts = [];
+    return p;
+  }
+
   /** Moves every whole staged frame into `out` at `offset`; returns their first seq and arrival times. */
   take(out: Uint8Array, offset: number): { seq: number; arrived: number[] } {
     const n = this.arrived.length;
@@ -97,6 +117,7 @@ class Channel implements DspChannel {
     if (this.closed) return;
     this.closed = true;
     this.arrived = [];
+    this.playouts = [];
     this.stagedLen = 0;
     this.shard.release(this);
   }
@@ -204,11 +225,21 @@ class Shard {
     const counts = new Uint32Array(this.dirty.size);
     const modes = new Uint8Array(this.dirty.size);
     const entries: BatchEntry[] = [];
+    const events: number[] = [];
+    const sent: Uint8Array[] = [];
+    let sentBytes = 0;
     let off = 0;
     for (const ch of this.dirty) {
       const k = ch.stagedFrames;
-      const { seq, arrived } = ch.take(ulaw, off);
       const c = entries.length;
+      for (const p of ch.takePlayouts()) {
+        events.push(c, p.frame, sentBytes, p.bytes ? p.bytes.length : -1);
+        if (p.bytes) {
+          sent.push(p.bytes);
+          sentBytes += p.bytes.length;
+        }
+      }
+      const { seq, arrived } = ch.take(ulaw, off);
       counts[c] = k;
       modes[c] = ch.mode;
       ids[c] = ch.handle;
@@ -217,12 +248,24 @@ class Shard {
     }
     this.dirty.clear();
     const task: DspTask = { ulaw, ids, counts, modes, closed: this.closes, crash: this.fault };
+    const transfer: ArrayBuffer[] = [ulaw.buffer, ids.buffer, counts.buffer, modes.buffer];
+    if (events.length > 0) {
+      const playout = new Uint8Array(sentBytes);
+      let o = 0;
+      for (const b of sent) {
+        playout.set(b, o);
+        o += b.length;
+      }
+      task.playout = playout;
+      task.playoutEvents = Int32Array.from(events);
+      transfer.push(playout.buffer, task.playoutEvents.buffer as ArrayBuffer);
+    }
     this.closes = [];
     this.fault = undefined;
     this.tasks++;
     this.lastPost = performance.now();
     this.inFlight = this.pool
-      .run(task, { transferList: [ulaw.buffer, ids.buffer, counts.buffer, modes.buffer] })
+      .run(task, { transferList: transfer })
       .then(
         (buf) => this.deliver(buf, entries),
         (err: unknown) => {
@@ -255,6 +298,8 @@ class Shard {
           frames[i] = {
             seq: e.seq + i,
             speech: r.speech[j] === 1,
+            prob: r.probs[j],
+            echoDb: r.echoDb[j],
             levelDb: r.levels[j],
             pcm: r.pcm.subarray(j * FRAME_BYTES, (j + 1) * FRAME_BYTES),
             arrivedAt: e.arrived[i],

@@ -1,8 +1,14 @@
 // SIMULATED speech-to-text, for the caller simulator and benchmarks only: it does not listen to
 // the audio. The caller simulator passes the words it "speaks" as a custom stream parameter
-// (`transcripts`, a JSON array of strings, optionally {text, language} objects) and each
+// (`transcripts`, a JSON array of strings, optionally {text, language, speechMs} objects) and each
 // endTurn() returns the next one after a fixed "recognition" latency. It is named as a
 // simulation in its provider name, its logs and its results so nobody mistakes it for ASR.
+//
+// Interim results, simulated too: while the engine flags frames as speech, the next scripted
+// transcript is revealed word by word in proportion to the speech time heard so far (from the
+// turn's first speech frame to its latest) against the utterance's length: `speechMs` when the
+// caller simulator knows it from the recording's labels, else `msPerWord` per word. Like a
+// streaming recogniser, the last word appears only once the utterance has (nearly) been heard.
 import type { CallContext, SttProvider, SttResult, SttStream } from '../kit/types.ts';
 import { ProviderError } from '../kit/types.ts';
 import { silentLogger, type Logger } from '../kit/log.ts';
@@ -10,11 +16,20 @@ import { silentLogger, type Logger } from '../kit/log.ts';
 export interface SimulatedSttOptions {
   /** How long each endTurn() "thinks" before resolving (abortable). */
   latencyMs: number;
+  /** Emit simulated interim transcripts (default true). */
+  interim?: boolean;
+  /** Speech time per revealed word when a transcript carries no speechMs (default 300). */
+  msPerWord?: number;
   /** Where its lines go (default: nowhere). */
   log?: Logger;
 }
 
-type Scripted = { text: string; language?: string };
+type Scripted = { text: string; language?: string; speechMs?: number };
+const FRAME_MS = 20;
+/** A candidate turn's clock restarts after this much non-speech while nothing was revealed yet. */
+const RESTART_MS = 300;
+/** Speech time counted ahead: a VAD flags an utterance's edges a little late and early. */
+const LEAD_MS = 150;
 
 /** Parses ctx.parameters.transcripts; anything malformed yields [] and a warning, never a throw. */
 export function parseTranscripts(raw: string | undefined, callId = '', logger: Logger = silentLogger): Scripted[] {
@@ -48,6 +63,11 @@ class SimulatedSttStream implements SttStream {
   speechFrames = 0;
   turnSpeechFrames = 0;
   onInterim?: (text: string) => void;
+  /** Frames pushed, and the current turn's first and latest speech frame (-1: none yet). */
+  private frame = 0;
+  private turnFirst = -1;
+  private turnLast = -1;
+  private revealed = 0;
 
   constructor(
     private readonly transcripts: Scripted[],
@@ -55,13 +75,34 @@ class SimulatedSttStream implements SttStream {
     private readonly ctx: CallContext,
     private readonly openSignal: AbortSignal,
     private readonly logger: Logger,
+    private readonly interim: { enabled: boolean; msPerWord: number },
   ) {}
 
   push(_pcm: Int16Array, speech: boolean): void {
-    if (speech && !this.closed) {
-      this.speechFrames++;
-      this.turnSpeechFrames++;
+    if (this.closed) return;
+    const f = this.frame++;
+    if (!speech) {
+      if (this.revealed === 0 && this.turnLast >= 0 && (f - this.turnLast) * FRAME_MS >= RESTART_MS) this.turnFirst = this.turnLast = -1;
+      return;
     }
+    this.speechFrames++;
+    this.turnSpeechFrames++;
+    if (this.turnFirst < 0) this.turnFirst = f;
+    this.turnLast = f;
+    if (this.interim.enabled && this.onInterim) this.reveal();
+  }
+
+  /** Emits the next words of the scripted transcript that this much speech time "contains". */
+  private reveal(): void {
+    const t = this.transcripts[this.next];
+    if (!t) return;
+    const words = splitWords(t.text);
+    const heardMs = (this.turnLast - this.turnFirst + 1) * FRAME_MS + LEAD_MS;
+    const totalMs = t.speechMs ?? words.length * this.interim.msPerWord;
+    const k = Math.min(words.length, Math.floor((words.length * heardMs) / totalMs));
+    if (k <= this.revealed) return;
+    this.revealed = k;
+    this.onInterim!(words.slice(0, k).join(''));
   }
 
   async endTurn(signal: AbortSignal): Promise<SttResult> {
@@ -70,6 +111,8 @@ class SimulatedSttStream implements SttStream {
     if (this.closed) throw new ProviderError('simulated', 'aborted', 'stream closed');
     const frames = this.turnSpeechFrames;
     this.turnSpeechFrames = 0;
+    this.turnFirst = this.turnLast = -1;
+    this.revealed = 0;
     const t = this.transcripts[this.next];
     if (!t) {
       this.logger.debug({ callId: this.ctx.callId, frames }, 'simulated STT: script exhausted, returning empty transcript');
@@ -83,6 +126,18 @@ class SimulatedSttStream implements SttStream {
   close(): void {
     this.closed = true;
   }
+}
+
+const SEGMENTER = new Intl.Segmenter(undefined, { granularity: 'word' });
+
+/** Words with the text that follows each (spaces, punctuation), so joining a prefix gives the text so far. */
+function splitWords(text: string): string[] {
+  const out: string[] = [];
+  for (const s of SEGMENTER.segment(text)) {
+    if (s.isWordLike || out.length === 0) out.push(s.segment);
+    else out[out.length - 1] += s.segment;
+  }
+  return out;
 }
 
 /** Waits `ms`, rejecting with ProviderError 'aborted' as soon as either signal fires. */
@@ -109,17 +164,21 @@ export class SimulatedStt implements SttProvider {
   readonly name = 'simulated';
   private readonly latencyMs: number;
   private readonly log: Logger;
+  private readonly interim: { enabled: boolean; msPerWord: number };
 
   constructor(options: SimulatedSttOptions) {
     const ms = options?.latencyMs;
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new RangeError(`SimulatedStt: latencyMs must be a number ≥ 0, got ${ms}`);
+    const perWord = options.msPerWord ?? 300;
+    if (!(Number.isFinite(perWord) && perWord > 0)) throw new RangeError(`SimulatedStt: msPerWord must be a number > 0, got ${perWord}`);
     this.latencyMs = ms;
+    this.interim = { enabled: options.interim ?? true, msPerWord: perWord };
     this.log = (options.log ?? silentLogger).child({ component: 'simulated-stt' });
   }
 
   open(ctx: CallContext, signal: AbortSignal): SttStream {
     const transcripts = parseTranscripts(ctx.parameters?.transcripts, ctx.callId, this.log);
-    this.log.info({ callId: ctx.callId, turns: transcripts.length, latencyMs: this.latencyMs }, 'SIMULATED STT opened (scripted transcripts, audio is not recognised)');
-    return new SimulatedSttStream(transcripts, this.latencyMs, ctx, signal, this.log);
+    this.log.info({ callId: ctx.callId, turns: transcripts.length, latencyMs: this.latencyMs, interim: this.interim.enabled }, 'SIMULATED STT opened (scripted transcripts and simulated interim results, audio is not recognised)');
+    return new SimulatedSttStream(transcripts, this.latencyMs, ctx, signal, this.log, this.interim);
   }
 }

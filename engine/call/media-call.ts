@@ -13,7 +13,7 @@ import { parseInbound, mediaMessage, markMessage, clearMessage, type InboundMess
 import type { CallCoreDeps } from './call-core.ts';
 import { CallTransport } from './call-transport.ts';
 import type { Utterance } from './io.ts';
-import { TurnDetector } from './turn-detector.ts';
+import { turnDetectorFor, type TurnDetector } from './turn-detector.ts';
 import { Playout } from './playout.ts';
 import { SentenceChunker } from './sentence-chunker.ts';
 import type { TurnRecord } from './turn-record.ts';
@@ -64,7 +64,7 @@ export class MediaCall extends CallTransport<MediaErrorKind> {
     private readonly deps: MediaCallDeps,
   ) {
     super(deps, 'call');
-    this.detector = new TurnDetector({ minSpeechMs: deps.config.TURN_MIN_SPEECH_MS, endSilenceMs: deps.config.TURN_END_SILENCE_MS });
+    this.detector = turnDetectorFor(deps.config);
   }
 
   protected transportName() {
@@ -122,14 +122,18 @@ export class MediaCall extends CallTransport<MediaErrorKind> {
     this.identify({ callSid: msg.start.callSid, streamSid: this.streamSid });
     if (params.workflow && params.workflow !== workflow.id) this.log.warn({ asked: params.workflow, using: workflow.id }, 'unknown workflow: using the default');
     const b = this.core.boundary;
-    this.dspChannel = this.deps.dsp.open(this.streamSid, b.wrap('dsp frames', (frames: DspFrame[]) => this.onFrames(frames)));
+    this.dspChannel = this.deps.dsp.open(this.streamSid, b.wrap('dsp frames', (frames: DspFrame[]) => this.onFrames(frames)), { vad: this.deps.config.DSP_VAD });
     const sessionSignal = new AbortController();
     this.core.ended$.subscribe(() => sessionSignal.abort());
     const started = this.core.start({ callSid: msg.start.callSid, workflow, llm, ttsName: tts.name, parameters: params, language: params.language });
     if (started.rejectedLanguage !== undefined) this.guard.reject('bad_language', `unknown language ${JSON.stringify(started.rejectedLanguage).slice(0, 40)}: using the workflow's ${this.core.language}`);
     this.sttStream = stt.open(this.core.dialogue!.ctx, sessionSignal.signal);
-    // Interim transcripts (from STTs that give them) let the core start a speculative answer.
-    this.sttStream.onInterim = b.wrap('interim transcript', (text: string) => this.core.interim(text));
+    // Interim transcripts (from STTs that give them) let the core start a speculative answer, and
+    // tell the turn detector whether the words so far are complete (a short hangover) or trail off.
+    this.sttStream.onInterim = b.wrap('interim transcript', (text: string) => {
+      this.detector.setTranscript(text, this.core.language);
+      this.core.interim(text);
+    });
     this.log.info({ workflow: workflow.id, language: this.core.language, stt: stt.name, llm: llm.name, tts: tts.name }, 'call started');
   }
 
@@ -139,8 +143,9 @@ export class MediaCall extends CallTransport<MediaErrorKind> {
     for (const f of frames) {
       if (this.core.state === 'ended') return;
       metrics.frameLagMs.observe(f.doneAt - f.arrivedAt);
-      this.sttStream!.push(f.pcm, f.speech);
-      const e = this.detector.push(f.speech, f.doneAt);
+      // The detector decides what is the caller's voice (hysteresis, noise floor, the agent's echo).
+      const e = this.detector.push(f, f.doneAt);
+      this.sttStream!.push(f.pcm, this.detector.lastVoiced);
       if (!e) continue;
       if (e.type === 'start') this.core.userSpeaking();
       else if (e.type === 'voiced') {
@@ -235,6 +240,7 @@ export class MediaCall extends CallTransport<MediaErrorKind> {
     if (this.socket.cork) this.socket.cork(sendAll);
     else sendAll();
     this.deps.metrics.framesOut.inc(Math.ceil(audio.length / OUT_CHUNK));
+    if (this.deps.config.DSP_ECHO_CANCEL) this.dspChannel?.playout?.(audio); // the echo canceller's reference
     rec.firstAudioSent ??= performance.now();
     rec.audioBytes += audio.length;
     rec.pendingBytes += audio.length;
@@ -254,6 +260,7 @@ export class MediaCall extends CallTransport<MediaErrorKind> {
   /** Barge-in: `clear` Twilio's buffer; what was heard is every sentence whose mark came back, plus the elapsed share of the one playing. */
   stop(): string | undefined {
     this.socket.send(clearMessage(this.streamSid));
+    this.dspChannel?.clearPlayout?.();
     const { dropped, headMark, headHeard } = this.playout.clear();
     const sp = this.spoken;
     this.spoken = undefined;

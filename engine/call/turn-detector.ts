@@ -1,47 +1,161 @@
-// Endpointing from per-frame VAD flags. A turn starts once enough voiced audio accumulates
-// (so clicks and coughs are not turns) and ends after a hangover of continuous silence (so
-// the short pauses inside a sentence do not end it).
+// Endpointing from per-frame VAD output. A turn starts once enough voiced audio accumulates
+// (so clicks and coughs are not turns) and ends after a hangover of continuous silence (so the
+// short pauses inside a sentence do not end it).
+//
+// A frame is voiced by its speech probability with hysteresis (onset above `onsetProb`, held
+// above `offsetProb`), both raised on a line whose non-speech probability runs high, and only
+// when its level stands out of the line's noise floor (so a VAD that calls steady noise speech
+// cannot hold a turn open for ever). While the agent's own audio may be echoing, a frame is the
+// caller's only if it is louder than the echo the DSP estimates is left in it plus the noise.
+//
+// The hangover adapts to the words so far (interim transcripts): short when they form a complete
+// utterance, long when they trail off ("and", "so", "um", "because", their Spanish and Chinese
+// equivalents, Cantonese particles), the default when there is nothing to judge.
+
+import type { Config } from '../config.ts';
 
 export interface TurnDetectorOptions {
   frameMs?: number;
   /** Voiced audio needed before a turn counts as started. */
   minSpeechMs: number;
-  /** Continuous silence that ends a turn. */
+  /** Continuous silence that ends a turn when the words so far say nothing (or there are none). */
   endSilenceMs: number;
+  /** Hangover after a complete utterance (default: endSilenceMs, i.e. no adaptation). */
+  endSilenceMinMs?: number;
+  /** Hangover after words that trail off (default: endSilenceMs). */
+  endSilenceMaxMs?: number;
   /** Silence that resets a not-yet-started candidate (isolated blips never add up). */
   candidateGapMs?: number;
+  /** Speech probability that starts voicing, and that holds it (hysteresis). Defaults 0.5, 0.35. */
+  onsetProb?: number;
+  offsetProb?: number;
+  /** The onset threshold is at least the line's non-speech probability plus this (default 0.2). */
+  noiseProbMargin?: number;
+  /** A frame must be this many dB above the line's noise floor to be voiced (default 3; 0 = off). */
+  snrGateDb?: number;
+  /** While echo may be present, a frame must be this many dB above the echo left in it and the noise together (default 6). */
+  echoMarginDb?: number;
+  /**
+   * Soft onset credited to speech when the VAD confirms it (default 0): the frames just before,
+   * as long as they stood out of the noise floor and the echo. Worth it for a neural VAD, which
+   * confirms a few windows into an utterance; less than a barge-in's minimum speech, so the VAD
+   * must still confirm part of it itself.
+   */
+  onsetCreditMs?: number;
 }
+
+/** What the DSP says about one frame. A bare boolean is a VAD decision with no level. */
+export interface FrameFeatures {
+  /** Speech probability 0..1. */
+  prob: number;
+  /** Frame level, dBFS. */
+  levelDb?: number;
+  /** Echo level left in the frame, dBFS (≤ -90: none). */
+  echoDb?: number;
+}
+
+export type Completeness = 'complete' | 'trailing' | 'unknown';
 
 export type TurnEvent =
   /** The caller started a turn; `startedAt` is the first voiced frame of it. */
   | { type: 'start'; at: number; startedAt: number }
   /** Still speaking; `voicedMs` counts voiced audio in this turn so far (barge-in uses it). */
   | { type: 'voiced'; at: number; voicedMs: number }
-  /** The turn ended: `at` is when the hangover ran out, `lastVoiceAt` the last voiced frame. */
-  | { type: 'end'; at: number; lastVoiceAt: number; startedAt: number; voicedMs: number };
+  /**
+   * The turn ended: `at` is when the hangover ran out, `lastVoiceAt` the last voiced frame;
+   * `hangoverMs` the silence it waited for, chosen by `completeness` of the words heard.
+   */
+  | { type: 'end'; at: number; lastVoiceAt: number; startedAt: number; voicedMs: number; hangoverMs: number; completeness: Completeness };
+
+const NO_ECHO_DB = -90;
+/** The onset credit that suits Silero VAD (it confirms 100–250 ms into a soft onset). */
+export const SILERO_ONSET_CREDIT_MS = 200;
 
 export class TurnDetector {
   private readonly frameMs: number;
   private readonly gapMs: number;
+  private readonly minHang: number;
+  private readonly maxHang: number;
+  private readonly onset: number;
+  private readonly offset: number;
+  private readonly probMargin: number;
+  private readonly snrGate: number;
+  private readonly echoMargin: number;
+  private readonly onsetCredit: number;
   private inTurn = false;
+  /** Hysteresis state of the frame decision: whether the last frame pushed was voiced. */
+  private voicing = false;
   private voicedMs = 0;
   private silenceMs = 0;
   private startedAt = 0;
   private lastVoiceAt = 0;
+  /**
+   * The current run of frames that stand out of the noise floor (and the echo), from its first
+   * frame: when the VAD confirms speech, the run's start is the speech's start. A neural VAD
+   * confirms a few windows into an utterance's soft onset; crediting the run keeps that lag out
+   * of the minimum speech a turn or a barge-in needs, without letting noise in.
+   */
+  private runMs = 0;
+  /** Noise floor (dBFS) and non-speech probability of the line, tracked over unvoiced frames. */
+  private floorDb: number | undefined;
+  private probFloor = 0;
+  private words = '';
+  private language: string | undefined;
+  private completeness: Completeness = 'unknown';
 
   constructor(private readonly opts: TurnDetectorOptions) {
     this.frameMs = opts.frameMs ?? 20;
     this.gapMs = opts.candidateGapMs ?? 200;
+    this.minHang = opts.endSilenceMinMs ?? opts.endSilenceMs;
+    this.maxHang = opts.endSilenceMaxMs ?? opts.endSilenceMs;
+    if (!(this.minHang <= opts.endSilenceMs && opts.endSilenceMs <= this.maxHang)) {
+      throw new RangeError(`hangover bounds must satisfy min ≤ default ≤ max, got ${this.minHang} ≤ ${opts.endSilenceMs} ≤ ${this.maxHang}`);
+    }
+    this.onset = opts.onsetProb ?? 0.5;
+    this.offset = opts.offsetProb ?? 0.35;
+    if (!(this.offset <= this.onset)) throw new RangeError(`offsetProb (${this.offset}) must not exceed onsetProb (${this.onset})`);
+    this.probMargin = opts.noiseProbMargin ?? 0.2;
+    this.snrGate = opts.snrGateDb ?? 3;
+    this.echoMargin = opts.echoMarginDb ?? 6;
+    this.onsetCredit = opts.onsetCreditMs ?? 0;
   }
 
   get speaking(): boolean {
     return this.inTurn;
   }
 
-  /** Feed one frame's VAD decision; `at` is the frame's time on the engine's clock. */
-  push(speech: boolean, at: number): TurnEvent | null {
+  /** Whether the last frame pushed counted as the caller's voice. */
+  get lastVoiced(): boolean {
+    return this.voicing;
+  }
+
+  /** The line's noise floor as tracked (dBFS), for diagnostics. */
+  get noiseFloorDb(): number | undefined {
+    return this.floorDb;
+  }
+
+  /** The hangover the current words call for. */
+  get hangoverMs(): number {
+    return this.completeness === 'complete' ? this.minHang : this.completeness === 'trailing' ? this.maxHang : this.opts.endSilenceMs;
+  }
+
+  /** The words recognised so far in this turn (an interim transcript), in the call's language. */
+  setTranscript(text: string, language?: string): void {
+    this.words = text;
+    this.language = language;
+    this.completeness = classifyUtterance(text, language);
+  }
+
+  /** Feed one frame; `at` is the frame's time on the engine's clock. */
+  push(frame: boolean | FrameFeatures, at: number): TurnEvent | null {
+    const speech = this.voiced(typeof frame === 'boolean' ? { prob: frame ? 1 : 0 } : frame);
     if (speech) {
-      if (this.voicedMs === 0) this.startedAt = at;
+      if (this.voicedMs === 0) {
+        // The onset before the VAD confirmed (at most onsetCreditMs) counts as speech.
+        const credit = Math.min(this.onsetCredit, Math.max(0, this.runMs - this.frameMs));
+        this.startedAt = at - credit;
+        this.voicedMs = credit;
+      }
       this.voicedMs += this.frameMs;
       this.silenceMs = 0;
       this.lastVoiceAt = at;
@@ -56,17 +170,120 @@ export class TurnDetector {
       if (this.voicedMs > 0 && this.silenceMs >= this.gapMs) this.voicedMs = 0;
       return null;
     }
-    if (this.silenceMs >= this.opts.endSilenceMs) {
-      const ev: TurnEvent = { type: 'end', at, lastVoiceAt: this.lastVoiceAt, startedAt: this.startedAt, voicedMs: this.voicedMs };
+    const hangoverMs = this.hangoverMs;
+    if (this.silenceMs >= hangoverMs) {
+      const ev: TurnEvent = { type: 'end', at, lastVoiceAt: this.lastVoiceAt, startedAt: this.startedAt, voicedMs: this.voicedMs, hangoverMs, completeness: this.completeness };
       this.reset();
       return ev;
     }
     return null;
   }
 
+  /** The frame decision: hysteresis on the probability, the noise-floor gate, the echo gate. */
+  private voiced(f: FrameFeatures): boolean {
+    const level = f.levelDb;
+    const onset = Math.min(0.95, Math.max(this.onset, this.probFloor + this.probMargin));
+    const offset = Math.min(onset, Math.max(this.offset, onset - (this.onset - this.offset)));
+    // Loud enough to be the caller: above the noise floor, and above the echo left in the frame.
+    let audible = true;
+    if (level !== undefined && this.snrGate > 0 && this.floorDb !== undefined && level < this.floorDb + this.snrGate) audible = false;
+    if (level !== undefined && f.echoDb !== undefined && f.echoDb > NO_ECHO_DB) {
+      // The caller must stand out of the echo and the line's noise together.
+      const masker = this.floorDb === undefined ? f.echoDb : 10 * Math.log10(10 ** (f.echoDb / 10) + 10 ** (this.floorDb / 10));
+      if (level < masker + this.echoMargin) audible = false;
+    }
+    if (audible && level !== undefined) {
+      this.runMs += this.frameMs;
+    } else if (!audible) this.runMs = 0;
+    const v = audible && f.prob >= (this.voicing ? offset : onset);
+    this.voicing = v;
+    if (!v && !this.inTurn && level !== undefined) {
+      // Track the line while nobody speaks: fast down, slow up (a turn's silences are not noise).
+      if (this.floorDb === undefined) this.floorDb = level;
+      else this.floorDb += (level < this.floorDb ? 0.1 : 0.01) * (level - this.floorDb);
+      this.probFloor += 0.01 * (f.prob - this.probFloor);
+    }
+    return v;
+  }
+
   reset(): void {
     this.inTurn = false;
     this.voicedMs = 0;
     this.silenceMs = 0;
+    this.words = '';
+    this.completeness = 'unknown';
   }
+}
+
+/** The settings a call's turn detector is built from. */
+export type TurnSettings = Pick<
+  Config,
+  | 'DSP_VAD'
+  | 'TURN_MIN_SPEECH_MS'
+  | 'TURN_END_SILENCE_MS'
+  | 'TURN_END_SILENCE_MIN_MS'
+  | 'TURN_END_SILENCE_MAX_MS'
+  | 'TURN_ONSET_PROB'
+  | 'TURN_OFFSET_PROB'
+  | 'TURN_NOISE_PROB_MARGIN'
+  | 'TURN_SNR_GATE_DB'
+  | 'BARGE_IN_ECHO_MARGIN_DB'
+>;
+
+/** A call's turn detector from the deployment's settings (validated at startup by engine/config.ts). */
+export function turnDetectorFor(c: TurnSettings): TurnDetector {
+  return new TurnDetector({
+    minSpeechMs: c.TURN_MIN_SPEECH_MS,
+    endSilenceMs: c.TURN_END_SILENCE_MS,
+    endSilenceMinMs: c.TURN_END_SILENCE_MIN_MS,
+    endSilenceMaxMs: c.TURN_END_SILENCE_MAX_MS,
+    onsetProb: c.TURN_ONSET_PROB,
+    offsetProb: c.TURN_OFFSET_PROB,
+    noiseProbMargin: c.TURN_NOISE_PROB_MARGIN,
+    snrGateDb: c.TURN_SNR_GATE_DB,
+    echoMarginDb: c.BARGE_IN_ECHO_MARGIN_DB,
+    onsetCreditMs: c.DSP_VAD === 'silero' ? SILERO_ONSET_CREDIT_MS : 0,
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Does an utterance sound finished? Words that cannot end a sentence (conjunctions, fillers,
+// articles, prepositions) mean more is coming; final punctuation, a sentence-final particle, or a
+// few words ending on anything else mean it is complete; one or two bare words say nothing.
+
+/** Conjunctions and fillers: more is coming even after a full stop. */
+const CONTINUES: Record<string, ReadonlySet<string>> = {
+  en: new Set('and or but so because cause cos if than then while although though unless until um umm uh uhh er erm ah hmm mm like plus'.split(' ')),
+  es: new Set('y e o u ni pero porque pues entonces aunque si cuando mientras eh em mm este bueno'.split(' ')),
+};
+/** Articles, prepositions, determiners: an unpunctuated utterance cannot end on them. */
+const OPEN: Record<string, ReadonlySet<string>> = {
+  en: new Set('the a an my your our their his her its this these those to of in on at for with from about into by as that just also'.split(' ')),
+  es: new Set('que de del al el la los las un una unos unas con sin para por en a como mi mis tu tus su sus esta ese esa'.split(' ')),
+};
+/** Chinese (Mandarin and Cantonese): endings that leave the clause open. */
+const CJK_TRAILING = ['一个', '一個', '呢個', '这个', '這個', '同埋', '跟住', '然後', '然后', '所以', '因為', '因为', '但係', '但是', '不過', '不过', '即係', '就係', '就是', '那个', '那個', '嗰個', '嗰啲', '或者', '如果', '還有', '还有', '和', '同', '跟', '嗯', '呃', '啊嗯', '咁', '就', '或', '但', '的话', '嘅話'];
+/** Sentence-final particles (Cantonese 呀 啊 嗎 喎 㗎 啦 囉 咩 吖 嘛 呢 未; Mandarin 吗 呢 吧 啊 呀 了): the clause is closed. */
+const CJK_FINAL = /[呀啊嗎吗喎㗎啦囉咩吖嘛呢未吧了喇嘞]$/u;
+const FINAL_PUNCT = /[.?!。？！]$/u;
+const CJK = /\p{Script=Han}/u;
+
+export function classifyUtterance(text: string, language?: string): Completeness {
+  const t = text.trim();
+  if (t === '') return 'unknown';
+  if (/(\.\.\.|…|,|，|、|-|—)$/u.test(t)) return 'trailing';
+  const core = t.replace(/[\s.?!。？！"'“”‘’)）]+$/u, '');
+  if (core === '') return 'unknown';
+  if (CJK.test(core.slice(-1))) {
+    if (CJK_TRAILING.some((w) => core.endsWith(w))) return 'trailing';
+    if (FINAL_PUNCT.test(t) || CJK_FINAL.test(core)) return 'complete';
+    return [...core].filter((c) => CJK.test(c)).length >= 4 ? 'complete' : 'unknown';
+  }
+  const words = core.toLowerCase().split(/\s+/u);
+  const last = words[words.length - 1].replace(/^[¿¡"'“‘(]+/u, '');
+  const lang = (language ?? 'en').slice(0, 2).toLowerCase();
+  if ((CONTINUES[lang] ?? CONTINUES.en).has(last) || CONTINUES.en.has(last)) return 'trailing';
+  if (FINAL_PUNCT.test(t)) return 'complete';
+  if ((OPEN[lang] ?? OPEN.en).has(last)) return 'trailing';
+  return words.length >= 3 ? 'complete' : 'unknown';
 }

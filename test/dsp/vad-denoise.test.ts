@@ -112,10 +112,14 @@ describe('building blocks and bad input', () => {
 
   it('options round-trip through their byte code and bad options are rejected clearly', () => {
     for (const denoise of ['off', 'spectral', 'rnnoise'] as const) {
-      for (const vadMode of [0, 1, 2, 3] as const) expect(decodeOptions(encodeOptions({ denoise, vadMode }))).toEqual({ denoise, vadMode });
+      for (const vadMode of [0, 1, 2, 3] as const) {
+        expect(decodeOptions(encodeOptions({ denoise, vadMode }))).toEqual({ denoise, vadMode, vad: 'webrtc' });
+        for (const vad of ['webrtc', 'silero'] as const) expect(decodeOptions(encodeOptions({ denoise, vadMode, vad }))).toEqual({ denoise, vadMode, vad });
+      }
     }
     expect(() => encodeOptions({ denoise: 'loud' as DenoiseMode, vadMode: 2 })).toThrow(/denoise/);
     expect(() => encodeOptions({ denoise: 'off', vadMode: 7 as 2 })).toThrow(/vadMode/);
+    expect(() => encodeOptions({ denoise: 'off', vadMode: 2, vad: 'cobra' as 'silero' })).toThrow(/vad/);
     expect(() => new CallDsp({ denoise: 'off', vadMode: -1 as 0 })).toThrow(/vadMode/);
   });
 });

@@ -1,0 +1,340 @@
+// Echo and noise fixtures for turn taking, generated (never recorded): the agent's own audio,
+// synthesised by eSpeak NG (adapters/local/espeak-tts.ts, as the engine speaks with no keys), comes
+// back on the caller's line through an echo path (a delay, a gain, a short dispersive impulse
+// response, μ-law on the way back) onto a clean or noisy line, with or without the caller
+// really talking over it. Two disjoint sets, so the thresholds are tuned on one and reported on
+// the other: `tune` (agent answers and caller recordings of one half) and `test` (the other half,
+// other seeds).
+//
+//   npx tsx bench/echo-fixtures.ts [--out data/fixtures]     writes the sets as .ulaw + .json,
+//                                                             and held-out noisy lines for dsp:eval
+//
+// The figures themselves come from bench/echo-eval.ts, which builds the same cases in memory.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EspeakTts } from '../adapters/local/espeak-tts.ts';
+import { ULAW_TO_PCM, PCM_TO_ULAW } from '../adapters/kit/ulaw.ts';
+import { rng } from './load/sim-providers.ts';
+
+export const SR = 8000;
+
+/** Agent answers (the demo clinic's FAQ style), split between the sets. */
+const AGENT_TEXT = {
+  tune: [
+    'We are open Monday to Friday from eight in the morning until six in the evening, and on Saturday mornings until one.',
+    'Yes, we treat children of all ages, and our hygienists are very good with nervous young patients.',
+    'A routine cleaning costs eighty five dollars, and most insurance plans cover it in full.',
+  ],
+  test: [
+    'The clinic is at two hundred Harbour Street, on the second floor, next to the pharmacy, with parking behind the building.',
+    'If you have a dental emergency, please come in straight away; we keep time free every morning for urgent cases.',
+    'We accept cash, all major credit cards and most dental insurance plans, and we can set up a payment plan.',
+  ],
+};
+/** Caller recordings (real read speech, test/fixtures/README.md), split between the sets. */
+const CALLER = { tune: ['human-utt3', 'human-utt4'], test: ['human-utt1', 'human-utt2', 'human-utt5'] };
+
+export type FixtureSet = keyof typeof AGENT_TEXT;
+
+const gauss = (r: () => number): number => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+
+export type NoiseKind = 'pink' | 'white' | 'brown' | 'babble' | 'hum';
+
+/** `n` samples of noise at unit RMS. Babble is several other talkers (eSpeak, other voices) summed. */
+export function noise(kind: NoiseKind, n: number, seed: number, babble?: Float64Array): Float64Array {
+  const r = rng(seed);
+  const out = new Float64Array(n);
+  if (kind === 'white') for (let i = 0; i < n; i++) out[i] = gauss(r);
+  else if (kind === 'brown') {
+    let v = 0;
+    for (let i = 0; i < n; i++) {
+      v = 0.995 * v + gauss(r) * 0.1;
+      out[i] = v;
+    }
+  } else if (kind === 'pink') {
+    // Paul Kellet's filter.
+    let b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0;
+    for (let i = 0; i < n; i++) {
+      const w = gauss(r);
+      b0 = 0.99886 * b0 + w * 0.0555179;
+      b1 = 0.99332 * b1 + w * 0.0750759;
+      b2 = 0.969 * b2 + w * 0.153852;
+      b3 = 0.8665 * b3 + w * 0.3104856;
+      b4 = 0.55 * b4 + w * 0.5329522;
+      b5 = -0.7616 * b5 - w * 0.016898;
+      out[i] = b0 + b1 + b2 + b3 + b4 + b5 + b6 + w * 0.5362;
+      b6 = w * 0.115926;
+    }
+  } else if (kind === 'hum') {
+    // Mains hum with harmonics, a little hiss, and an occasional click.
+    for (let i = 0; i < n; i++) {
+      const t = i / SR;
+      out[i] = Math.sin(2 * Math.PI * 50 * t) + 0.5 * Math.sin(2 * Math.PI * 150 * t) + 0.3 * Math.sin(2 * Math.PI * 250 * t) + 0.1 * gauss(r);
+      if (r() < 0.0003) out[i] += 6 * (r() - 0.5);
+    }
+  } else {
+    if (!babble || babble.length === 0) throw new Error('babble noise needs talkers');
+    for (let k = 0; k < 4; k++) {
+      const off = Math.floor(r() * babble.length);
+      for (let i = 0; i < n; i++) out[i] += babble[(off + i) % babble.length];
+    }
+  }
+  return scaleToRms(out, 1);
+}
+
+export function rms(x: Float64Array, from = 0, to = x.length): number {
+  let s = 0;
+  for (let i = from; i < to; i++) s += x[i] * x[i];
+  return Math.sqrt(s / Math.max(1, to - from));
+}
+
+function scaleToRms(x: Float64Array, target: number): Float64Array {
+  const r = rms(x);
+  if (r > 0) for (let i = 0; i < x.length; i++) x[i] *= target / r;
+  return x;
+}
+
+export const decode = (u: Uint8Array): Float64Array => Float64Array.from(u, (b) => ULAW_TO_PCM[b]);
+
+export function encode(x: Float64Array): Uint8Array {
+  const out = new Uint8Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = Math.max(-32768, Math.min(32767, Math.round(x[i])));
+    out[i] = PCM_TO_ULAW[v & 0xffff];
+  }
+  return out;
+}
+
+export function loadFixture(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(new URL(`../test/fixtures/audio/${name}.ulaw`, import.meta.url)));
+}
+
+/** eSpeak speaking `text` (8 kHz μ-law), as the engine's no-key TTS does. */
+export async function speak(text: string, voice = 'en-us', language = 'en-US'): Promise<Uint8Array> {
+  const tts = new EspeakTts();
+  const parts: Uint8Array[] = [];
+  const ctx = { callId: 'fixture', workflow: 'demo', language, parameters: {} };
+  for await (const a of tts.synthesize({ ctx, text, voice, language, signal: new AbortController().signal })) parts.push(a);
+  return Uint8Array.from(parts.flatMap((p) => Array.from(p)));
+}
+
+/**
+ * The echo path: `gainDb` (relative to the agent's audio as sent), a bulk `delayMs`, and a short
+ * dispersive impulse response (a hybrid's or a handset's: direct path plus a few reflections
+ * within 12 ms).
+ */
+export function echoOf(agent: Float64Array, n: number, startSample: number, gainDb: number, delayMs: number): Float64Array {
+  const g = 10 ** (gainDb / 20);
+  const d = Math.round((delayMs * SR) / 1000);
+  const ir = [
+    [0, 1],
+    [3, -0.35],
+    [11, 0.2],
+    [37, -0.12],
+    [90, 0.06],
+  ];
+  const out = new Float64Array(n);
+  for (const [lag, a] of ir) {
+    for (let i = 0; i < agent.length; i++) {
+      const j = startSample + d + lag + i;
+      if (j >= 0 && j < n) out[j] += g * a * agent[i];
+    }
+  }
+  return out;
+}
+
+/**
+ * Where a recording's speech starts: its first 20 ms frame within 20 dB of its loudest frame. The
+ * recordings open with 150–300 ms of breath and room sound at about −45 dBFS; the caller "talks
+ * over the agent" from the first syllable, and barge-in reaction is measured from there.
+ */
+export function speechOnset(x: Float64Array): number {
+  const frame = SR / 50;
+  let peak = 0;
+  for (let i = 0; i + frame <= x.length; i += frame) peak = Math.max(peak, rms(x, i, i + frame));
+  for (let i = 0; i + frame <= x.length; i += frame) if (rms(x, i, i + frame) >= peak / 10) return i;
+  return 0;
+}
+
+export interface EchoCase {
+  id: string;
+  set: FixtureSet;
+  /** Echo level relative to the agent's audio, dB, and its delay, ms. */
+  gainDb: number;
+  delayMs: number;
+  /** Line noise: none, or a kind at a level (dBFS RMS). */
+  noise: { kind: NoiseKind; levelDb: number } | null;
+  /** The caller's line as Twilio would send it (μ-law). */
+  line: Uint8Array;
+  /** The agent's audio as the engine sent it (μ-law), queued for playout at `agentAtMs`. */
+  agent: Uint8Array;
+  agentAtMs: number;
+  /** When the agent's audio plays (ms, on the line's clock). */
+  agentSpan: { startMs: number; endMs: number };
+  /** The caller's real speech, if any (ms), from its onset (speechOnset) to the recording's end; the recording starts at fileStartMs. */
+  caller: { fileStartMs: number; startMs: number; endMs: number } | null;
+}
+
+export interface EchoCaseSpec {
+  set: FixtureSet;
+  agentIndex: number;
+  gainDb: number;
+  delayMs: number;
+  noise: EchoCase['noise'];
+  /** Caller recording talking over the agent, starting this long after the agent starts (ms); null: silent caller. */
+  barge: { name: string; afterMs: number } | null;
+  seed: number;
+}
+
+/** One echo case, built from its spec (agent audio must come from `speak`). */
+export function buildEchoCase(spec: EchoCaseSpec, agentUlaw: Uint8Array, babble?: Float64Array): EchoCase {
+  const agentAtMs = 500;
+  const agent = decode(agentUlaw);
+  const agentStart = (agentAtMs * SR) / 1000;
+  const n = agentStart + agent.length + SR * 2;
+  const line = echoOf(agent, n, agentStart, spec.gainDb, spec.delayMs);
+  let caller: EchoCase['caller'] = null;
+  if (spec.barge) {
+    const c = decode(loadFixture(spec.barge.name));
+    const at = agentStart + Math.round((spec.barge.afterMs * SR) / 1000);
+    for (let i = 0; i < c.length && at + i < n; i++) line[at + i] += c[i];
+    caller = { fileStartMs: (at / SR) * 1000, startMs: ((at + speechOnset(c)) / SR) * 1000, endMs: (Math.min(n, at + c.length) / SR) * 1000 };
+  }
+  if (spec.noise) {
+    const z = noise(spec.noise.kind, n, spec.seed, babble);
+    const g = 32768 * 10 ** (spec.noise.levelDb / 20);
+    for (let i = 0; i < n; i++) line[i] += g * z[i];
+  }
+  const noiseId = spec.noise ? `${spec.noise.kind}${spec.noise.levelDb}` : 'clean';
+  return {
+    id: `${spec.set}-a${spec.agentIndex}-${spec.gainDb}dB-${spec.delayMs}ms-${noiseId}-${spec.barge ? `barge-${spec.barge.name}` : 'silent'}`,
+    set: spec.set,
+    gainDb: spec.gainDb,
+    delayMs: spec.delayMs,
+    noise: spec.noise,
+    line: encode(line),
+    agent: agentUlaw,
+    agentAtMs,
+    agentSpan: { startMs: agentAtMs, endMs: agentAtMs + (agentUlaw.length / SR) * 1000 },
+    caller,
+  };
+}
+
+/** Every case of a set: echo levels −6…−40 dB, delays 60…250 ms, clean and noisy lines, silent and barging callers. */
+export function echoSpecs(set: FixtureSet): EchoCaseSpec[] {
+  const specs: EchoCaseSpec[] = [];
+  const gains = [-6, -12, -20, -30, -40];
+  const delays = set === 'tune' ? [60, 150, 250] : [80, 120, 200, 250];
+  const noises: Array<EchoCase['noise']> = set === 'tune' ? [null, { kind: 'pink', levelDb: -45 }] : [null, { kind: 'pink', levelDb: -42 }, { kind: 'brown', levelDb: -40 }];
+  let seed = set === 'tune' ? 1000 : 5000;
+  AGENT_TEXT[set].forEach((_, agentIndex) => {
+    for (const gainDb of gains)
+      for (const delayMs of delays)
+        for (const nz of noises) {
+          specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: null, seed: seed++ });
+          const name = CALLER[set][(agentIndex + specs.length) % CALLER[set].length];
+          specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: { name, afterMs: 1200 + ((seed * 37) % 1300) }, seed: seed++ });
+        }
+  });
+  return specs;
+}
+
+export async function agentAudio(set: FixtureSet): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (const t of AGENT_TEXT[set]) out.push(await speak(t));
+  return out;
+}
+
+/** Talkers for babble noise: eSpeak in five other languages (never the agent's answers). */
+export async function babbleTalkers(): Promise<Float64Array> {
+  const lines = [
+    ['¿A qué hora abren el sábado por la mañana?', 'es', 'es-ES'],
+    ['Wann öffnen Sie am Samstag?', 'de', 'de-DE'],
+    ['À quelle heure ouvrez-vous le samedi?', 'fr', 'fr-FR'],
+    ['A che ora aprite il sabato mattina?', 'it', 'it-IT'],
+    ['Hoe laat gaan jullie zaterdag open?', 'nl', 'nl-NL'],
+  ];
+  const parts: Float64Array[] = [];
+  for (const [text, voice, lang] of lines) parts.push(decode(await speak(text, voice, lang)));
+  return Float64Array.from(parts.flatMap((p) => Array.from(p)));
+}
+
+/**
+ * Held-out noisy lines for `npm run dsp:eval -- --fixtures DIR`: caller recordings the tuning never
+ * used as whole calls (human-utt3, human-utt4 and eSpeak questions in six languages), with noises
+ * other than the committed pink mixes (white, brown, babble, hum) at 20, 10 and 5 dB SNR.
+ */
+export async function heldOutLines(): Promise<Array<{ name: string; ulaw: Uint8Array; labels: { durationMs: number; speech: Array<{ startMs: number; endMs: number }> } }>> {
+  const utts = [decode(loadFixture('human-utt3')), decode(loadFixture('human-utt4'))];
+  for (const lang of ['en', 'es', 'de', 'cmn', 'yue']) utts.push(decode(loadFixture(`tts-${lang}-hours`)));
+  const babble = await babbleTalkers();
+  const out = [];
+  let seed = 9000;
+  for (const kind of ['white', 'brown', 'babble', 'hum'] as NoiseKind[]) {
+    for (const snr of [20, 10, 5]) {
+      // 1 s of line, then three utterances with 1.6 s between them, then 1.6 s of line.
+      const r = rng(seed);
+      const picks = [0, 1, 2].map(() => utts[Math.floor(r() * utts.length)]);
+      const gap = 1.6 * SR;
+      const n = SR + picks.reduce((a, p) => a + p.length + gap, 0);
+      const speech = new Float64Array(n);
+      const spans: Array<{ startMs: number; endMs: number }> = [];
+      let at = SR;
+      for (const p of picks) {
+        speech.set(p, at);
+        spans.push({ startMs: Math.round((at / SR) * 1000), endMs: Math.round(((at + p.length) / SR) * 1000) });
+        at += p.length + gap;
+      }
+      // SNR: speech RMS over its spans against the noise RMS.
+      let sp = 0;
+      let cnt = 0;
+      for (const s of spans) {
+        const a = (s.startMs * SR) / 1000;
+        const b = (s.endMs * SR) / 1000;
+        for (let i = a; i < b; i++) sp += speech[i] * speech[i];
+        cnt += b - (s.startMs * SR) / 1000;
+      }
+      const speechRms = Math.sqrt(sp / cnt);
+      const z = noise(kind, n, seed++, babble);
+      const g = speechRms / 10 ** (snr / 20);
+      const line = new Float64Array(n);
+      for (let i = 0; i < n; i++) line[i] = 0.5 * (speech[i] + g * z[i]);
+      out.push({ name: `heldout-${kind}-${snr}db`, ulaw: encode(line), labels: { durationMs: Math.round((n / SR) * 1000), speech: spans } });
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const i = process.argv.indexOf('--out');
+  const root = i > 0 ? process.argv[i + 1] : 'data/fixtures';
+  for (const set of ['tune', 'test'] as const) {
+    const dir = join(root, `echo-${set}`);
+    mkdirSync(dir, { recursive: true });
+    const agents = await agentAudio(set);
+    for (const spec of echoSpecs(set)) {
+      const c = buildEchoCase(spec, agents[spec.agentIndex]);
+      writeFileSync(join(dir, `${c.id}.ulaw`), c.line);
+      const { line: _l, agent: _a, ...meta } = c;
+      writeFileSync(join(dir, `${c.id}.json`), JSON.stringify(meta) + '\n');
+    }
+    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ texts: AGENT_TEXT[set], callers: CALLER[set] }, null, 2) + '\n');
+    console.log(`wrote ${echoSpecs(set).length} echo cases to ${dir}`);
+  }
+  const dir = join(root, 'noise-heldout');
+  mkdirSync(dir, { recursive: true });
+  for (const l of await heldOutLines()) {
+    writeFileSync(join(dir, `${l.name}.ulaw`), l.ulaw);
+    writeFileSync(join(dir, `${l.name}.labels.json`), JSON.stringify(l.labels) + '\n');
+  }
+  console.log(`wrote held-out noisy lines to ${dir} (score them: npm run dsp:eval -- --fixtures ${dir})`);
+  await EspeakTts.shutdown();
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,383 @@
+// Echo cancellation on the 8 kHz line, per call, on its DSP shard. Twilio does not cancel echo on
+// Media Streams, so a speakerphone or a poor hybrid sends the agent's own voice back. The engine
+// knows what it sent: every agent audio chunk is queued here as the reference, in the order and
+// at the inbound frame it was sent, and plays out at 160 samples per inbound frame (as Twilio's
+// buffer does), so the reference timeline is aligned with the inbound one up to a fixed delay
+// (network both ways, Twilio's buffer, the echo path).
+//
+//   1. Delay: normalised cross-correlation of 4 ms amplitude envelopes, mic vs reference, over
+//      lags 0..MAX_DELAY_MS, re-estimated every 100 ms while the reference plays.
+//   2. NLMS, 128 taps (16 ms) around that delay, on the μ-law-decoded reference.
+//   3. Double talk: a frame more than 6 dB above the echo the line can hold (the envelope fit's
+//      ERL × the loudest reference around the delay) is the caller talking; the filter freezes.
+//   4. The frame reports the echo level left in its residual (`echoDb`): the echo the line can
+//      hold, less the filter's measured ERLE; with no delay yet, the loudest recent reference
+//      (the echo cannot be louder than 0 dB ERL), and once the reference has played long enough
+//      for any echo to show without one correlating, the line's noise level. The turn detector
+//      uses it to tell the agent's voice from the caller's.
+// With no reference playing, the canceller costs one comparison a frame.
+import { ULAW_TO_PCM } from '../adapters/kit/ulaw.ts';
+
+const FRAME = 160;
+const BLOCK = 32; // 4 ms envelope blocks
+const BLOCKS_PER_FRAME = FRAME / BLOCK;
+const TAPS = 128;
+/** Taps before the estimated delay (the direct path may not be the strongest tap). */
+const LEAD = 24;
+/** The fine search: sample lags within ±FINE of the envelope's estimate, over the last FINE_WINDOW samples. */
+const FINE = 192;
+const FINE_WINDOW = 1024;
+export const MAX_DELAY_MS = 600;
+const MAX_LAG_BLOCKS = (MAX_DELAY_MS * 8) / BLOCK;
+/** Envelope window correlated for the delay (800 ms). */
+const WINDOW_BLOCKS = 200;
+const ENV_RING = 1024; // blocks (4 s), power of two
+const MIN_OVERLAP_BLOCKS = 75;
+const REF_RING = 8192; // samples (1.02 s), power of two: ≥ max delay + taps
+const SILENCE_DB = -100;
+const MU = 0.3;
+/** NLMS regularisation: a reference quieter than −50 dBFS barely moves the filter (the line's noise would). */
+const DELTA = TAPS * 1e-5;
+
+const toDb = (power: number): number => (power <= 1e-10 ? SILENCE_DB : Math.max(SILENCE_DB, 10 * Math.log10(power)));
+
+export interface EchoFrameInfo {
+  /** Echo level still in the output frame, dBFS (SILENCE when no reference is near). */
+  echoDb: number;
+  /** The reference is playing or its echo may still be arriving. */
+  active: boolean;
+}
+
+export class EchoCanceller {
+  /** μ-law bytes sent to the caller and not yet played (by the model of Twilio's buffer). */
+  private fifo = new Uint8Array(8000);
+  private fifoHead = 0;
+  private fifoLen = 0;
+  private readonly ref = new Float32Array(REF_RING);
+  /** The line's samples as they came in (for the fine delay search). */
+  private readonly mic = new Float32Array(REF_RING);
+  private readonly micEnv = new Float32Array(ENV_RING);
+  private readonly refEnv = new Float32Array(ENV_RING);
+  private readonly w = new Float32Array(TAPS);
+  /** Absolute sample index of the next inbound sample. */
+  private n = 0;
+  private lastRefAt = -Infinity;
+  /** Bulk delay (samples) and its confidence; -1 while unknown. */
+  delay = -1;
+  private confidence = 0;
+  /** First envelope block of the current stretch of reference (since the canceller went active). */
+  private refStartBlock = 0;
+  /** The last coarse delay seen while none is adopted yet. */
+  private firstCoarse = -1;
+  /** A different delay seen once while the filter worked (it must be seen again to be taken). */
+  private pendingDelay = -1;
+  /** The envelope's delay estimate the current fine delay came from. */
+  private coarse = -1;
+  /** Amplitude ratio mic/reference at the delay (√ERL), from the envelope fit. */
+  private erlAmp = 1;
+  /** Smoothed ERLE (power ratio, linear). */
+  private erle = 1;
+  private sinceEstimate = 0;
+  /** The line's noise power per sample (tracked: fast down, slow up). */
+  private noisePow = 1;
+  private doubleTalkHold = 0;
+  framesActive = 0;
+  /** Test/diagnostics: frames the filter adapted on, and frames flagged double talk. */
+  adapted = 0;
+  doubleTalk = 0;
+
+  /** Agent audio that was just sent: it plays after what is already queued. */
+  queue(ulaw: Uint8Array): void {
+    if (ulaw.length === 0) return;
+    if (this.fifoLen + ulaw.length > this.fifo.length) {
+      let cap = this.fifo.length * 2;
+      while (cap < this.fifoLen + ulaw.length) cap *= 2;
+      const grown = new Uint8Array(cap);
+      for (let i = 0; i < this.fifoLen; i++) grown[i] = this.fifo[(this.fifoHead + i) % this.fifo.length];
+      this.fifo = grown;
+      this.fifoHead = 0;
+    }
+    const cap = this.fifo.length;
+    for (let i = 0; i < ulaw.length; i++) this.fifo[(this.fifoHead + this.fifoLen + i) % cap] = ulaw[i];
+    this.fifoLen += ulaw.length;
+  }
+
+  /** Playback was cleared: nothing queued plays any more (what already played still echoes). */
+  clear(): void {
+    this.fifoHead = 0;
+    this.fifoLen = 0;
+  }
+
+  get active(): boolean {
+    return this.fifoLen > 0 || this.n - this.lastRefAt < (MAX_DELAY_MS * 8 + TAPS + FRAME);
+  }
+
+  /**
+   * Cancels the echo in the 160 samples at `pcm[off..]` in place. Call once per inbound frame,
+   * in order: each call also plays the next 160 reference samples.
+   */
+  process(pcm: Int16Array, off: number, out: EchoFrameInfo): void {
+    const n0 = this.n;
+    // 1. The reference that plays during this frame.
+    let refPow = 0;
+    const cap = this.fifo.length;
+    for (let i = 0; i < FRAME; i++) {
+      let v = 0;
+      if (this.fifoLen > 0) {
+        v = ULAW_TO_PCM[this.fifo[this.fifoHead]] / 32768;
+        this.fifoHead = (this.fifoHead + 1) % cap;
+        this.fifoLen--;
+      }
+      this.ref[(n0 + i) & (REF_RING - 1)] = v;
+      refPow += v * v;
+    }
+    if (refPow > 1e-9) {
+      if (!this.active) this.refStartBlock = n0 / BLOCK;
+      this.lastRefAt = n0 + FRAME - 1;
+    }
+    if (!this.active) {
+      this.n += FRAME;
+      this.delay = -1;
+      this.firstCoarse = -1;
+      this.erle = 1;
+      this.w.fill(0);
+      out.echoDb = SILENCE_DB;
+      out.active = false;
+      return;
+    }
+    this.framesActive++;
+    for (let i = 0; i < FRAME; i++) this.mic[(n0 + i) & (REF_RING - 1)] = pcm[off + i] / 32768;
+    // 2. Envelopes (4 ms blocks) for the delay estimate.
+    const b0 = n0 / BLOCK;
+    for (let k = 0; k < BLOCKS_PER_FRAME; k++) {
+      let m = 0;
+      let r = 0;
+      for (let i = 0; i < BLOCK; i++) {
+        const d = pcm[off + k * BLOCK + i] / 32768;
+        const x = this.ref[(n0 + k * BLOCK + i) & (REF_RING - 1)];
+        m += d * d;
+        r += x * x;
+      }
+      this.micEnv[(b0 + k) & (ENV_RING - 1)] = Math.sqrt(m / BLOCK);
+      this.refEnv[(b0 + k) & (ENV_RING - 1)] = Math.sqrt(r / BLOCK);
+    }
+    this.n += FRAME;
+    // The delay is re-estimated on echo alone: the caller's voice would pull it off.
+    if (++this.sinceEstimate >= 5 && this.doubleTalkHold === 0) {
+      this.sinceEstimate = 0;
+      this.estimateDelay(b0 + BLOCKS_PER_FRAME);
+    }
+    // 3. NLMS on the frame.
+    let micPow = 0;
+    let resPow = 0;
+    let expected = 0;
+    for (let i = 0; i < FRAME; i++) {
+      const d = pcm[off + i] / 32768;
+      micPow += d * d;
+    }
+    this.noisePow = Math.min(this.noisePow * 1.01, Math.max(micPow / FRAME, 1e-10));
+    if (this.delay >= 0) {
+      const base = this.delay - LEAD;
+      const w = this.w;
+      const ref = this.ref;
+      const mask = REF_RING - 1;
+      // The echo this frame can hold: ERL × the loudest reference power around the delay (±20 ms,
+      // the impulse response's spread), per sample.
+      expected = this.erlAmp * this.erlAmp * this.refPowerAround(n0 - this.delay);
+      // Double talk: the line is more than 6 dB above the echo it can hold. The test does not
+      // depend on the filter, so a filter that is still poor cannot lock itself out of adapting.
+      const doubleTalk = micPow / FRAME > 4 * expected + 1e-8;
+      if (doubleTalk) this.doubleTalkHold = 3;
+      else if (this.doubleTalkHold > 0) this.doubleTalkHold--;
+      if (this.doubleTalkHold > 0) this.doubleTalk++;
+      // Adapt on echo alone, and only where the echo stands 6 dB out of the line's noise: on noise
+      // the filter would learn the noise.
+      const adapt = this.doubleTalkHold === 0 && expected > 4 * this.noisePow && expected > 1e-8;
+      if (adapt) this.adapted++;
+      let xPow = 0;
+      for (let j = 0; j < TAPS; j++) {
+        const x = ref[(n0 - base - j) & mask];
+        xPow += x * x;
+      }
+      const before = pcm.slice(off, off + FRAME);
+      for (let i = 0; i < FRAME; i++) {
+        const t = n0 + i - base;
+        if (i > 0) {
+          const xin = ref[t & mask];
+          const xout = ref[(t - TAPS) & mask];
+          xPow += xin * xin - xout * xout;
+        }
+        let y = 0;
+        for (let j = 0; j < TAPS; j++) y += w[j] * ref[(t - j) & mask];
+        const d = pcm[off + i] / 32768;
+        const e = d - y;
+        if (adapt) {
+          const g = (MU * e) / (xPow + DELTA);
+          for (let j = 0; j < TAPS; j++) w[j] += g * ref[(t - j) & mask];
+        }
+        resPow += e * e;
+        pcm[off + i] = clamp16(e * 32768);
+      }
+      if (this.doubleTalkHold === 0 && resPow > 1.25 * micPow && resPow > 1e-7 * FRAME) {
+        // Divergence (the filter adds more than it removes): keep the line as it was, start over.
+        pcm.set(before, off);
+        resPow = micPow;
+        w.fill(0);
+        this.erle = 1;
+      }
+      if (adapt && micPow > 1e-7 * FRAME) {
+        // ERLE over echo-only frames, smoothed (power ratio).
+        const r = micPow / Math.max(resPow, 1e-12);
+        this.erle += 0.05 * (Math.min(r, 1000) - this.erle);
+        if (this.erle < 1) this.erle = 1;
+      }
+    }
+    // 4. The echo left in the output: what the line can hold, less what the filter removes.
+    if (this.delay >= 0) out.echoDb = toDb(expected / this.erle);
+    else if (this.n / BLOCK - this.refStartBlock > MAX_LAG_BLOCKS + MIN_OVERLAP_BLOCKS + 25) {
+      // The reference has played long enough for any echo to show, and none correlates: whatever
+      // echo there is stays under the line's noise.
+      out.echoDb = toDb(this.noisePow);
+    } else out.echoDb = toDb(this.loudestRecentRef());
+    out.active = true;
+  }
+
+  /** Loudest 20 ms reference power (per sample) within ±20 ms of sample `at`. */
+  private refPowerAround(at: number): number {
+    const mask = ENV_RING - 1;
+    const b = Math.floor(at / BLOCK);
+    let best = 0;
+    for (let k = -5; k <= 5; k++) {
+      let p = 0;
+      for (let j = 0; j < BLOCKS_PER_FRAME; j++) {
+        const a = this.refEnv[(b + k + j - BLOCKS_PER_FRAME + 1) & mask];
+        p += a * a;
+      }
+      if (p > best) best = p;
+    }
+    return best / BLOCKS_PER_FRAME;
+  }
+
+  /** Mean power of the loudest 20 ms of reference within the delay range (no delay known yet). */
+  private loudestRecentRef(): number {
+    const end = this.n / BLOCK;
+    let best = 0;
+    for (let b = end - MAX_LAG_BLOCKS; b < end; b += BLOCKS_PER_FRAME) {
+      let p = 0;
+      for (let k = 0; k < BLOCKS_PER_FRAME; k++) {
+        const a = this.refEnv[(b + k) & (ENV_RING - 1)];
+        p += a * a;
+      }
+      if (p > best) best = p;
+    }
+    return best / BLOCKS_PER_FRAME;
+  }
+
+  /** Envelope cross-correlation over lags 0..MAX; keeps the best lag when it is clear enough. */
+  private estimateDelay(endBlock: number): void {
+    const start = endBlock - WINDOW_BLOCKS;
+    const mask = ENV_RING - 1;
+    let mm = 0;
+    let m2 = 0;
+    for (let b = start; b < endBlock; b++) {
+      const v = this.micEnv[b & mask];
+      mm += v;
+      m2 += v * v;
+    }
+    mm /= WINDOW_BLOCKS;
+    const mVar = m2 / WINDOW_BLOCKS - mm * mm;
+    if (mVar < 1e-10) return;
+    let bestLag = -1;
+    let bestC = 0;
+    let bestRatio = 0;
+    // A lag counts only once 300 ms of the reference have had time to come back through it.
+    const lastLag = Math.min(MAX_LAG_BLOCKS, endBlock - this.refStartBlock - MIN_OVERLAP_BLOCKS);
+    for (let lag = 2; lag <= lastLag; lag++) {
+      let rm = 0;
+      let r2 = 0;
+      let mr = 0;
+      for (let b = start; b < endBlock; b++) {
+        const r = this.refEnv[(b - lag) & mask];
+        rm += r;
+        r2 += r * r;
+        mr += r * this.micEnv[b & mask];
+      }
+      rm /= WINDOW_BLOCKS;
+      const rVar = r2 / WINDOW_BLOCKS - rm * rm;
+      if (rVar < 1e-10) continue;
+      const c = (mr / WINDOW_BLOCKS - mm * rm) / Math.sqrt(mVar * rVar);
+      if (c > bestC) {
+        bestC = c;
+        bestLag = lag;
+        bestRatio = (mr / WINDOW_BLOCKS - mm * rm) / rVar; // least-squares slope mic ≈ a·ref
+      }
+    }
+    if (bestLag < 0 || bestC < 0.5) return;
+    const coarse = bestLag * BLOCK;
+    if (this.delay < 0) {
+      // The first delay must be found twice in a row (100 ms apart): early on, before the echo
+      // has even arrived, a noisy line correlates with the reference by chance.
+      const seen = this.firstCoarse;
+      this.firstCoarse = coarse;
+      if (seen < 0 || Math.abs(seen - coarse) > 2 * BLOCK) return;
+    }
+    if (bestRatio > 0) this.erlAmp = Math.min(4, bestRatio);
+    // A new coarse delay (or the first): refine it to the sample on the waveforms.
+    if (this.delay >= 0 && Math.abs(coarse - this.coarse) <= BLOCK && this.erle > 2) {
+      this.confidence = bestC;
+      return;
+    }
+    const fine = this.fineDelay(coarse);
+    if (fine < 0) return;
+    if (this.delay >= 0 && Math.abs(fine - this.delay) > 8 && this.erle > 4) {
+      // A working filter gives way only to a delay found twice in a row.
+      if (Math.abs(fine - this.pendingDelay) > 8) {
+        this.pendingDelay = fine;
+        return;
+      }
+    }
+    this.pendingDelay = -1;
+    if (this.delay < 0 || Math.abs(fine - this.delay) > 8) {
+      this.w.fill(0);
+      this.erle = 1;
+      this.delay = fine;
+    }
+    this.coarse = coarse;
+    this.confidence = bestC;
+  }
+
+  /** The lag within ±FINE of `coarse` where the line best matches the reference, or -1. */
+  private fineDelay(coarse: number): number {
+    const mask = REF_RING - 1;
+    const end = this.n;
+    let best = -1;
+    let bestV = 0;
+    let xx = 0;
+    for (let lag = Math.max(0, coarse - FINE); lag <= coarse + FINE && lag + FINE_WINDOW < REF_RING; lag++) {
+      let c = 0;
+      if (lag === Math.max(0, coarse - FINE)) {
+        xx = 0;
+        for (let i = end - FINE_WINDOW; i < end; i++) {
+          const x = this.ref[(i - lag) & mask];
+          xx += x * x;
+        }
+      } else {
+        // Slide the reference window one sample back.
+        const xin = this.ref[(end - FINE_WINDOW - lag) & mask];
+        const xout = this.ref[(end - lag) & mask];
+        xx += xin * xin - xout * xout;
+      }
+      for (let i = end - FINE_WINDOW; i < end; i++) c += this.mic[i & mask] * this.ref[(i - lag) & mask];
+      const v = (c * c) / Math.max(xx, 1e-9);
+      if (v > bestV) {
+        bestV = v;
+        best = lag;
+      }
+    }
+    return best;
+  }
+}
+
+function clamp16(v: number): number {
+  return v > 32767 ? 32767 : v < -32768 ? -32768 : Math.round(v);
+}
