@@ -1,4 +1,4 @@
-// `npm run cache:eval -- --faq FILE [--queries FILE] [--backend NAME] [--threshold X] [--summary | --table]`
+// `npm run cache:eval -- --faq FILE [--queries FILE] [--backend NAME] [--threshold X] [--questions-only] [--summary | --table]`
 // Pre-warms the FAQ file's entries (or a workflow file's FAQ), scores the queries (the file's own,
 // or a separate file with a `queries` array of the same shape) and prints the report as JSON on
 // stdout: overall, per language partition and per outcome. --table prints a Markdown table instead.
@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { evaluateFaq, type EvalReport, type EvalTally } from './evaluate.ts';
 import { stderrLog } from '../log.ts';
 
-const USAGE = 'usage: npm run cache:eval -- --faq FILE [--queries FILE] [--backend auto|hashing|transformers|openai] [--threshold 0..1] [--summary | --table]';
+const USAGE = 'usage: npm run cache:eval -- --faq FILE [--queries FILE] [--backend auto|hashing|transformers|openai] [--threshold 0..1] [--questions-only] [--summary | --table]';
 
 function readJson(path: string, what: string): unknown {
   let text: string;
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
       threshold: { type: 'string' },
       summary: { type: 'boolean', default: false },
       table: { type: 'boolean', default: false },
+      'questions-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -49,7 +50,8 @@ async function main(): Promise<void> {
     overrides.CACHE_HASHING_THRESHOLD = values.threshold;
   }
   const cfg = loadConfig(process.env, overrides);
-  const faq = readJson(values.faq, 'FAQ file');
+  let faq = readJson(values.faq, 'FAQ file');
+  if (values['questions-only']) faq = withoutPhrasings(faq);
   const queries = values.queries ? readJson(values.queries, 'queries file') : undefined;
   const report = await evaluateFaq(faq, queries, cfg, { log: stderrLog }); // stdout is the JSON report
   if (values.table) {
@@ -58,6 +60,13 @@ async function main(): Promise<void> {
   }
   const out = values.summary ? { ...report, outcomes: undefined } : report;
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+/** The FAQ with each entry's question only (no alternates or examples): what the embedding and guard do alone. */
+function withoutPhrasings(raw: unknown): unknown {
+  const f = raw as { entries?: unknown[]; faq?: unknown[] };
+  const strip = (list?: unknown[]) => list?.map((e) => ({ ...(e as object), alternates: [], examples: [] }));
+  return { ...f, ...(f.entries ? { entries: strip(f.entries) } : {}), ...(f.faq ? { faq: strip(f.faq) } : {}) };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
