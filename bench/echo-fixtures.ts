@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { EspeakTts } from '../adapters/local/espeak-tts.ts';
 import { ULAW_TO_PCM, PCM_TO_ULAW } from '../adapters/kit/ulaw.ts';
 import { rng } from './load/sim-providers.ts';
+import { ECHO_IR } from './load/twilio-sim.ts';
 
 export const SR = 8000;
 
@@ -127,15 +128,8 @@ export async function speak(text: string, voice = 'en-us', language = 'en-US'): 
 export function echoOf(agent: Float64Array, n: number, startSample: number, gainDb: number, delayMs: number): Float64Array {
   const g = 10 ** (gainDb / 20);
   const d = Math.round((delayMs * SR) / 1000);
-  const ir = [
-    [0, 1],
-    [3, -0.35],
-    [11, 0.2],
-    [37, -0.12],
-    [90, 0.06],
-  ];
   const out = new Float64Array(n);
-  for (const [lag, a] of ir) {
+  for (const [lag, a] of ECHO_IR) {
     for (let i = 0; i < agent.length; i++) {
       const j = startSample + d + lag + i;
       if (j >= 0 && j < n) out[j] += g * a * agent[i];

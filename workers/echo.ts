@@ -67,6 +67,7 @@ export class EchoCanceller {
   private confidence = 0;
   /** First envelope block of the current stretch of reference (since the canceller went active). */
   private refStartBlock = 0;
+  private wasActive = false;
   /** The last coarse delay seen while none is adopted yet. */
   private firstCoarse = -1;
   /** A different delay seen once while the filter worked (it must be seen again to be taken). */
@@ -132,13 +133,16 @@ export class EchoCanceller {
       refPow += v * v;
     }
     if (refPow > 1e-9) {
-      if (!this.active) this.refStartBlock = n0 / BLOCK;
+      // A new stretch of reference after an inactive spell (the FIFO may already hold it).
+      if (!this.wasActive) this.refStartBlock = n0 / BLOCK;
       this.lastRefAt = n0 + FRAME - 1;
     }
-    if (!this.active) {
+    this.wasActive = this.active;
+    if (!this.wasActive) {
       this.n += FRAME;
       this.delay = -1;
       this.firstCoarse = -1;
+      this.doubleTalkHold = 0;
       this.erle = 1;
       this.w.fill(0);
       out.echoDb = SILENCE_DB;

@@ -6,6 +6,7 @@
 //   --speed 1                     1 = real time
 //   --out agent.wav               where to save the agent's audio as played
 //   --dtmf 5@3000                 press 5 at 3 s (repeatable, comma-separated)
+//   --echo -6@120                 the line echoes the agent's audio at -6 dB after 120 ms
 //   --relay …                     ConversationRelay mode instead (see bench/load/relay-sim.ts --help)
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -27,6 +28,7 @@ const { values: a } = parseArgs({
     speed: { type: 'string', default: '1' },
     out: { type: 'string', default: 'agent.wav' },
     dtmf: { type: 'string' },
+    echo: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -54,6 +56,15 @@ const dtmf = (a.dtmf ?? '').split(',').filter(Boolean).map((d) => {
   return { digit, atMs: Number(at) };
 });
 
+function parseEcho(v: string): { gainDb: number; delayMs: number } {
+  const [g, d] = v.split('@').map(Number);
+  if (!(Number.isFinite(g) && Number.isFinite(d) && d >= 0)) {
+    console.error('--echo takes GAIN_DB@DELAY_MS, e.g. -6@120');
+    process.exit(2);
+  }
+  return { gainDb: g, delayMs: d };
+}
+
 const speed = Number(a.speed);
 console.log(`calling ${a.url} (workflow ${a.workflow ?? 'default'}), ${(audio.length / 8000).toFixed(1)} s of caller audio at ${speed}× real time; STT is simulated`);
 const events: string[] = [];
@@ -62,6 +73,8 @@ const r = await simulateCall({
   workflow: a.workflow,
   audio,
   transcripts,
+  labels: labels.length ? labels : undefined,
+  echo: a.echo ? parseEcho(a.echo) : undefined,
   speed,
   dtmf,
   onMessage: (m, at) => {

@@ -185,7 +185,8 @@ class SimCall {
             accountSid: 'AC' + '0'.repeat(32),
             callSid: this.callSid,
             tracks: ['inbound'],
-            customParameters: { ...this.g.parameters, transcripts: JSON.stringify(this.transcripts) },
+            // Each transcript carries its utterance's length, so the simulated STT's interim words keep pace with the audio.
+            customParameters: { ...this.g.parameters, transcripts: JSON.stringify(this.transcripts.map((text, i) => (this.g.utterances[i] ? { text, speechMs: this.g.utterances[i].endMs - this.g.utterances[i].startMs } : text))) },
             mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
           },
         }),

@@ -3,6 +3,7 @@
 // frames on a real-time clock, and models Twilio's playout buffer (marks echo after their
 // audio has played; `clear` drops the buffer and echoes every pending mark).
 import WebSocket from 'ws';
+import { ULAW_TO_PCM, PCM_TO_ULAW } from '../../adapters/kit/ulaw.ts';
 
 export interface SimCallOptions {
   /** Engine base URL, e.g. http://127.0.0.1:8080 */
@@ -12,6 +13,16 @@ export interface SimCallOptions {
   audio: Uint8Array;
   /** Transcripts for the engine's simulated STT, one per caller turn. */
   transcripts?: string[];
+  /**
+   * The recording's labelled utterances: each transcript then carries its utterance's length
+   * (speechMs), so the simulated STT reveals its interim words in step with the audio.
+   */
+  labels?: Array<{ startMs: number; endMs: number }>;
+  /**
+   * The line echoes the agent's audio as it plays: `gainDb` relative to the audio sent, after
+   * `delayMs`, mixed into the caller's frames (through a short dispersive impulse response).
+   */
+  echo?: { gainDb: number; delayMs: number };
   /** Extra <Parameter>s to send in start.customParameters. */
   parameters?: Record<string, string>;
   /** Time factor: 1 = real time, 4 = four times faster (frames and playout both). */
@@ -100,8 +111,12 @@ export async function simulateCall(opts: SimCallOptions): Promise<SimCallResult>
     send({ event: 'mark', streamSid, mark: { name } });
   };
 
+  // What played, on the audio clock (sample index = ms × 8), for the echo.
+  const echoLine = opts.echo ? new Float32Array(Math.ceil((opts.audio.length + ((opts.tailMs ?? 4000) + 60_000) * 8))) : undefined;
+  const echoTaps = opts.echo ? ECHO_IR.map(([lag, a]) => [Math.round(opts.echo!.delayMs * 8) + lag, a * 10 ** (opts.echo!.gainDb / 20)] as const) : [];
   const playUntil = (now: number) => {
     let budget = Math.max(0, (now - playCursor) * 8);
+    let at = Math.round(playCursor * 8);
     playCursor = now;
     while (queue.length) {
       const head = queue[0];
@@ -115,6 +130,13 @@ export async function simulateCall(opts: SimCallOptions): Promise<SimCallResult>
       const n = Math.min(a.length, Math.floor(budget));
       if (n <= 0) break;
       played.push(a.subarray(0, n));
+      if (echoLine) {
+        for (let i = 0; i < n; i++) {
+          const v = ULAW_TO_PCM[a[i]];
+          for (const [lag, g] of echoTaps) if (at + i + lag < echoLine.length) echoLine[at + i + lag] += g * v;
+        }
+        at += n;
+      }
       budget -= n;
       if (n === a.length) queue.shift();
       else head.audio = a.subarray(n);
@@ -158,7 +180,7 @@ export async function simulateCall(opts: SimCallOptions): Promise<SimCallResult>
         accountSid: 'AC' + rand(32),
         callSid,
         tracks: ['inbound'],
-        customParameters: { ...parameters, ...opts.parameters, ...(opts.transcripts ? { transcripts: JSON.stringify(opts.transcripts) } : {}) },
+        customParameters: { ...parameters, ...opts.parameters, ...(opts.transcripts ? { transcripts: JSON.stringify(scripted(opts.transcripts, opts.labels)) } : {}) },
         mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
       },
   });
@@ -180,6 +202,13 @@ export async function simulateCall(opts: SimCallOptions): Promise<SimCallResult>
     const frame = new Uint8Array(FRAME).fill(0xff);
     const start = i * FRAME;
     if (start < opts.audio.length) frame.set(opts.audio.subarray(start, Math.min(start + FRAME, opts.audio.length)));
+    if (echoLine) {
+      // The caller's microphone picks up what played: their voice plus the echo, μ-law again.
+      for (let k = 0; k < FRAME; k++) {
+        const v = ULAW_TO_PCM[frame[k]] + (echoLine[start + k] ?? 0);
+        frame[k] = PCM_TO_ULAW[Math.max(-32768, Math.min(32767, Math.round(v))) & 0xffff];
+      }
+    }
     send({ event: 'media', streamSid, media: { track: 'inbound', chunk: String(++chunk), timestamp: String(due), payload: Buffer.from(frame).toString('base64') } });
   }
   if (!ended) {
@@ -206,6 +235,21 @@ export async function simulateCall(opts: SimCallOptions): Promise<SimCallResult>
       return first === undefined ? undefined : first - callerMs;
     },
   };
+}
+
+/** A hybrid's or a handset's echo path: the direct path and a few reflections within 12 ms (lag in samples, gain). */
+export const ECHO_IR: ReadonlyArray<readonly [number, number]> = [
+  [0, 1],
+  [3, -0.35],
+  [11, 0.2],
+  [37, -0.12],
+  [90, 0.06],
+];
+
+/** The simulated STT's script: with labels, each transcript carries its utterance's length. */
+function scripted(transcripts: string[], labels?: Array<{ startMs: number; endMs: number }>): Array<string | { text: string; speechMs: number }> {
+  if (!labels) return transcripts;
+  return transcripts.map((text, i) => (labels[i] ? { text, speechMs: labels[i].endMs - labels[i].startMs } : text));
 }
 
 function rand(n: number): string {
