@@ -12,7 +12,8 @@ import type { AlertEvent } from '../metrics/alerts.ts';
 import type { CallRegistry } from '../calls/registry.ts';
 import { StoreClient } from './client.ts';
 import { WriteQueue, type DropReason } from './queue.ts';
-import { QualityMonitor, type QualityAlert } from './quality.ts';
+import { QualityMonitor, turnOk, type QualityAlert } from './quality.ts';
+import type { TurnRecord } from '../call/turn-record.ts';
 import { callEndRow, callStartRow, eventOp, leg, registryOps, turnRow, type RecordableCall } from './recorder.ts';
 import type { HistoryOp } from './schema.ts';
 
@@ -50,6 +51,8 @@ export class History {
   readonly dropped: Record<DropReason, number> = { queue_full: 0, write_failed: 0, store_lost: 0 };
   private readonly queue?: WriteQueue<HistoryOp>;
   private readonly languages = new WeakMap<RecordableCall, Set<string>>();
+  /** Whether each turn was cut when it was recorded: a barge-in may cut its answer later. */
+  private readonly recordedCut = new WeakMap<TurnRecord, boolean>();
   private readonly log: Logger;
   private faultLogged = false;
 
@@ -126,18 +129,24 @@ export class History {
     call.turnDone$.subscribe((t) =>
       this.safe('turn', () => {
         if (call.language) this.languages.get(call)?.add(call.language);
-        const row = turnRow(call, t, target);
-        this.push({ op: 'turn', row });
-        if (row.ok === null) return;
-        const alert = this.quality.observe(row.ok === 1);
-        const { score } = this.quality.score();
-        if (score !== null) metrics.qualityScore.set(score);
-        if (alert) this.qualityAlert(alert);
+        this.recordedCut.set(t, t.interrupted);
+        this.push({ op: 'turn', row: turnRow(call, t, target) });
       }),
     );
     call.ended$.subscribe((outcome) =>
       this.safe('call end', () => {
         if (!call.callSid) return; // ended before it started: nothing to keep
+        // Turns are final now: one the caller cut after it was recorded is written again, and every
+        // caller turn counts in the engine-wide quality.
+        for (const t of call.turns) {
+          if (this.recordedCut.has(t) && this.recordedCut.get(t) !== t.interrupted) this.push({ op: 'turn', row: turnRow(call, t, target) });
+          const ok = turnOk(t, target);
+          if (ok === undefined) continue;
+          const alert = this.quality.observe(ok);
+          if (alert) this.qualityAlert(alert);
+        }
+        const { score } = this.quality.score();
+        if (score !== null) metrics.qualityScore.set(score);
         const row = callEndRow(call, outcome, this.languages.get(call) ?? [], target, registry.get(call.callSid));
         this.push({ op: 'call', row });
         this.push(eventOp(call.callSid, 'call', 'ended', { outcome, leg: leg(call) || undefined, speculation: call.core?.speculation }));

@@ -1,8 +1,9 @@
 // The quality score, from measurable facts only: the share of a call's caller turns answered
 // within PERFORMANCE_TARGET_LATENCY (turn latency as docs/architecture.md defines it) with no
 // error, no fallback line and no cut-off (the caller barged in). A turn with no answer at all
-// counts as not answered. 0–100 per call, and over a rolling window for the engine, where it
-// raises an alert below QUALITY_ALERT_THRESHOLD (85 % by default, the product brief's figure).
+// counts as not answered. 0–100 per call, and over a rolling window for the engine (a call's turns
+// count when it ends: a barge-in can cut an answer after its turn was recorded), where it raises an
+// alert below QUALITY_ALERT_THRESHOLD (85 % by default, the product brief's figure).
 
 /** The facts of a turn the score reads (a TurnRecord has them all). */
 export interface TurnFacts {

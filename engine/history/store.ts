@@ -185,12 +185,10 @@ export class HistoryStore {
       row.callee = mask(row.callee) ?? null;
       return row;
     });
-    const turns = ops
-      .filter((o) => o.op === 'turn')
-      .map((o) => {
-        const t = o.row as TurnRow;
-        return { ...t, user_text: redactText(t.user_text, redact), answer_text: redactText(t.answer_text, redact), heard_text: redactText(t.heard_text, redact) };
-      });
+    // A turn written again (its answer cut by a barge-in after it was recorded) replaces the first write; one row per key per statement.
+    const byKey = new Map<string, TurnRow>();
+    for (const o of ops) if (o.op === 'turn') byKey.set(`${o.row.call_sid}\u0000${o.row.leg}\u0000${o.row.idx}`, o.row);
+    const turns = [...byKey.values()].map((t) => ({ ...t, user_text: redactText(t.user_text, redact), answer_text: redactText(t.answer_text, redact), heard_text: redactText(t.heard_text, redact) }));
     const events = ops.filter((o) => o.op === 'event').map((o) => o.row as EventRow);
     await this.db.transaction().execute(async (tx) => {
       for (let i = 0; i < calls.length; i += CHUNK) {
@@ -214,7 +212,13 @@ export class HistoryStore {
         await tx
           .insertInto('turns')
           .values(turns.slice(i, i + CHUNK))
-          .onConflict((oc) => oc.columns(['call_sid', 'leg', 'idx']).doNothing())
+          .onConflict((oc) =>
+            oc.columns(['call_sid', 'leg', 'idx']).doUpdateSet((eb) => ({
+              interrupted: eb.ref('excluded.interrupted'),
+              heard_text: eb.ref('excluded.heard_text'),
+              ok: eb.ref('excluded.ok'),
+            })),
+          )
           .execute();
       }
       for (let i = 0; i < events.length; i += CHUNK) {

@@ -3,7 +3,7 @@
 // Streams call and a relay call, a restarted engine lists both, returns their turns with
 // transcripts and stage timings (GET /calls, GET /calls/:sid, the exports), and the call inspector
 // shows them in a real browser (Debian's chromium through playwright-core; skipped, saying why,
-// without it). HISTORY_SCREENSHOT=docs/call-inspector.png also saves the inspector's screenshot.
+// without it). The README's screenshots come from screenshot.ts beside this file.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,8 @@ export async function restartSuite(kind: 'sqlite' | 'postgres'): Promise<void> {
     let second: TestEngine | undefined;
     let mediaSid = '';
     let relaySid = '';
+    /** The media call's turns as the engine ended with them (a barge-in may cut one after it was recorded). */
+    let engineTurns: Array<{ index: number; interrupted: boolean; heard?: string }> = [];
 
     beforeAll(async () => {
       if (kind === 'sqlite') store = { HISTORY_PATH: join(dir, 'history.sqlite') };
@@ -50,6 +52,7 @@ export async function restartSuite(kind: 'sqlite' | 'postgres'): Promise<void> {
         mediaSid = media.callSid;
         // The engine itself answered the caller (else the history has nothing to show).
         expect(first.engine.registry.recentMedia.get(mediaSid)?.turns.map((x) => x.user)).toEqual([undefined, MEDIA_SAID]);
+        engineTurns = first.engine.registry.recentMedia.get(mediaSid)!.turns.map((x) => ({ index: x.index, interrupted: x.interrupted, heard: x.interrupted ? x.heard : undefined }));
         const relay = await simulateRelayCall({ baseUrl: first.url, workflow: 'demo-relay', steps: RELAY_SAID });
         relaySid = relay.callSid;
         await waitFor(() => first.engine.registry.recentRelay.get(relaySid)?.state === 'ended' && first.engine.registry.recentMedia.get(mediaSid)?.state === 'ended', 'both calls to end');
@@ -100,6 +103,11 @@ export async function restartSuite(kind: 'sqlite' | 'postgres'): Promise<void> {
       for (const stage of ['hangoverMs', 'sttMs', 'responseMs', 'ttsMs', 'sendMs', 'turnMs']) expect(turn.latency[stage], stage).toBeGreaterThanOrEqual(0);
       expect(turn.latency.sttMs).toBeGreaterThan(0); // the simulated STT takes SIM_STT_LATENCY_MS
       expect(media.latency.turnMs.count).toBe(1);
+      // Barge-ins as the call ended with them, also on turns recorded before the caller cut them
+      // (here the caller talks over the greeting, which was recorded once all its audio was sent).
+      expect(engineTurns[0].interrupted).toBe(true);
+      expect(media.turns.map((t: { index: number; interrupted: boolean; heard?: string }) => ({ index: t.index, interrupted: t.interrupted, heard: t.heard }))).toEqual(engineTurns);
+      expect(media.bargeIns).toBe(engineTurns.filter((t) => t.interrupted).length);
       expect(media.events.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['started', 'ended']));
 
       const relay = await (await fetch(`${second!.url}/calls/${relaySid}`, { headers: auth })).json();
@@ -136,13 +144,19 @@ export async function restartSuite(kind: 'sqlite' | 'postgres'): Promise<void> {
         page.on('request', (req) => {
           if (!req.url().startsWith(second!.url)) external.push(req.url());
         });
-        await page.goto(`${second!.url}/dashboard/calls#token=${TOKEN}`);
+        // From the live dashboard to the calls list, which asks for the API token.
+        await page.goto(`${second!.url}/dashboard`);
+        await page.click('[data-testid="calls-link"]');
+        await page.waitForSelector('#token-form.shown', { timeout: 10_000 });
+        await page.fill('#token-input', 'wrong');
+        await page.click('#token-form button');
+        await page.waitForFunction(() => document.getElementById('token-message')?.textContent?.includes('refused'), undefined, { timeout: 10_000 });
+        await page.fill('#token-input', TOKEN);
+        await page.click('#token-form button');
         await page.waitForFunction(() => Number(document.body.dataset.loaded) >= 1, undefined, { timeout: 10_000 });
         expect(await page.locator('tr[data-sid]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-sid')))).toEqual([relaySid, mediaSid]);
         expect(await page.textContent('[data-testid="trend-turns"]')).toBe('3');
         expect(await page.locator('#trend-latency circle').count()).toBeGreaterThan(0);
-        // The token left the URL for the tab's storage.
-        expect(page.url()).not.toContain(TOKEN);
 
         await page.click(`tr[data-sid="${mediaSid}"] a`);
         await page.waitForFunction(() => Number(document.body.dataset.loaded) >= 1, undefined, { timeout: 10_000 });
@@ -152,13 +166,14 @@ export async function restartSuite(kind: 'sqlite' | 'postgres'): Promise<void> {
         expect(await page.textContent('[data-testid="turn-1"] [data-testid="user"]')).toBe(MEDIA_SAID);
         expect(await page.textContent('[data-testid="turn-0"] [data-testid="answer"]')).toMatch(/Harbour Dental/);
         expect(await page.locator('#events tr[data-kind="call"]').count()).toBe(2);
-        if (process.env.HISTORY_SCREENSHOT) await page.screenshot({ path: process.env.HISTORY_SCREENSHOT, fullPage: true });
 
-        await page.goto(`${second!.url}/dashboard/calls/${relaySid}`);
+        // A link with #token=… works too; the token leaves the URL for the tab's storage.
+        await page.goto(`${second!.url}/dashboard/calls/${relaySid}#token=${TOKEN}`);
         await page.waitForFunction(() => Number(document.body.dataset.loaded) >= 1, undefined, { timeout: 10_000 });
         expect(await page.locator('#waterfall g[data-turn]').count()).toBe(2);
         expect(await page.textContent('[data-testid="turn-2"] [data-testid="user"]')).toBe(RELAY_SAID[1]);
         expect(await page.textContent('[data-fact="mode"]')).toBe('relay');
+        expect(page.url()).toBe(`${second!.url}/dashboard/calls/${relaySid}`);
         expect(external).toEqual([]);
       } finally {
         await b.close();

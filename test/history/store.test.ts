@@ -112,9 +112,11 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(d.turns[1]).toMatchObject({ user_text: 'question 1', answer_text: 'answer 1', heard_text: 'answ', interrupted: 1, hangover_ms: 500, stt_ms: 120, response_ms: 80, tts_ms: 40, send_ms: 1, turn_ms: 241, ok: 0 });
       expect(d.events.map((e) => e.name)).toEqual(['ringing', 'completed']);
       expect(JSON.parse(d.events[0].detail!)).toEqual({ sequence: 0 });
-      // A turn written twice (a retried batch) is kept once.
-      await store.write([turn('CA3', 1)]);
-      expect((await store.getCall('CA3'))!.turns).toHaveLength(3);
+      // A turn written twice is kept once; the second write brings what a later barge-in changed.
+      await store.write([turn('CA3', 2, { interrupted: 1, heard_text: 'ans', ok: 0 }), turn('CA3', 2, { interrupted: 1, heard_text: 'answ', ok: 0 })]);
+      const again = (await store.getCall('CA3'))!.turns;
+      expect(again).toHaveLength(3);
+      expect(again[2]).toMatchObject({ idx: 2, interrupted: 1, heard_text: 'answ', ok: 0, user_text: 'question 2', turn_ms: 241 });
       expect(await store.getCall('CA-none')).toBeUndefined();
       await store.close();
     });
