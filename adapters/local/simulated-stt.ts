@@ -7,8 +7,9 @@
 // Interim results, simulated too: while the engine flags frames as speech, the next scripted
 // transcript is revealed word by word in proportion to the speech time heard so far (from the
 // turn's first speech frame to its latest) against the utterance's length: `speechMs` when the
-// caller simulator knows it from the recording's labels, else `msPerWord` per word. Like a
-// streaming recogniser, the last word appears only once the utterance has (nearly) been heard.
+// caller simulator knows it from the recording's labels, else `msPerWord` per word. A word shows
+// once about half of its share of the time has been heard, so the last one appears shortly
+// before the utterance ends, as a streaming recogniser's would.
 import type { CallContext, SttProvider, SttResult, SttStream } from '../kit/types.ts';
 import { ProviderError } from '../kit/types.ts';
 import { silentLogger, type Logger } from '../kit/log.ts';
@@ -49,8 +50,10 @@ export function parseTranscripts(raw: string | undefined, callId = '', logger: L
   for (const item of v) {
     if (typeof item === 'string') out.push({ text: item });
     else if (item && typeof item === 'object' && typeof (item as Scripted).text === 'string') {
-      const { text, language } = item as Scripted;
-      out.push(typeof language === 'string' && language ? { text, language } : { text });
+      const { text, language, speechMs } = item as Scripted;
+      const t: Scripted = typeof language === 'string' && language ? { text, language } : { text };
+      if (typeof speechMs === 'number' && Number.isFinite(speechMs) && speechMs > 0) t.speechMs = speechMs;
+      out.push(t);
     } else logger.warn({ callId, item }, 'simulated STT: skipping a transcript that is neither a string nor {text}');
   }
   return out;
@@ -99,7 +102,8 @@ class SimulatedSttStream implements SttStream {
     const words = splitWords(t.text);
     const heardMs = (this.turnLast - this.turnFirst + 1) * FRAME_MS + LEAD_MS;
     const totalMs = t.speechMs ?? words.length * this.interim.msPerWord;
-    const k = Math.min(words.length, Math.floor((words.length * heardMs) / totalMs));
+    // A word shows once about half of it has been heard (a streaming recogniser's interim lags a little).
+    const k = Math.min(words.length, Math.round((words.length * heardMs) / totalMs));
     if (k <= this.revealed) return;
     this.revealed = k;
     this.onInterim!(words.slice(0, k).join(''));

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { TurnDetector, type TurnEvent } from '../../engine/call/turn-detector.ts';
+import { TurnDetector, classifyUtterance, type Completeness, type TurnEvent } from '../../engine/call/turn-detector.ts';
 
 /** Runs a VAD pattern ("1" = speech frame, "0" = silence, 20 ms each) through a detector. */
 function run(pattern: string, opts = { minSpeechMs: 100, endSilenceMs: 500 }): TurnEvent[] {
@@ -49,4 +49,102 @@ describe('TurnDetector', () => {
     for (let i = 0; i < frames; i++) pattern += labels.speech.some((s: any) => i * 20 >= s.startMs && i * 20 < s.endMs) ? '1' : '0';
     expect(run(pattern).filter((e) => e.type === 'end')).toHaveLength(3);
   });
+});
+
+describe('TurnDetector on speech probabilities (issue 13)', () => {
+  const base = { minSpeechMs: 100, endSilenceMs: 500, endSilenceMinMs: 200, endSilenceMaxMs: 900 };
+  type F = { prob: number; levelDb?: number; echoDb?: number };
+  const feed = (d: TurnDetector, frames: F[], from = 0): TurnEvent[] => {
+    const out: TurnEvent[] = [];
+    frames.forEach((f, i) => {
+      const e = d.push(f, (from + i) * 20);
+      if (e && e.type !== 'voiced') out.push(e);
+    });
+    return out;
+  };
+  const rep = (n: number, f: F): F[] => Array.from({ length: n }, () => f);
+
+  it('holds a turn through a dip below the onset but above the offset (hysteresis)', () => {
+    const d = new TurnDetector(base);
+    const ev = feed(d, [...rep(20, { prob: 0.9 }), ...rep(30, { prob: 0.4 }), ...rep(10, { prob: 0.9 }), ...rep(40, { prob: 0.05 })]);
+    expect(ev.map((e) => e.type)).toEqual(['start', 'end']);
+    // Without hysteresis, 0.4 would not start a turn.
+    expect(feed(new TurnDetector(base), rep(40, { prob: 0.4 }))).toEqual([]);
+  });
+
+  it('ends turns on a line whose VAD calls the noise speech, once the noise floor is known', () => {
+    const d = new TurnDetector(base);
+    // 2 s of noise at -40 dBFS flagged as speech by the VAD: the floor learns it, no turn.
+    const noise = (n: number) => rep(n, { prob: 1, levelDb: -40 });
+    expect(feed(d, [{ prob: 0, levelDb: -40 }, ...noise(100)])).toEqual([]);
+    // Speech 15 dB above it, then the noise again: one turn that ends.
+    const ev = feed(d, [...rep(40, { prob: 1, levelDb: -25 }), ...noise(40)], 101);
+    expect(ev.map((e) => e.type)).toEqual(['start', 'end']);
+  });
+
+  it('raises the onset on a line whose non-speech probability runs high', () => {
+    const d = new TurnDetector(base);
+    feed(d, rep(400, { prob: 0.45, levelDb: -60 }));
+    // 0.55 would start a turn on a quiet line; here the line sits near 0.45, so it does not.
+    expect(feed(d, rep(20, { prob: 0.55, levelDb: -30 }), 400)).toEqual([]);
+    expect(feed(d, rep(20, { prob: 0.95, levelDb: -30 }), 420).map((e) => e.type)).toEqual(['start']);
+  });
+
+  it("does not take the agent's echo for the caller, but hears the caller above it", () => {
+    const d = new TurnDetector({ ...base, echoMarginDb: 6 });
+    // Speech-like frames no louder than the echo left in them: nothing.
+    expect(feed(d, rep(60, { prob: 0.99, levelDb: -40, echoDb: -42 }))).toEqual([]);
+    // The caller 20 dB above the echo: a turn.
+    expect(feed(d, rep(20, { prob: 0.99, levelDb: -22, echoDb: -42 }), 60).map((e) => e.type)).toEqual(['start']);
+  });
+
+  it('waits a short hangover after a complete utterance and a long one after words that trail off', () => {
+    const run = (text: string | null): Extract<TurnEvent, { type: 'end' }> => {
+      const d = new TurnDetector(base);
+      feed(d, rep(30, { prob: 0.9 }));
+      if (text !== null) d.setTranscript(text, 'en-US');
+      const end = feed(d, rep(60, { prob: 0.01 }), 30).find((e) => e.type === 'end');
+      return end as Extract<TurnEvent, { type: 'end' }>;
+    };
+    const complete = run('What time do you open on Saturday?');
+    const none = run(null);
+    const trailing = run('I wanted to ask about my appointment and');
+    expect(complete.completeness).toBe('complete');
+    expect(none.completeness).toBe('unknown');
+    expect(trailing.completeness).toBe('trailing');
+    expect(complete.hangoverMs).toBeLessThan(none.hangoverMs);
+    expect(none.hangoverMs).toBeLessThan(trailing.hangoverMs);
+    expect(complete.at).toBeLessThan(none.at);
+    expect(none.at).toBeLessThan(trailing.at);
+  });
+
+  it('rejects hangover bounds out of order', () => {
+    expect(() => new TurnDetector({ ...base, endSilenceMinMs: 600 })).toThrow(/min/);
+    expect(() => new TurnDetector({ ...base, onsetProb: 0.3, offsetProb: 0.5 })).toThrow(/offsetProb/);
+  });
+});
+
+describe('classifyUtterance', () => {
+  const cases: Array<[string, string, Completeness]> = [
+    ['Do you treat children?', 'en-US', 'complete'],
+    ['Do you treat children', 'en-US', 'complete'],
+    ['Do you treat children and', 'en-US', 'trailing'],
+    ['I need to come in because', 'en-US', 'trailing'],
+    ['so', 'en-US', 'trailing'],
+    ['um', 'en-US', 'trailing'],
+    ['What are your', 'en-US', 'trailing'],
+    ['Hello', 'en-US', 'unknown'],
+    ['', 'en-US', 'unknown'],
+    ['¿A qué hora abren el sábado?', 'es-ES', 'complete'],
+    ['Quiero una cita pero', 'es-ES', 'trailing'],
+    ['Quiero una cita para', 'es-ES', 'trailing'],
+    ['你们星期六几点开门？', 'zh-CN', 'complete'],
+    ['我想预约一个', 'zh-CN', 'trailing'],
+    ['然后', 'zh-CN', 'trailing'],
+    ['你哋星期六幾點開門呀', 'zh-HK', 'complete'],
+    ['有冇得泊車㗎', 'zh-HK', 'complete'],
+    ['我想問下同埋', 'zh-HK', 'trailing'],
+    ['即係', 'zh-HK', 'trailing'],
+  ];
+  for (const [text, lang, want] of cases) it(`${JSON.stringify(text)} (${lang}) → ${want}`, () => expect(classifyUtterance(text, lang)).toBe(want));
 });

@@ -45,8 +45,42 @@ describe('SimulatedStt', () => {
     await expect(s2.endTurn(live())).rejects.toMatchObject({ kind: 'aborted' });
   });
 
+  it('reveals the scripted transcript word by word in proportion to speech time (a simulation)', async () => {
+    // 2 s of speech for 4 words: a word about every 500 ms, shown half-way through it; the last near the end.
+    const s = new SimulatedStt({ latencyMs: 0 }).open(ctx(JSON.stringify([{ text: 'Do you treat children?', speechMs: 2000 }, 'Next one'])), live());
+    const seen: string[] = [];
+    s.onInterim = (t) => seen.push(t);
+    const pcm = new Int16Array(160);
+    for (let i = 0; i < 10; i++) s.push(pcm, false); // silence reveals nothing
+    expect(seen).toEqual([]);
+    for (let i = 0; i < 50; i++) s.push(pcm, true); // 1 s
+    expect(seen.at(-1)).toBe('Do you ');
+    expect(seen).not.toContain('Do you treat children?');
+    for (let i = 0; i < 50; i++) s.push(pcm, true); // 2 s
+    expect(seen).toEqual(['Do ', 'Do you ', 'Do you treat ', 'Do you treat children?']);
+    expect(await s.endTurn(live())).toEqual({ text: 'Do you treat children?' });
+    // The next turn starts from nothing, at the default pace (300 ms a word).
+    seen.length = 0;
+    for (let i = 0; i < 10; i++) s.push(pcm, true);
+    expect(seen).toEqual(['Next ']);
+    s.close();
+  });
+
+  it('keeps a stray blip of speech from starting the reveal clock', () => {
+    const s = new SimulatedStt({ latencyMs: 0 }).open(ctx(JSON.stringify([{ text: 'one two three four', speechMs: 4000 }])), live());
+    const seen: string[] = [];
+    s.onInterim = (t) => seen.push(t);
+    const pcm = new Int16Array(160);
+    s.push(pcm, true); // a click
+    for (let i = 0; i < 100; i++) s.push(pcm, false); // 2 s later…
+    for (let i = 0; i < 10; i++) s.push(pcm, true); // …200 ms of real speech
+    expect(seen).toEqual([]);
+    s.close();
+  });
+
   it('validates its options', () => {
     expect(() => new SimulatedStt({ latencyMs: -1 })).toThrow(/latencyMs/);
     expect(new SimulatedStt({ latencyMs: 5 }).name).toBe('simulated');
+    expect(() => new SimulatedStt({ latencyMs: 5, msPerWord: 0 })).toThrow(/msPerWord/);
   });
 });
