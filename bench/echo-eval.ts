@@ -39,6 +39,9 @@ export interface CaseResult {
   /** Real barge-in: ms from the caller's first speech to the decision (null: missed, or no caller). */
   reactionMs: number | null;
   barge: boolean;
+  /** CPU spent in the DSP (decode, echo canceller, VAD) over the frames while the agent played, µs. */
+  dspUs: number;
+  dspFrames: number;
 }
 
 /** Runs one case; the agent's playback is cleared at a barge-in decision, as the engine does. */
@@ -54,6 +57,8 @@ export function runCase(c: EchoCase, s: Setting): CaseResult {
   let falseBargeIns = 0;
   let reactionMs: number | null = null;
   let counted = false;
+  let dspUs = 0;
+  let dspFrames = 0;
   for (let f = 0; f < frames; f++) {
     const t = f * FRAME_MS;
     if (f === agentFrame) {
@@ -62,7 +67,13 @@ export function runCase(c: EchoCase, s: Setting): CaseResult {
       playEndMs = c.agentSpan.endMs;
     }
     if (playing && t >= playEndMs) playing = false;
+    const c0 = playing ? process.cpuUsage() : undefined;
     const levelDb = dsp.process(c.line, f * FRAME_BYTES, pcm, 0);
+    if (c0) {
+      const d = process.cpuUsage(c0);
+      dspUs += d.user + d.system;
+      dspFrames++;
+    }
     const e = det.push({ prob: dsp.lastProb, levelDb, echoDb: dsp.lastEchoDb }, t);
     if (e?.type === 'end') counted = false;
     if (e?.type !== 'voiced' || counted || !playing || e.voicedMs < config.BARGE_IN_MIN_SPEECH_MS) continue;
@@ -86,6 +97,8 @@ export function runCase(c: EchoCase, s: Setting): CaseResult {
     falseBargeIns,
     reactionMs,
     barge: c.caller !== null,
+    dspUs,
+    dspFrames,
   };
 }
 
@@ -110,6 +123,7 @@ export function summarise(rs: CaseResult[]): Record<string, number | string | nu
     reactionP50: pct(hits, 50),
     reactionP95: pct(hits, 95),
     reactionMax: hits.length ? Math.max(...hits) : null,
+    usPerFrameWhileAgentPlays: Math.round((rs.reduce((a, r) => a + r.dspUs, 0) / Math.max(1, rs.reduce((a, r) => a + r.dspFrames, 0))) * 10) / 10,
   };
 }
 
@@ -136,8 +150,8 @@ async function main(): Promise<void> {
   const cases = echoSpecs(set).map((s) => buildEchoCase(s, agents[s.agentIndex]));
   const out: Record<string, unknown> = {};
   console.log(`echo eval, set "${set}": ${cases.length} cases (gains −6…−40 dB, delays ${[...new Set(cases.map((c) => c.delayMs))].join('/')} ms)\n`);
-  console.log('| setting | slice | cases | agent speech min | false barge-ins | per min | real barge-ins cleared | reaction p50 / p95 / max ms |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('| setting | slice | cases | agent speech min | false barge-ins | per min | real barge-ins cleared | reaction p50 / p95 / max ms | DSP µs/frame while the agent plays |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const s of settings) {
     const rs = cases.map((c) => runCase(c, s));
     const slices: Record<string, CaseResult[]> = {
@@ -152,7 +166,7 @@ async function main(): Promise<void> {
       if (v.length === 0) continue;
       const m = summarise(v);
       sum[k] = m;
-      console.log(`| ${s.id} | ${k} | ${m.cases} | ${m.agentSpeechMin} | ${m.falseBargeIns} | ${m.falsePerMin} | ${m.bargeInsDetected} | ${m.reactionP50 ?? '–'} / ${m.reactionP95 ?? '–'} / ${m.reactionMax ?? '–'} |`);
+      console.log(`| ${s.id} | ${k} | ${m.cases} | ${m.agentSpeechMin} | ${m.falseBargeIns} | ${m.falsePerMin} | ${m.bargeInsDetected} | ${m.reactionP50 ?? '–'} / ${m.reactionP95 ?? '–'} / ${m.reactionMax ?? '–'} | ${m.usPerFrameWhileAgentPlays} |`);
     }
     out[s.id] = { summary: sum, cases: rs };
   }

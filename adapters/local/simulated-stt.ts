@@ -66,11 +66,7 @@ class SimulatedSttStream implements SttStream {
   speechFrames = 0;
   turnSpeechFrames = 0;
   onInterim?: (text: string) => void;
-  /** Frames pushed, and the current turn's first and latest speech frame (-1: none yet). */
-  private frame = 0;
-  private turnFirst = -1;
-  private turnLast = -1;
-  private revealed = 0;
+  private readonly reveal: InterimReveal;
 
   constructor(
     private readonly transcripts: Scripted[],
@@ -79,34 +75,18 @@ class SimulatedSttStream implements SttStream {
     private readonly openSignal: AbortSignal,
     private readonly logger: Logger,
     private readonly interim: { enabled: boolean; msPerWord: number },
-  ) {}
+  ) {
+    this.reveal = new InterimReveal(interim.msPerWord);
+  }
 
   push(_pcm: Int16Array, speech: boolean): void {
     if (this.closed) return;
-    const f = this.frame++;
-    if (!speech) {
-      if (this.revealed === 0 && this.turnLast >= 0 && (f - this.turnLast) * FRAME_MS >= RESTART_MS) this.turnFirst = this.turnLast = -1;
-      return;
+    if (speech) {
+      this.speechFrames++;
+      this.turnSpeechFrames++;
     }
-    this.speechFrames++;
-    this.turnSpeechFrames++;
-    if (this.turnFirst < 0) this.turnFirst = f;
-    this.turnLast = f;
-    if (this.interim.enabled && this.onInterim) this.reveal();
-  }
-
-  /** Emits the next words of the scripted transcript that this much speech time "contains". */
-  private reveal(): void {
-    const t = this.transcripts[this.next];
-    if (!t) return;
-    const words = splitWords(t.text);
-    const heardMs = (this.turnLast - this.turnFirst + 1) * FRAME_MS + LEAD_MS;
-    const totalMs = t.speechMs ?? words.length * this.interim.msPerWord;
-    // A word shows once about half of it has been heard (a streaming recogniser's interim lags a little).
-    const k = Math.min(words.length, Math.round((words.length * heardMs) / totalMs));
-    if (k <= this.revealed) return;
-    this.revealed = k;
-    this.onInterim!(words.slice(0, k).join(''));
+    const words = this.reveal.push(speech, this.interim.enabled && this.onInterim ? this.transcripts[this.next] : undefined);
+    if (words !== undefined) this.onInterim!(words);
   }
 
   async endTurn(signal: AbortSignal): Promise<SttResult> {
@@ -115,8 +95,7 @@ class SimulatedSttStream implements SttStream {
     if (this.closed) throw new ProviderError('simulated', 'aborted', 'stream closed');
     const frames = this.turnSpeechFrames;
     this.turnSpeechFrames = 0;
-    this.turnFirst = this.turnLast = -1;
-    this.revealed = 0;
+    this.reveal.endTurn();
     const t = this.transcripts[this.next];
     if (!t) {
       this.logger.debug({ callId: this.ctx.callId, frames }, 'simulated STT: script exhausted, returning empty transcript');
@@ -129,6 +108,46 @@ class SimulatedSttStream implements SttStream {
 
   close(): void {
     this.closed = true;
+  }
+}
+
+/**
+ * Simulated interim words for one stream: the scripted transcript revealed in proportion to the
+ * speech time heard in the current turn (see the header). Shared with the load bench's simulated STT.
+ */
+export class InterimReveal {
+  private frame = 0;
+  /** The current turn's first and latest speech frame (-1: none yet), and the words shown. */
+  private first = -1;
+  private last = -1;
+  private shown = 0;
+
+  constructor(private readonly msPerWord = 300) {}
+
+  /** One 20 ms frame; returns the words to show now when there are more than before. */
+  push(speech: boolean, script: { text: string; speechMs?: number } | undefined): string | undefined {
+    const f = this.frame++;
+    if (!speech) {
+      if (this.shown === 0 && this.last >= 0 && (f - this.last) * FRAME_MS >= RESTART_MS) this.first = this.last = -1;
+      return undefined;
+    }
+    if (this.first < 0) this.first = f;
+    this.last = f;
+    if (!script) return undefined;
+    const words = splitWords(script.text);
+    const heardMs = (this.last - this.first + 1) * FRAME_MS + LEAD_MS;
+    const totalMs = script.speechMs ?? words.length * this.msPerWord;
+    // A word shows once about half of it has been heard (a streaming recogniser's interim lags a little).
+    const k = Math.min(words.length, Math.round((words.length * heardMs) / totalMs));
+    if (k <= this.shown) return undefined;
+    this.shown = k;
+    return words.slice(0, k).join('');
+  }
+
+  /** The turn was transcribed: the next one starts from nothing. */
+  endTurn(): void {
+    this.first = this.last = -1;
+    this.shown = 0;
   }
 }
 

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { CallContext, LlmChunk, LlmProvider, LlmRequest, SttProvider, SttResult, SttStream, TtsProvider, TtsRequest, Ulaw } from '../../adapters/kit/types.ts';
 import { ProviderError } from '../../adapters/kit/types.ts';
-import { parseTranscripts } from '../../adapters/local/simulated-stt.ts';
+import { InterimReveal, parseTranscripts } from '../../adapters/local/simulated-stt.ts';
 import { WorkflowResponder } from '../../adapters/local/workflow-responder.ts';
 import { registerProvider, type FactoryContext } from '../../adapters/kit/registry.ts';
 import type { WorkflowScript } from '../../adapters/kit/workflow-script.ts';
@@ -122,18 +122,27 @@ function wait(ms: number, provider: string, ...signals: AbortSignal[]): Promise<
 class SimSttStream implements SttStream {
   private next = 0;
   private closed = false;
+  /** Interim words, simulated as the local simulated STT does (a streaming STT's interims). */
+  private readonly interims = new InterimReveal();
+  onInterim?: (text: string) => void;
   constructor(
     private readonly name: string,
     private readonly scripted: ReturnType<typeof parseTranscripts>,
     private readonly draw: () => number,
     private readonly openSignal: AbortSignal,
   ) {}
-  push(): void {}
+  push(_pcm: Int16Array, speech: boolean): void {
+    if (this.closed) return;
+    const words = this.interims.push(speech, this.onInterim ? this.scripted[this.next] : undefined);
+    if (words !== undefined) this.onInterim!(words);
+  }
   async endTurn(signal: AbortSignal): Promise<SttResult> {
     if (this.closed) throw new ProviderError(this.name, 'aborted', 'stream closed');
     await wait(this.draw(), this.name, signal, this.openSignal);
     const t = this.scripted[this.next++];
-    return t ? { ...t } : { text: '' };
+    this.interims.endTurn();
+    if (!t) return { text: '' };
+    return t.language ? { text: t.text, language: t.language } : { text: t.text };
   }
   close(): void {
     this.closed = true;
