@@ -11,8 +11,9 @@
 //   profile. Goal (issue 14): slowest first token < 1.5 s, ≤ 3 hedges beyond the stalls, every
 //   answer from exactly one provider.
 // fat-tail: warm, fast, the primary stalling 3 s on 20 % of 3000 requests at 200/s.
-// overload: warm, fast; both providers slow down 4× at once (an overloaded pair): how much extra
-//   load hedging adds over the next 1000 requests at 100/s.
+// overload: warm, fast; both providers refuse 25 % of requests (5xx), the primary stalls 20 %:
+//   hedging must back off. latency shift: both 4× slower at once: the extra load hedging adds
+//   over the next 1000 requests at 100/s until the delay catches up.
 // k sweep: cold-start (turns back to back) for k = HEDGE_TAIL_MULTIPLE in 1.5…4, both profiles.
 // loopback: two fake OpenAI servers (test/support/fake-openai.ts) in WEAVER_LLM_CHAIN, real
 //   `openai` client, 30 turns 1 s apart, the primary's first token 3 s late on turn 0 and on 5
@@ -136,6 +137,16 @@ async function load(p: LlmProvider, n: number, rate: number): Promise<TurnResult
   return Promise.all(out);
 }
 
+/**
+ * A warm-up's burst starts and ends with a gentle second (40 requests/s). At a burst's edges the
+ * rescued stalls are not interleaved with answers from the primary: hundreds of requests sent
+ * before the first sample hedge their stalls at the prior's delay all at once, and after a
+ * burst's last answers only its last stalls' rescues are left. Five such rescues in a row are
+ * five consecutive breaker failures ("silent past its hedge"), which open the primary's breaker
+ * for BREAKER_COOLDOWN_MS, and a scenario measured in that window measures the breaker.
+ */
+const gentle = (p: LlmProvider) => load(p, 40, 40);
+
 /** Counts breaker openings: an open primary is skipped and cannot be hedged, which changes every figure. */
 function breakerOpens(health: ProviderHealth): { n: number } {
   const c = { n: 0 };
@@ -163,7 +174,9 @@ async function heavyTail() {
   const opens = breakerOpens(health);
   const budget = newBudget();
   const chain = new HedgedLlm([{ name: 'primary', provider: a.provider }, { name: 'secondary', provider: b.provider }], { health, settings, budget });
+  await gentle(chain);
   await load(chain, WARM, RATE); // fills the TTFT window the adaptive delay reads
+  await gentle(chain);
   const hedgesBefore = budget.totalHedges;
   const startedBefore = a.stats.started + b.stats.started;
   const res = await load(chain, N, RATE);
@@ -318,7 +331,9 @@ async function warmRun(a: Sim, b: Sim, warm: number, n: number, rate: number, ch
   const health = new ProviderHealth();
   const opens = breakerOpens(health);
   const chain = new HedgedLlm([{ name: a.provider.name, provider: a.provider }, { name: b.provider.name, provider: b.provider }], { health, settings, budget });
+  await gentle(chain);
   await load(chain, warm, rate);
+  await gentle(chain);
   change();
   const [h0, s0, st0] = [budget.totalHedges, a.stats.started + b.stats.started, a.stats.stalls];
   const res = await load(chain, n, rate);
