@@ -99,6 +99,13 @@ export const ConfigSchema = z.object({
   BARGE_IN_ENABLED: bool.default(true),
   /** While the agent's echo may be on the line, caller speech must be this many dB above the echo left after cancellation. */
   BARGE_IN_ECHO_MARGIN_DB: num(6, 0, 60),
+  /**
+   * Media Streams: start a speculative answer (cache, then LLM) on the interim transcript when the
+   * caller pauses on words that sound complete. Off by default: a speculation in the call's current
+   * language is thrown away when the final transcript switches language, and each mid-sentence
+   * pause on complete-sounding words costs a discarded request.
+   */
+  MEDIA_SPECULATION: bool.default(false),
   /** Simulated STT: how long it "thinks" before emitting the next transcript. */
   SIM_STT_LATENCY_MS: int(120, 0, 10_000),
 

@@ -7,7 +7,8 @@
 // Interim results, simulated too: while the engine flags frames as speech, the next scripted
 // transcript is revealed word by word in proportion to the speech time heard so far (from the
 // turn's first speech frame to its latest) against the utterance's length: `speechMs` when the
-// caller simulator knows it from the recording's labels, else `msPerWord` per word. A word shows
+// caller simulator knows it from the recording's labels, else `msPerWord` per word if set (else
+// none: an unpaced script would reveal its words early and end the turn at the first pause). A word shows
 // once about half of its share of the time has been heard, so the last one appears shortly
 // before the utterance ends, as a streaming recogniser's would.
 import type { CallContext, SttProvider, SttResult, SttStream } from '../kit/types.ts';
@@ -19,7 +20,11 @@ export interface SimulatedSttOptions {
   latencyMs: number;
   /** Emit simulated interim transcripts (default true). */
   interim?: boolean;
-  /** Speech time per revealed word when a transcript carries no speechMs (default 300). */
+  /**
+   * Speech time per revealed word when a transcript carries no speechMs. Unset (the default), such
+   * a transcript gets no interim results: without the utterance's length the words cannot keep
+   * pace with the audio, and words revealed early would end the turn at the first pause.
+   */
   msPerWord?: number;
   /** Where its lines go (default: nowhere). */
   log?: Logger;
@@ -74,7 +79,7 @@ class SimulatedSttStream implements SttStream {
     private readonly ctx: CallContext,
     private readonly openSignal: AbortSignal,
     private readonly logger: Logger,
-    private readonly interim: { enabled: boolean; msPerWord: number },
+    private readonly interim: { enabled: boolean; msPerWord?: number },
   ) {
     this.reveal = new InterimReveal(interim.msPerWord);
   }
@@ -122,7 +127,8 @@ export class InterimReveal {
   private last = -1;
   private shown = 0;
 
-  constructor(private readonly msPerWord = 300) {}
+  /** `msPerWord` paces scripts that carry no speechMs; without it they get no interim words. */
+  constructor(private readonly msPerWord?: number) {}
 
   /** One 20 ms frame; returns the words to show now when there are more than before. */
   push(speech: boolean, script: { text: string; speechMs?: number } | undefined): string | undefined {
@@ -136,7 +142,8 @@ export class InterimReveal {
     if (!script) return undefined;
     const words = splitWords(script.text);
     const heardMs = (this.last - this.first + 1) * FRAME_MS + LEAD_MS;
-    const totalMs = script.speechMs ?? words.length * this.msPerWord;
+    const totalMs = script.speechMs ?? (this.msPerWord === undefined ? undefined : words.length * this.msPerWord);
+    if (totalMs === undefined) return undefined;
     // A word shows once about half of it has been heard (a streaming recogniser's interim lags a little).
     const k = Math.min(words.length, Math.round((words.length * heardMs) / totalMs));
     if (k <= this.shown) return undefined;
@@ -187,13 +194,13 @@ export class SimulatedStt implements SttProvider {
   readonly name = 'simulated';
   private readonly latencyMs: number;
   private readonly log: Logger;
-  private readonly interim: { enabled: boolean; msPerWord: number };
+  private readonly interim: { enabled: boolean; msPerWord?: number };
 
   constructor(options: SimulatedSttOptions) {
     const ms = options?.latencyMs;
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new RangeError(`SimulatedStt: latencyMs must be a number ≥ 0, got ${ms}`);
-    const perWord = options.msPerWord ?? 300;
-    if (!(Number.isFinite(perWord) && perWord > 0)) throw new RangeError(`SimulatedStt: msPerWord must be a number > 0, got ${perWord}`);
+    const perWord = options.msPerWord;
+    if (perWord !== undefined && !(Number.isFinite(perWord) && perWord > 0)) throw new RangeError(`SimulatedStt: msPerWord must be a number > 0, got ${perWord}`);
     this.latencyMs = ms;
     this.interim = { enabled: options.interim ?? true, msPerWord: perWord };
     this.log = (options.log ?? silentLogger).child({ component: 'simulated-stt' });

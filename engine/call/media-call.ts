@@ -55,6 +55,9 @@ export class MediaCall extends CallTransport<MediaErrorKind> {
   private dspChannel?: DspChannel;
   private sttStream?: SttStream;
   private readonly detector: TurnDetector;
+  /** The latest interim transcript not yet offered to the core for speculation, and whether one is offered. */
+  private interimText?: string;
+  private offered = false;
   private readonly playout = new Playout();
   /** The sentences sent of the turn that spoke last, by mark: what a barge-in can say was heard. */
   private spoken?: { turn: TurnRecord; sentences: Array<{ mark: string; text: string }> };
@@ -132,7 +135,7 @@ export class MediaCall extends CallTransport<MediaErrorKind> {
     // tell the turn detector whether the words so far are complete (a short hangover) or trail off.
     this.sttStream.onInterim = b.wrap('interim transcript', (text: string) => {
       this.detector.setTranscript(text, this.core.language);
-      this.core.interim(text);
+      this.interimText = text;
     });
     this.log.info({ workflow: workflow.id, language: this.core.language, stt: stt.name, llm: llm.name, tts: tts.name }, 'call started');
   }
@@ -146,6 +149,19 @@ export class MediaCall extends CallTransport<MediaErrorKind> {
       // The detector decides what is the caller's voice (hysteresis, noise floor, the agent's echo).
       const e = this.detector.push(f, f.doneAt);
       this.sttStream!.push(f.pcm, this.detector.lastVoiced);
+      // Speculation (MEDIA_SPECULATION): offered once the caller pauses on words that sound
+      // complete, not on every partial mid-sentence (each would start an LLM request to be thrown
+      // away); withdrawn if the caller speaks again before it starts.
+      if (config.MEDIA_SPECULATION) {
+        if (this.interimText !== undefined && this.detector.pausing && this.detector.wordsComplete) {
+          this.core.interim(this.interimText);
+          this.interimText = undefined;
+          this.offered = true;
+        } else if (this.offered && this.detector.lastVoiced) {
+          this.core.interim('');
+          this.offered = false;
+        }
+      }
       if (!e) continue;
       if (e.type === 'start') this.core.userSpeaking();
       else if (e.type === 'voiced') {
@@ -156,6 +172,8 @@ export class MediaCall extends CallTransport<MediaErrorKind> {
         }
       } else {
         const stt = this.sttStream!;
+        this.offered = false;
+        this.interimText = undefined;
         this.core.input({ kind: 'speech', transcript: (signal) => stt.endTurn(signal), speechEnd: e.at, lastVoiceAt: e.lastVoiceAt });
       }
     }

@@ -139,6 +139,16 @@ export class TurnDetector {
     return this.completeness === 'complete' ? this.minHang : this.completeness === 'trailing' ? this.maxHang : this.opts.endSilenceMs;
   }
 
+  /** How complete the words recognised so far sound. */
+  get wordsComplete(): boolean {
+    return this.completeness === 'complete';
+  }
+
+  /** The caller is in a turn and the last frame was silence (the hangover is running). */
+  get pausing(): boolean {
+    return this.inTurn && this.silenceMs > 0;
+  }
+
   /** The words recognised so far in this turn (an interim transcript), in the call's language. */
   setTranscript(text: string, language?: string): void {
     this.words = text;

@@ -59,11 +59,17 @@ describe('SimulatedStt', () => {
     for (let i = 0; i < 50; i++) s.push(pcm, true); // 2 s
     expect(seen).toEqual(['Do ', 'Do you ', 'Do you treat ', 'Do you treat children?']);
     expect(await s.endTurn(live())).toEqual({ text: 'Do you treat children?' });
-    // The next turn starts from nothing, at the default pace (300 ms a word).
+    // The next transcript carries no length: no interim words for it (they could not keep pace)…
     seen.length = 0;
-    for (let i = 0; i < 10; i++) s.push(pcm, true);
-    expect(seen).toEqual(['Next ']);
+    for (let i = 0; i < 100; i++) s.push(pcm, true);
+    expect(seen).toEqual([]);
     s.close();
+    // …unless a pace is configured.
+    const paced = new SimulatedStt({ latencyMs: 0, msPerWord: 300 }).open(ctx(JSON.stringify(['Next one'])), live());
+    paced.onInterim = (t) => seen.push(t);
+    for (let i = 0; i < 10; i++) paced.push(pcm, true);
+    expect(seen).toEqual(['Next ']);
+    paced.close();
   });
 
   it('keeps a stray blip of speech from starting the reveal clock', () => {
