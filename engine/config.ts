@@ -15,6 +15,8 @@ export const ConfigSchema = z.object({
   // --- server
   PORT: int(8080, 0, 65535),
   HOST: z.string().default('0.0.0.0'),
+  /** Let this engine share PORT with another process already listening there (SO_REUSEPORT); off, a taken port stops startup. */
+  WEAVER_SHARE_PORT: bool.default(false),
   /**
    * Engine processes on this machine sharing PORT, each with its own DSP shards, under a supervisor
    * that restarts one that dies (engine/cluster/). 1: the engine runs in this process, as before.
@@ -31,8 +33,6 @@ export const ConfigSchema = z.object({
   REDIS_CALL_TTL_S: int(86_400, 60),
   /** Writes held while Redis is unreachable; past this the oldest are dropped and counted. */
   REDIS_WRITE_QUEUE_MAX: int(10_000, 0),
-  /** Let this engine share PORT with another process already listening there (SO_REUSEPORT); off, a taken port stops startup. */
-  WEAVER_SHARE_PORT: bool.default(false),
   /**
    * Plug-ins loaded before providers are built: comma-separated module paths (TypeScript or
    * JavaScript, relative to the working directory), each registering adapters with registerProvider.

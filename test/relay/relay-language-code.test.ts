@@ -13,7 +13,7 @@ describe('relay language codes', () => {
     const base = loadWorkflows(config.WORKFLOWS_DIR).get('demo-relay')!;
     const sent: any[] = [];
     const socket = { send: (t: string) => sent.push(JSON.parse(t)), close: () => {} };
-    const make = (relay: Record<string, unknown>) =>
+    const make = (relay: Record<string, string | boolean>) =>
       new RelayCall(socket, { config, metrics: createMetrics(), log, resolve: () => ({ workflow: { ...base, relay }, llm: { name: 'none', stream: async function* () {} }, ttsName: 'twilio' }) });
 
     const own = make({ ...base.relay, 'language.zh-HK.code': 'yue-HK' });
