@@ -1,7 +1,7 @@
 // Every provider of a role down in a live Media Streams call: the caller hears the workflow's
 // fallback line, synthesised at startup, instead of silence; the call goes on, or hangs up after
 // it when the workflow says so.
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,15 +30,21 @@ function brokenProviders(wf: Workflow) {
   };
 }
 
-let t: TestEngine | undefined;
-afterEach(async () => {
+// One engine for both cases (a second engine in one test process has missed media turns with Silero).
+let t: TestEngine;
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weaver-wf-'));
+  cpSync(WORKFLOWS, dir, { recursive: true });
+  const demo = JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8'));
+  writeFileSync(join(dir, 'demo-hangup.json'), JSON.stringify({ ...demo, id: 'demo-hangup', onAnswerFailure: 'hang-up' }));
+  t = await startTestEngine({ PERFORMANCE_CACHE_ENABLED: false, WORKFLOWS_DIR: dir }, { providers: brokenProviders });
+});
+afterAll(async () => {
   await t?.stop();
-  t = undefined;
 });
 
 describe('every provider down', () => {
   it('plays the pre-synthesised fallback line and the call goes on', async () => {
-    t = await startTestEngine({ PERFORMANCE_CACHE_ENABLED: false }, { providers: brokenProviders });
     const r = await simulateCall({ baseUrl: t.url, audio: AUDIO, transcripts: ['Is there parking at the clinic?'], speed: 2, tailMs: 3000 });
     const turn = t.engine.recent.get(r.callSid)!.turns.find((x) => x.index === 1)!;
     expect(turn.source).toBe('fallback');
@@ -50,12 +56,7 @@ describe('every provider down', () => {
   });
 
   it('hangs up after the fallback line when the workflow says onAnswerFailure: hang-up', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'weaver-wf-'));
-    cpSync(WORKFLOWS, dir, { recursive: true });
-    const demo = JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8'));
-    writeFileSync(join(dir, 'demo.json'), JSON.stringify({ ...demo, onAnswerFailure: 'hang-up' }));
-    t = await startTestEngine({ PERFORMANCE_CACHE_ENABLED: false, WORKFLOWS_DIR: dir }, { providers: brokenProviders });
-    const r = await simulateCall({ baseUrl: t.url, audio: AUDIO, transcripts: ['Is there parking at the clinic?'], speed: 2, tailMs: 8000 });
+    const r = await simulateCall({ baseUrl: t.url, workflow: 'demo-hangup', audio: AUDIO, transcripts: ['Is there parking at the clinic?'], speed: 2, tailMs: 8000 });
     expect(r.closeCode).toBe(1000);
     expect(r.closeReason).toBe('agent ended the call after playback');
     expect(t.engine.recent.get(r.callSid)!.turns.find((x) => x.index === 1)!.source).toBe('fallback');

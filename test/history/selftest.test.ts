@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestEngine, waitFor, type TestEngine } from '../support/engine.ts';
+import { startTestEngine, type TestEngine } from '../support/engine.ts';
 
 const TOKEN = 'selftest-token';
 const dir = mkdtempSync(join(tmpdir(), 'weaver-selftest-'));
@@ -55,9 +55,14 @@ describe('POST /selftest', () => {
     expect(report.pass).toBe(report.legs.every((l: { turns: Array<{ verdict: string }> }) => l.turns.every((x) => x.verdict === 'pass')));
 
     // Both calls are in the history as self-tests, and the trends leave them out.
-    await waitFor(() => t.engine.history.written >= 6, 'the self-test calls to be stored');
-    const list = await (await fetch(`${t.url}/calls?direction=selftest`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
-    expect(list.calls.map((c: { callSid: string }) => c.callSid).sort()).toEqual([media.callSid, relay.callSid].sort());
+    // Writes are batched off the call path: poll until both calls are stored (or time out).
+    const stored = async () => ((await (await fetch(`${t.url}/calls?direction=selftest`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()).calls as Array<{ callSid: string }>).map((c) => c.callSid).sort();
+    let sids: string[] = [];
+    for (let i = 0; i < 150 && sids.length < 2; i++) {
+      sids = await stored();
+      if (sids.length < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(sids).toEqual([media.callSid, relay.callSid].sort());
     const trends = await (await fetch(`${t.url}/history/trends?bucket=hour&from=${Date.now() - 3_600_000}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
     expect(trends.series).toEqual([]);
   }, 60_000);

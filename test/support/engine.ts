@@ -19,7 +19,7 @@ export interface TestEngine {
 }
 
 export async function startTestEngine(overrides: Partial<Record<keyof Config, unknown>> = {}, opts: { providers?: (wf: Workflow) => Providers } = {}): Promise<TestEngine> {
-  const config = loadConfig({}, { PORT: 0, HOST: '127.0.0.1', DSP_THREADS: 1, CACHE_DIR: mkdtempSync(join(tmpdir(), 'weaver-cache-')), SHUTDOWN_GRACE_MS: 0, ...overrides });
+  const config = loadConfig({}, { PORT: 0, HOST: '127.0.0.1', DSP_THREADS: 1, CACHE_DIR: mkdtempSync(join(tmpdir(), 'weaver-cache-')), HISTORY_PATH: join(mkdtempSync(join(tmpdir(), 'weaver-history-')), 'history.sqlite'), SHUTDOWN_GRACE_MS: 0, ...overrides });
   await loadPlugins(config.WEAVER_PLUGINS);
   const engine = await createEngine(config, opts);
   const server = await startServer(engine, routeGroups);
