@@ -141,6 +141,8 @@ export class HistoryStore {
         connectionString: o.databaseUrl,
         max: 4,
         connectionTimeoutMillis: 5000,
+        // A query on a connection that died without a close (a cut network) fails instead of waiting forever.
+        query_timeout: 5000,
         // bigint columns (Unix ms, counts) as numbers: they stay far below 2^53.
         types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
       });
