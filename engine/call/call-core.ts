@@ -17,6 +17,7 @@ import type { Metrics } from '../metrics/registry.ts';
 import type { AnswerCache, CacheHit, CacheKey } from './answer-cache.ts';
 import type { AnswerPiece, CallerInput, CallOutput, Utterance } from './io.ts';
 import { newTurn, recordTurn, type TurnRecord } from './turn-record.ts';
+import { routeOf, type Route } from '../providers/route.ts';
 import { Dialogue, initialLanguage } from './dialogue.ts';
 import { CallBoundary } from './boundary.ts';
 import { workflowLine } from '../language/prompts.ts';
@@ -48,12 +49,18 @@ export interface CallStart {
 /** What an answer source yields: a cache hit, or LLM tokens. */
 type AnswerEvent = { kind: 'hit'; hit: CacheHit } | { kind: 'token'; text: string; cacheable: boolean; endCall: boolean };
 
+/** When an answer's LLM request started, and where its route goes (the turn's, once it has one). */
+interface AnswerTiming {
+  llmRequestedAt?: number;
+  routes: Route[];
+}
+
 interface Speculation {
   key: string;
   ac: AbortController;
   events: ReplaySubject<AnswerEvent>;
   sub: Subscription;
-  timing: { llmRequestedAt?: number };
+  timing: AnswerTiming;
 }
 
 const specNormalise = (s: string) =>
@@ -87,6 +94,8 @@ export class CallCore {
   private readonly interrupt$ = new Subject<void>();
   private turnIndex = 0;
   private spec?: Speculation;
+  /** Speculations dropped since the last caller input (the next turn's outcome is "wasted" if none is adopted). */
+  private specDropped = 0;
   /** The answer last said: its history slot and turn, so an interruption can cut it to what was heard. */
   private current?: { historyIndex: number; turn: TurnRecord };
   /** The history slot of each turn that has said something. */
@@ -249,6 +258,8 @@ export class CallCore {
               rec.sttFinal = performance.now();
               rec.providerWaitMs += rec.sttFinal - rec.speechEnd;
               if (r.language) rec.sttLanguage = r.language;
+              const route = routeOf(r);
+              if (route) rec.routes.push(route);
               return r.text.trim();
             }),
           )
@@ -267,8 +278,11 @@ export class CallCore {
         rec.user = text;
         this.current = undefined; // the previous answer is over: an interruption now concerns this one
         this.switchLanguageFor(text, rec);
+        const pending = this.spec;
         const spec = input.kind !== 'dtmf' ? this.adoptSpeculation(this.specKey(text)) : undefined;
+        rec.speculation = spec ? 'hit' : pending ? 'contradicted' : this.specDropped > 0 ? 'wasted' : 'none';
         if (!spec) this.dropSpeculation();
+        this.specDropped = 0;
         const key = d.cacheKey();
         d.push({ role: 'user', content: text });
         return this.answer$(text, rec, key, signal, spec);
@@ -305,12 +319,17 @@ export class CallCore {
   /** Cache hit → its text (and audio); miss → LLM tokens. Said, then learned by the cache. */
   private answer$(text: string, rec: TurnRecord, key: CacheKey, signal: AbortSignal, spec?: Speculation): Observable<never> {
     const d = this.dialogue!;
-    const timing = spec?.timing ?? {};
+    let timing: AnswerTiming;
     let events$: Observable<AnswerEvent>;
     if (spec) {
+      // The speculation's LLM route (if it got that far) is this turn's, and so is any it starts later.
+      timing = spec.timing;
+      rec.routes.push(...timing.routes);
+      timing.routes = rec.routes;
       signal.addEventListener('abort', () => spec.ac.abort(), { once: true });
       events$ = spec.events.asObservable().pipe(finalize(() => spec.sub.unsubscribe()));
     } else {
+      timing = { routes: rec.routes };
       events$ = this.source$(text, [...d.history], key, signal, timing);
     }
     let hit: CacheHit | undefined;
@@ -355,7 +374,7 @@ export class CallCore {
   }
 
   /** Cache first, then the LLM; cold, so a speculation can buffer it and a turn can run it. */
-  private source$(text: string, messages: ChatMessage[], key: CacheKey, signal: AbortSignal, timing: { llmRequestedAt?: number }): Observable<AnswerEvent> {
+  private source$(text: string, messages: ChatMessage[], key: CacheKey, signal: AbortSignal, timing: AnswerTiming): Observable<AnswerEvent> {
     const d = this.dialogue!;
     const ctx = { ...d.ctx, parameters: { ...d.ctx.parameters } };
     return defer(() => from(this.lookup(key, text))).pipe(
@@ -363,7 +382,10 @@ export class CallCore {
         if (hit) return of({ kind: 'hit', hit });
         return defer(() => {
           timing.llmRequestedAt = performance.now();
-          return from(this.llm.stream({ ctx, messages, signal, state: key.state }));
+          const stream = this.llm.stream({ ctx, messages, signal, state: key.state });
+          const route = routeOf(stream);
+          if (route) timing.routes.push(route);
+          return from(stream);
         }).pipe(map((c): AnswerEvent => ({ kind: 'token', text: c.text, cacheable: c.cacheable !== false, endCall: c.endCall === true })));
       }),
     );
@@ -476,7 +498,7 @@ export class CallCore {
     this.dropSpeculation();
     const ac = new AbortController();
     const events = new ReplaySubject<AnswerEvent>();
-    const timing: { llmRequestedAt?: number } = {};
+    const timing: AnswerTiming = { routes: [] };
     const messages = [...this.dialogue.history, { role: 'user' as const, content: text }];
     const sub = this.source$(text, messages, this.dialogue.cacheKey(), ac.signal, timing).subscribe(events);
     this.spec = { key, ac, events, sub, timing };
@@ -499,6 +521,7 @@ export class CallCore {
     s.ac.abort();
     s.sub.unsubscribe();
     this.speculation.discarded++;
+    this.specDropped++;
   }
 }
 

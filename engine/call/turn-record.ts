@@ -1,8 +1,17 @@
 // Per-turn timestamps on one monotonic clock (performance.now()), named as in docs/architecture.md, "Latency":
 // speechEnd → sttFinal → responseStart → ttsFirstByte → firstAudioSent (docs/architecture.md).
 import type { Metrics } from '../metrics/registry.ts';
+import type { Route, RouteRole } from '../providers/route.ts';
 
 export type ResponseSource = 'greeting' | 'cache-exact' | 'cache-semantic' | 'llm' | 'fallback';
+
+/**
+ * What became of speculation for a caller turn: none (nothing speculated), hit (the final input
+ * adopted the speculative answer), contradicted (one was running but the final input differed, so
+ * it was thrown away), wasted (speculations started and were dropped before the final input came,
+ * e.g. the caller went on speaking, and none was running when it did).
+ */
+export type SpeculationOutcome = 'none' | 'hit' | 'wasted' | 'contradicted';
 
 export interface TurnLatency {
   /** firstAudioSent − speechEnd: what the caller feels, less the network. */
@@ -41,11 +50,35 @@ export interface TurnRecord {
   interrupted: boolean;
   /** On barge-in: the part of the answer the caller heard. */
   heard?: string;
+  /** Every provider chain request of the turn (STT, LLM, each TTS sentence), filled in by the chains as they run. */
+  routes: Route[];
+  /** What became of speculation for this caller turn (unset on the greeting). */
+  speculation?: SpeculationOutcome;
   latency: TurnLatency;
 }
 
+/** Per role, the providers that served a turn (in order, once each) and the hedges and failovers it took. */
+export interface TurnProviders {
+  providers: Partial<Record<RouteRole, string[]>>;
+  hedges: Array<{ role: RouteRole; from: string; to: string }>;
+  failovers: Array<{ role: RouteRole; from: string; to: string; midStream: boolean }>;
+}
+
+export function turnProviders(t: Pick<TurnRecord, 'routes'>): TurnProviders {
+  const out: TurnProviders = { providers: {}, hedges: [], failovers: [] };
+  for (const r of t.routes ?? []) {
+    if (r.provider) {
+      const list = (out.providers[r.role] ??= []);
+      if (!list.includes(r.provider)) list.push(r.provider);
+    }
+    out.hedges.push(...r.hedges.map((h) => ({ role: r.role, ...h })));
+    out.failovers.push(...r.failovers.map((f) => ({ role: r.role, ...f })));
+  }
+  return out;
+}
+
 export function newTurn(index: number, speechEnd: number, lastVoiceAt: number): TurnRecord {
-  return { index, speechEnd, lastVoiceAt, providerWaitMs: 0, audioBytes: 0, pendingBytes: 0, interrupted: false, latency: {} };
+  return { index, speechEnd, lastVoiceAt, providerWaitMs: 0, audioBytes: 0, pendingBytes: 0, interrupted: false, routes: [], latency: {} };
 }
 
 const r1 = (x: number) => Math.round(x * 10) / 10;

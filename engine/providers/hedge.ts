@@ -14,6 +14,7 @@
 import { ProviderError, type ProviderErrorKind } from '../../adapters/kit/types.ts';
 import type { ProviderHealth } from './health.ts';
 import type { Logger } from '../log.ts';
+import type { Route } from './route.ts';
 
 export interface Candidate<P> {
   /** Unique per engine: health, breaker and metrics are keyed by it. */
@@ -160,6 +161,8 @@ export interface RaceContext {
   settings: HedgeSettings;
   signal: AbortSignal;
   log?: Logger;
+  /** This request's route: the race notes its hedges, failovers and winner here (route.ts). */
+  route?: Route;
 }
 
 export interface Won<P, T> {
@@ -277,6 +280,7 @@ export function raceFirstOutput<P, T>(
         if (!to) return; // every breaker left is open
         rc.budget.noteHedge();
         health.recordHedge(c.name, to.name, delay);
+        rc.route?.hedges.push({ from: c.name, to: to.name });
       }, delay);
     };
 
@@ -297,7 +301,10 @@ export function raceFirstOutput<P, T>(
       rc.log?.warn({ provider: a.c.name, kind: pe.kind, err: pe.message }, 'provider attempt failed');
       if (atts.some((x) => x.live)) return; // another attempt may still win
       const to = launchNext();
-      if (to) health.recordFailover(a.c.name, to.name, pe.message, false);
+      if (to) {
+        health.recordFailover(a.c.name, to.name, pe.message, false);
+        rc.route?.failovers.push({ from: a.c.name, to: to.name, midStream: false });
+      }
       else finish(() => reject(combined(chain, errors)));
     };
 
@@ -320,6 +327,7 @@ export function raceFirstOutput<P, T>(
       health.recordFirstOutput(a.c.name, performance.now() - a.t0);
       health.breaker(a.c.name).success();
       rc.budget.success();
+      if (rc.route) rc.route.provider = a.c.name;
       finish(() => resolve({ candidate: a.c, iterator: a.it!, first: r, controller: a.ac, failed }));
     };
 
@@ -386,6 +394,7 @@ export async function* hedgedStream<P, T>(chain: string, cands: Candidate<P>[], 
       }
       if (!next || remaining.length === 0) throw pe;
       rc.health.recordFailover(won.candidate.name, remaining[0].name, pe.message, true);
+      rc.route?.failovers.push({ from: won.candidate.name, to: remaining[0].name, midStream: true });
       rc.log?.warn({ provider: won.candidate.name, kind: pe.kind }, 'stream failed mid-answer; finishing with the next provider');
       current = next;
     } finally {
