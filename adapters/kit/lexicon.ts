@@ -268,7 +268,7 @@ export const LIGHT_WORDS = new Set(
  * want to cancel" negates "cancel"; "no puedo ir" negates "ir"; "我唔想預約" negates "預約").
  */
 export const NEGATION_TRANSPARENT = new Set(
-  ('do does did am is are was were be been to want wants wanted need needs needed like would could can should will shall ' +
+  ('do does did am is are was were be been able to want wants wanted need needs needed like would could can should will shall ' +
     'have has had got going gonna wanna really actually even i you we me my it that this a an the yet so ' +
     'quiero quiere queremos quisiera puedo puede podemos poder voy vas va vamos a tengo tiene que necesito necesita ' +
     'me se lo la le yo usted es esta estoy ' +

@@ -265,17 +265,21 @@ export function readQuestion(norm: string): QuestionReading {
     if (previous && last) units[units.length - 1] = { ...last, fn: false, negated: true };
     else pending = units.length;
   };
-  const toks = words(rest.trim().replace(/\s+/g, ' '));
+  const toks = words(rest.trim().replace(/\s+/g, ' ')).flatMap(scriptRuns);
+  // An English word in a Chinese sentence ("幫我cancel個預約") is read only for what the lexicon
+  // says it is (an action, a service…): the sentence's own phrasings say the rest in Chinese,
+  // so an untyped borrowed word would look like a new topic where it is a synonym.
+  const borrowing = dominantScript(norm) === 'cjk';
   for (let i = 0; i < toks.length; i++) {
     const tok = toks[i];
-    if ([...tok].some(isCjk)) {
+    if (isCjk(tok[0])) {
       readCjkRun(tok, push, negate);
       continue;
     }
     const phrase = [3, 2].map((n) => toks.slice(i, i + n)).find((p) => p.length > 1 && LATIN_PHRASES.has(p.join(' ')));
     if (phrase) {
       const ref = LATIN_PHRASES.get(phrase.join(' '))!;
-      push({ key: `k:${ref.id}`, kind: ref.kind, fn: false, surface: phrase.join(' '), cjk: false });
+      push({ key: `k:${ref.id}`, kind: ref.kind, fn: borrowing && !ref.kind, surface: phrase.join(' '), cjk: false });
       i += phrase.length - 1;
       continue;
     }
@@ -290,10 +294,32 @@ export function readQuestion(norm: string): QuestionReading {
     }
     const st = stem(tok);
     const ref = LATIN_WORDS.get(tok) ?? LATIN_WORDS.get(st) ?? LATIN_WORDS.get(tok.replace(CLITIC, '$1'));
-    if (ref) push({ key: `k:${ref.id}`, kind: ref.kind, fn: false, surface: tok, cjk: false });
-    else push({ key: st, kind: null, fn: tok.length < 2 || ALL_FUNCTION_WORDS.has(tok) || FOLDED_LIGHT.has(tok), surface: tok, cjk: false });
+    if (ref) push({ key: `k:${ref.id}`, kind: ref.kind, fn: borrowing && !ref.kind, surface: tok, cjk: false });
+    else push({ key: st, kind: null, fn: borrowing || tok.length < 2 || ALL_FUNCTION_WORDS.has(tok) || FOLDED_LIGHT.has(tok), surface: tok, cjk: false });
   }
   return { entities: [...entities].sort(), numbers: [...numbers].sort(), units, negations };
+}
+
+/**
+ * A token split where the script changes: speech recognisers write an English word inside a
+ * Cantonese sentence with no space ("幫我cancel個預約"), and that word must be read as a word, not
+ * dropped with the CJK run's non-CJK characters.
+ */
+function scriptRuns(tok: string): string[] {
+  const runs: string[] = [];
+  let run = '';
+  let cjk = false;
+  for (const ch of tok) {
+    const c = isCjk(ch);
+    if (run && c !== cjk) {
+      runs.push(run);
+      run = '';
+    }
+    run += ch;
+    cjk = c;
+  }
+  if (run) runs.push(run);
+  return runs;
 }
 
 function readCjkRun(run: string, push: (u: Omit<TextUnit, 'negated'>) => void, negate: (previous?: boolean) => void): void {

@@ -99,14 +99,15 @@ export function guard(query: TextFeatures, entry: TextFeatures, coverage: Set<st
   for (const kind of new Set(entry.kinds.values())) {
     if (kind !== 'modifier' && kindsOf(query, kind).length === 0) return reject(kind === 'action' ? 'intent' : 'topic');
   }
-  // Other new words (the lexicon's untyped concepts, and words it does not know): one stray word
-  // among two shared ones is tolerated (a filler, an ASR slip); more, or with less in common, is
-  // another question ("where can I leave my car" is not "where are you").
+  // Other new words: one word the lexicon does not know, among two shared ones, is tolerated (a
+  // filler, an ASR slip); more, or with less in common, is another question ("where can I leave
+  // my car" is not "where are you"). A word the lexicon knows (an untyped concept) is no slip:
+  // new to the entry, it is another topic ("car insurance" is not "dental insurance").
   const unknown = novel.filter((w) => query.kinds.get(w) !== 'modifier');
   if (unknown.length > 0) {
     const missing = [...entry.content].filter((w) => !hasWord(query.content, w));
     if (anchored && missing.length > 0 && covered.length < 2) return reject('content-swap');
-    if (unknown.length > 1 || covered.length < 2) return reject('topic');
+    if (unknown.length > 1 || covered.length < 2 || unknown.some((w) => w.startsWith('k:'))) return reject('topic');
   }
   // Modifiers ("nearby", "dental", "the clinic") may be added to a question that shares something.
   const modifiers = novel.length - unknown.length;
@@ -126,10 +127,15 @@ function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-/** One side negates and the other does not, or one negates a word the other says plainly. */
+/**
+ * One side negates and the other does not, or one negates a word the other does not negate:
+ * "I didn't say I want to cancel" (negates "say") is not "I can't come, I want to cancel"
+ * (negates "come"), although both hold a negation. A negator that reached no word ("no
+ * thanks": ∅) only needs the other side to refuse something too.
+ */
 function contradicts(a: TextFeatures, b: TextFeatures): boolean {
   if (a.negated.size > 0 !== b.negated.size > 0) return true;
-  for (const w of a.negated) if (b.content.has(w) && !b.negated.has(w)) return true;
+  for (const w of a.negated) if (w !== '∅' && !b.negated.has(w)) return true;
   return false;
 }
 

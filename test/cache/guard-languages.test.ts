@@ -42,6 +42,15 @@ describe('guard: negation and refusal', () => {
     expect(reason('不要取消我的预约', '我去不了了，想取消预约。')).toBe('negation');
   });
 
+  it('two negations of different words do not match (what is negated must be the same)', () => {
+    // Each stored phrasing holds a negation ("can't come"); the question negates "say".
+    expect(reason("I didn't say I want to cancel my appointment", "I can't make my appointment, please cancel it.")).toBe('negation');
+    expect(reason('我冇話要取消預約', '我嚟唔到，想取消預約。')).toBe('negation');
+    expect(reason('我没说要取消预约', '我去不了了，想取消预约。')).toBe('negation');
+    // "won't be able to make it" negates what "can't make" does.
+    expect(reason("I won't be able to make it, can you cancel my appointment", "I can't make my appointment, please cancel it.")).toBe('ok');
+  });
+
   it('question forms and politeness are not negations', () => {
     expect(reason('你哋星期六開唔開？', '星期六有冇開？')).toBe('ok'); // A-not-A, 有冇
     expect(reason('收唔收保險？', '你哋收唔收牙科保險？')).toBe('ok');
@@ -108,6 +117,8 @@ describe('guard: a question that only shares the topic', () => {
     ['泊車幾多錢？', '診所有冇停車場？', ['可以喺邊度泊車？']],
     ['药店在哪里？', '诊所在哪里？', ['你们的地址是什么？']],
     ['你们看宠物吗？', '你们给小孩看牙吗？', ['儿童可以看吗？']],
+    // A word the lexicon knows, new to the entry: "car insurance" is not dental insurance.
+    ['do you accept car insurance', 'Do you accept dental insurance?', ['Do you take my insurance?']],
   ])('%s ≠ %s', (query, stored, others) => {
     expect(reasonInEntry(query, stored, others)).not.toBe('ok');
   });
@@ -127,5 +138,18 @@ describe('guard: paraphrases pass', () => {
     ['附近能停车吗？', '在哪里可以停车？', ['诊所有停车场吗？']],
   ])('%s ≈ %s', (query, stored, others) => {
     expect(reasonInEntry(query, stored, others)).toBe('ok');
+  });
+});
+
+describe('guard: English words inside Chinese sentences', () => {
+  it('a borrowed action is read as that action, so it is not served another intent', () => {
+    // Recognisers write it with no space; the word used to be dropped with the CJK run.
+    expect(reason('唔該幫我cancel個預約', '我想預約睇牙。')).toBe('intent');
+    expect(reason('唔該幫我 cancel 個預約', '我想預約睇牙。')).toBe('intent');
+    expect(reasonInEntry('唔該幫我cancel個預約', '幫我取消個預約。', ['我想取消預約。'])).toBe('ok');
+  });
+
+  it('a borrowed word the lexicon does not type is not a new topic', () => {
+    expect(reasonInEntry('幫我book個時間', '我想約時間睇牙醫。', ['我想預約睇牙。'])).toBe('ok');
   });
 });
