@@ -6,6 +6,8 @@
 // hostile HTTP. Figures: crashes, disturbed calls, RSS before/after, rejections counted, stack
 // traces logged. Writes bench/results/reliability.{json,md}.
 //   npm run reliability -- [--messages 100000] [--connections 32] [--out reliability]
+// With --soak it runs the soak instead (bench/soak.ts): 200 calls for 30 minutes by default.
+//   npm run reliability -- --soak 30m [--calls 200] [--relay 10] [--out soak]
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import WebSocket from 'ws';
@@ -14,11 +16,23 @@ import { startEngineProcess } from './load/engine-process.ts';
 import { sampleProc } from './load/procs.ts';
 import { simulateCall } from './load/twilio-sim.ts';
 import { simulateRelayCall } from './load/relay-sim.ts';
+import { parseDuration, runSoak, writeSoakReport } from './soak.ts';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
+if (process.argv.includes('--soak')) {
+  const durationMs = parseDuration(process.argv[process.argv.indexOf('--soak') + 1] ?? '30m');
+  const calls = arg('calls', 200);
+  const relayCalls = arg('relay', Math.round(calls / 20));
+  const out = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : 'soak';
+  const sampleMs = durationMs >= 600_000 ? 10_000 : 2000;
+  const warmupMs = Math.min(300_000, durationMs / 6);
+  const r = await runSoak({ durationMs, calls, relayCalls, sampleMs, warmupMs, progress: (m) => process.stderr.write(m + '\n') });
+  console.log(await writeSoakReport(r, out, `npm run reliability -- ${process.argv.slice(2).join(' ')}`));
+  process.exit(r.alive && r.counters.consistent ? 0 : 1);
+}
 const MESSAGES = arg('messages', 100_000);
 const CONNECTIONS = arg('connections', 32);
 const OUT = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : 'reliability';

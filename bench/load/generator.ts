@@ -93,7 +93,8 @@ export interface GenStats {
   /** From the engine's per-call reports (docs/architecture.md, "Latency" stages). */
   engine: Record<'turnMs' | 'sttMs' | 'responseMs' | 'ttsMs' | 'sendMs' | 'overheadMs' | 'hangoverMs', Percentiles> & { turnsBySource: Record<string, number> };
   bargeIns: { clears: number; reactionMs: Percentiles };
-  relay: { target: number; calls: number; failed: number; turns: number; unanswered: number; firstTokenMs: Percentiles };
+  /** started: relay calls begun since the generator started (calls, failed: those ended since sinceMs). */
+  relay: { target: number; started: number; calls: number; failed: number; turns: number; unanswered: number; firstTokenMs: Percentiles };
   marks: { received: number; echoed: number };
   /** How late the generator's own timer ran (ms): large values mean the generator was the bottleneck. */
   generatorTickLagMs: { p50: number | null; p99: number | null; max: number | null };
@@ -331,6 +332,7 @@ export class LoadGenerator {
   readonly results: CallResult[] = [];
   readonly relayResults: RelayResult[] = [];
   private relaySlots = 0;
+  private relayStarted = 0;
   private relayWanted = 0;
   private readonly questions: string[];
   private readonly r: () => number;
@@ -434,6 +436,7 @@ export class LoadGenerator {
     while (!this.stopped && this.relaySlots <= this.relayWanted) {
       const caller = new RelayCaller({ baseUrl: this.o.baseUrl, workflow: this.o.relayWorkflow ?? 'demo-relay', answerTimeoutMs: 10_000 });
       const res: RelayResult = { endedAt: 0, ok: true, firstTokenMs: [] };
+      this.relayStarted++;
       try {
         await caller.connect();
         for (let k = 0; k < 3 && !this.stopped; k++) {
@@ -489,7 +492,7 @@ export class LoadGenerator {
         const rr = this.relayResults.filter((r) => r.endedAt >= sinceMs);
         const ft = rr.flatMap((r) => r.firstTokenMs);
         const ok = ft.filter((x): x is number => x !== null);
-        return { target: this.relayWanted, calls: rr.length, failed: rr.filter((r) => !r.ok).length, turns: ft.length, unanswered: ft.length - ok.length, firstTokenMs: percentiles(ok) };
+        return { target: this.relayWanted, started: this.relayStarted, calls: rr.length, failed: rr.filter((r) => !r.ok).length, turns: ft.length, unanswered: ft.length - ok.length, firstTokenMs: percentiles(ok) };
       })(),
       marks: { received: rs.reduce((a, r) => a + r.marksReceived, 0), echoed: rs.reduce((a, r) => a + r.marksEchoed, 0) },
       generatorTickLagMs: { p50: this.tickLag.quantile(0.5), p99: this.tickLag.quantile(0.99), max: this.tickLag.count ? this.tickLag.max : null },
