@@ -4,6 +4,7 @@
 // the calls of both kinds. server.ts and routes/ only route into it.
 import type { Config } from './config.ts';
 import type { TtsProvider } from '../adapters/kit/types.ts';
+import { configureSharedHttpPool } from '../adapters/kit/http-pool.ts';
 import { loadWorkflows, type Workflow } from './workflow.ts';
 import { log as rootLog, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
@@ -73,6 +74,7 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
   const cluster = joinCluster(metrics.registry, Date.now()); // undefined unless a supervisor started this process
   const health = new ProviderHealth();
 
+  configureSharedHttpPool({ http2: config.PROVIDER_HTTP2, keepAliveMs: config.PROVIDER_KEEPALIVE_MS });
   // Build (and so validate) every workflow's providers at startup: a missing key fails now.
   const providers = new Map<string, Providers>();
   for (const wf of workflows.values()) {

@@ -7,6 +7,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ProviderError, type ChatMessage, type LlmChunk, type LlmProvider, type LlmRequest } from '../kit/types.ts';
 import { mapAnthropicError } from './errors.ts';
+import { sharedHttpPool, type HttpPool } from '../kit/http-pool.ts';
 
 export interface AnthropicLlmOptions {
   apiKey: string;
@@ -20,6 +21,8 @@ export interface AnthropicLlmOptions {
   timeoutMs?: number;
   /** Name for health/metrics; default "anthropic/<model>". */
   name?: string;
+  /** Connection pool (keep-alive, HTTP/2 where offered); default the process's shared one. */
+  http?: HttpPool;
 }
 
 /** Stands in for the caller when the history opens with the agent's greeting (the API wants a user turn first). */
@@ -50,6 +53,7 @@ export class AnthropicLlm implements LlmProvider {
   private readonly client: Anthropic;
   private readonly model: string;
   private readonly maxTokens: number;
+  private readonly http: HttpPool;
 
   constructor(private readonly opts: AnthropicLlmOptions) {
     if (!opts.apiKey) throw new Error('AnthropicLlm: apiKey is required');
@@ -58,7 +62,13 @@ export class AnthropicLlm implements LlmProvider {
     this.model = opts.model || 'claude-haiku-4-5';
     this.maxTokens = opts.maxTokens ?? 512;
     this.name = opts.name ?? `anthropic/${this.model}`;
-    this.client = new Anthropic({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: opts.timeoutMs ?? 30_000 });
+    this.http = opts.http ?? sharedHttpPool();
+    this.client = new Anthropic({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: opts.timeoutMs ?? 30_000, fetch: this.http.fetch });
+  }
+
+  /** Opens the connection the call's first answer will use (no request is sent). */
+  onCallStart(): Promise<void> {
+    return this.http.preconnect(this.client.baseURL);
   }
 
   async *stream(req: LlmRequest): AsyncGenerator<LlmChunk> {

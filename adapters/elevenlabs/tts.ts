@@ -5,6 +5,7 @@
 import { ElevenLabsClient, ElevenLabsError, ElevenLabsTimeoutError } from '@elevenlabs/elevenlabs-js';
 import { ProviderError, type TtsProvider, type TtsRequest, type Ulaw } from '../kit/types.ts';
 import { kindForStatus, retryAfterMs } from '../kit/http-status.ts';
+import { sharedHttpPool, type HttpPool } from '../kit/http-pool.ts';
 
 export interface ElevenLabsTtsOptions {
   apiKey: string;
@@ -21,6 +22,8 @@ export interface ElevenLabsTtsOptions {
   /** HTTP timeout until the response starts, ms (default 30 s). */
   timeoutMs?: number;
   name?: string;
+  /** Connection pool (keep-alive, HTTP/2 where offered); default the process's shared one. */
+  http?: HttpPool;
 }
 
 const inRange = (v: number | undefined, min: number, max: number) => v === undefined || (Number.isFinite(v) && v >= min && v <= max);
@@ -29,6 +32,7 @@ export class ElevenLabsTts implements TtsProvider {
   readonly name: string;
   private readonly client: ElevenLabsClient;
   private readonly modelId: string;
+  private readonly http: HttpPool;
 
   constructor(private readonly opts: ElevenLabsTtsOptions) {
     if (!opts.apiKey) throw new Error('ElevenLabsTts: apiKey is required');
@@ -39,7 +43,13 @@ export class ElevenLabsTts implements TtsProvider {
     this.modelId = opts.modelId || 'eleven_flash_v2_5';
     this.name = opts.name ?? `elevenlabs/${this.modelId}`;
     // The client's own timeout surfaces as an unclassified error, so ours (below) runs first.
-    this.client = new ElevenLabsClient({ apiKey: opts.apiKey, ...(opts.baseURL ? { baseUrl: opts.baseURL } : {}), maxRetries: 0, timeoutInSeconds: (opts.timeoutMs ?? 30_000) / 1000 + 5 });
+    this.http = opts.http ?? sharedHttpPool();
+    this.client = new ElevenLabsClient({ apiKey: opts.apiKey, ...(opts.baseURL ? { baseUrl: opts.baseURL } : {}), maxRetries: 0, timeoutInSeconds: (opts.timeoutMs ?? 30_000) / 1000 + 5, fetch: this.http.fetch });
+  }
+
+  /** Opens the connection the call's first sentence will use (no request is sent). */
+  onCallStart(): Promise<void> {
+    return this.http.preconnect(this.opts.baseURL ?? 'https://api.elevenlabs.io');
   }
 
   async *synthesize(req: TtsRequest): AsyncGenerator<Ulaw> {

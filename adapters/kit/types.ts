@@ -72,6 +72,12 @@ export interface SttStream {
 export interface ProviderLifecycle {
   /** Loads what the first call would otherwise wait for (a model, a WASM module, a connection). */
   warmUp?(): Promise<void>;
+  /**
+   * A call is starting: opens (or refreshes) what its first turn would otherwise wait for, such
+   * as a pooled connection's TCP + TLS handshake, without a billable request. The engine does
+   * not wait for it; a failure only means the first request connects itself.
+   */
+  onCallStart?(ctx: CallContext): Promise<void> | void;
   /** Releases connections and workers; no request is made afterwards. */
   close?(): Promise<void>;
 }

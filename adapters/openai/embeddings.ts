@@ -2,10 +2,11 @@
 // also works with any OpenAI-compatible server (set baseURL). The client asks for base64 by
 // default and decodes it to floats; vectors are re-normalised here because compatible servers
 // do not all return unit vectors.
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { EmbeddingProvider } from '../kit/types.ts';
 import { ProviderError } from '../kit/types.ts';
 import { mapOpenAiError } from './errors.ts';
+import { openAiClient } from './client.ts';
 
 export interface OpenAiEmbeddingOptions {
   apiKey?: string;
@@ -40,11 +41,11 @@ export class OpenAiEmbedding implements EmbeddingProvider {
     this.requestDims = opts.dimensions;
     this.dims = opts.dimensions ?? MODEL_DIMENSIONS[this.model];
     this.maxBatch = Math.max(1, Math.min(2048, opts.maxBatch ?? 256));
-    this.client = new OpenAI({
+    this.client = openAiClient({
       // The client refuses to start without a key; compatible local servers often need none.
       apiKey: opts.apiKey ?? (opts.baseURL ? 'unused' : undefined),
       baseURL: opts.baseURL,
-      timeout: opts.timeoutMs ?? 10_000,
+      timeoutMs: opts.timeoutMs ?? 10_000,
       maxRetries: opts.maxRetries ?? 1,
     });
   }

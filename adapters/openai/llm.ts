@@ -1,8 +1,11 @@
 // Streaming chat completions through the official `openai` client, against OpenAI or any
 // OpenAI-compatible server (`baseURL`). Retries are off (maxRetries 0): hedging and failover
-// across providers are the engine's job, and a hidden retry would only add latency.
-import OpenAI from 'openai';
+// across providers are the engine's job, and a hidden retry would only add latency. Requests go
+// through a keep-alive (HTTP/2 where offered) connection pool, pre-connected when a call starts.
+import type OpenAI from 'openai';
 import { ProviderError, type LlmChunk, type LlmProvider, type LlmRequest } from '../kit/types.ts';
+import { sharedHttpPool, type HttpPool } from '../kit/http-pool.ts';
+import { openAiClient } from './client.ts';
 import { mapOpenAiError } from './errors.ts';
 
 export interface OpenAiLlmOptions {
@@ -16,18 +19,27 @@ export interface OpenAiLlmOptions {
   timeoutMs?: number;
   /** Name for health/metrics; default "openai/<model>". */
   name?: string;
-  /** A pre-built client (the Azure adapter passes an AzureOpenAI one). */
+  /** A pre-built client (the Azure adapter passes an AzureOpenAI one, built with `http.fetch`). */
   client?: OpenAI;
+  /** Connection pool; default the process's shared one. */
+  http?: HttpPool;
 }
 
 export class OpenAiLlm implements LlmProvider {
   readonly name: string;
   private readonly client: OpenAI;
+  private readonly http: HttpPool;
 
   constructor(private readonly opts: OpenAiLlmOptions) {
     if (!opts.model) throw new Error('OpenAiLlm: model is required');
     this.name = opts.name ?? `openai/${opts.model}`;
-    this.client = opts.client ?? new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: opts.timeoutMs ?? 30_000 });
+    this.http = opts.http ?? sharedHttpPool();
+    this.client = opts.client ?? openAiClient(opts, this.http);
+  }
+
+  /** Opens the connection the call's first answer will use (no request is sent). */
+  onCallStart(): Promise<void> {
+    return this.http.preconnect(this.client.baseURL);
   }
 
   async *stream(req: LlmRequest): AsyncGenerator<LlmChunk> {

@@ -2,10 +2,12 @@
 // compatible server). The endpoint is not streaming, so the stream buffers one VAD turn: from
 // shortly before the first speech frame (pre-roll, so the first syllable is not clipped) until
 // endTurn(), then uploads it as a 16-bit 8 kHz WAV file. A turn with no speech makes no request.
-import OpenAI, { toFile } from 'openai';
+import { toFile, type OpenAI } from 'openai';
 import { wavFromPcm16 } from '../audio.ts';
 import { ProviderError, type CallContext, type SttProvider, type SttResult, type SttStream } from '../kit/types.ts';
 import { mapOpenAiError } from './errors.ts';
+import { openAiClient } from './client.ts';
+import { sharedHttpPool, type HttpPool } from '../kit/http-pool.ts';
 
 export interface OpenAiSttOptions {
   apiKey: string;
@@ -23,6 +25,8 @@ export interface OpenAiSttOptions {
   timeoutMs?: number;
   name?: string;
   client?: OpenAI;
+  /** Connection pool; default the process's shared one. */
+  http?: HttpPool;
 }
 
 const RATE = 8000;
@@ -31,11 +35,18 @@ export class OpenAiStt implements SttProvider {
   readonly name: string;
   readonly model: string;
   readonly client: OpenAI;
+  private readonly http: HttpPool;
 
   constructor(readonly opts: OpenAiSttOptions) {
     this.model = opts.model ?? 'gpt-4o-mini-transcribe';
     this.name = opts.name ?? `openai-stt/${this.model}`;
-    this.client = opts.client ?? new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: opts.timeoutMs ?? 30_000 });
+    this.http = opts.http ?? sharedHttpPool();
+    this.client = opts.client ?? openAiClient(opts, this.http);
+  }
+
+  /** Opens the connection the call's first upload will use (no request is sent). */
+  onCallStart(): Promise<void> {
+    return this.http.preconnect(this.client.baseURL);
   }
 
   open(ctx: CallContext, signal: AbortSignal): SttStream {

@@ -1,11 +1,13 @@
 // Text-to-speech through OpenAI's speech endpoint (or a compatible server). Asks for raw PCM
 // (24 kHz s16le) or WAV and converts it to 8 kHz μ-law as it streams in, so the first audio
 // reaches the caller before the whole sentence is synthesized.
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { StreamingResampler } from '../audio.ts';
 import { encodeUlaw } from '../kit/ulaw.ts';
 import { ProviderError, type TtsProvider, type TtsRequest, type Ulaw } from '../kit/types.ts';
 import { mapOpenAiError } from './errors.ts';
+import { openAiClient } from './client.ts';
+import { sharedHttpPool, type HttpPool } from '../kit/http-pool.ts';
 
 export interface OpenAiTtsOptions {
   apiKey: string;
@@ -22,6 +24,8 @@ export interface OpenAiTtsOptions {
   timeoutMs?: number;
   name?: string;
   client?: OpenAI;
+  /** Connection pool; default the process's shared one. */
+  http?: HttpPool;
 }
 
 /** OpenAI's `pcm` format: 24 kHz, 16-bit little-endian, mono. */
@@ -52,11 +56,18 @@ export class OpenAiTts implements TtsProvider {
   readonly name: string;
   private readonly client: OpenAI;
   private readonly model: string;
+  private readonly http: HttpPool;
 
   constructor(private readonly opts: OpenAiTtsOptions) {
     this.model = opts.model ?? 'gpt-4o-mini-tts';
     this.name = opts.name ?? `openai-tts/${this.model}`;
-    this.client = opts.client ?? new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: opts.timeoutMs ?? 30_000 });
+    this.http = opts.http ?? sharedHttpPool();
+    this.client = opts.client ?? openAiClient(opts, this.http);
+  }
+
+  /** Opens the connection the call's first sentence will use (no request is sent). */
+  onCallStart(): Promise<void> {
+    return this.http.preconnect(this.client.baseURL);
   }
 
   async *synthesize(req: TtsRequest): AsyncGenerator<Ulaw> {

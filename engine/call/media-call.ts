@@ -17,6 +17,7 @@ import { turnDetectorFor, type TurnDetector } from './turn-detector.ts';
 import { Playout } from './playout.ts';
 import { SentenceChunker } from './sentence-chunker.ts';
 import type { TurnRecord } from './turn-record.ts';
+import { callStarting } from '../providers/call-start.ts';
 
 /** What the call needs from the socket; call-socket.ts adapts uWebSockets.js to it. */
 export interface MediaSocket {
@@ -130,6 +131,7 @@ export class MediaCall extends CallTransport<MediaErrorKind> {
     this.core.ended$.subscribe(() => sessionSignal.abort());
     const started = this.core.start({ callSid: msg.start.callSid, workflow, llm, ttsName: tts.name, parameters: params, language: params.language });
     if (started.rejectedLanguage !== undefined) this.guard.reject('bad_language', `unknown language ${JSON.stringify(started.rejectedLanguage).slice(0, 40)}: using the workflow's ${this.core.language}`);
+    callStarting([stt, llm, tts], this.core.dialogue!.ctx, this.log); // connections warm before the first turn
     this.sttStream = stt.open(this.core.dialogue!.ctx, sessionSignal.signal);
     // Interim transcripts (from STTs that give them) let the core start a speculative answer, and
     // tell the turn detector whether the words so far are complete (a short hangover) or trail off.

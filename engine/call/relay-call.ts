@@ -12,6 +12,7 @@ import type { CallCoreDeps } from './call-core.ts';
 import { CallTransport } from './call-transport.ts';
 import type { Utterance } from './io.ts';
 import type { TurnRecord } from './turn-record.ts';
+import { callStarting } from '../providers/call-start.ts';
 
 export interface RelaySocket {
   send(text: string): void;
@@ -124,6 +125,7 @@ export class RelayCall extends CallTransport<RelayCallErrorKind> {
     if (workflow.mode !== 'relay') this.log.warn({ workflow: workflow.id, mode: workflow.mode }, 'a media-mode workflow on the relay socket: answering with its LLM anyway');
     const started = this.core.start({ callSid: msg.callSid, workflow, llm, ttsName, parameters: params, language: params.language });
     if (started.rejectedLanguage !== undefined) this.guard.reject('bad_language', `unknown language ${JSON.stringify(started.rejectedLanguage).slice(0, 40)}: using the workflow's ${this.core.language}`);
+    callStarting([llm], this.core.dialogue!.ctx, this.log); // the LLM's connection warm before the first turn
     this.log.info({ workflow: workflow.id, language: this.core.language, llm: llm.name, from: msg.from || undefined, direction: msg.direction || undefined }, 'relay call started');
   }
 

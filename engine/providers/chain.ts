@@ -62,6 +62,11 @@ abstract class ChainBase<P extends { name: string }> {
     await Promise.all(this.candidates.map((c) => (c.provider as ProviderLifecycle).close?.()));
   }
 
+  /** Pre-connects every provider of the chain: a hedge or failover must not pay a handshake either. */
+  async onCallStart(ctx: CallContext): Promise<void> {
+    await Promise.all(this.candidates.map(async (c) => (c.provider as ProviderLifecycle).onCallStart?.(ctx)));
+  }
+
   protected rc(signal: AbortSignal): RaceContext {
     return { health: this.health, budget: this.budget, settings: this.settings, signal, log: this.log };
   }
