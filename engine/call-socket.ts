@@ -111,6 +111,14 @@ function upgradeCall(engine: Engine, mode: 'media' | 'relay', res: HttpResponse,
     res.writeStatus('503 Service Unavailable').end(refused);
     return;
   }
+  // Resource pressure: logged when it starts and ends (engine.ts), counted per socket.
+  const pressure = engine.admission.check();
+  if (pressure) {
+    engine.metrics.socketsRefused.inc({ transport: mode, reason: pressure.reason });
+    res.writeStatus('503 Service Unavailable').end(pressure.text);
+    return;
+  }
+  engine.admission.admitted();
   res.upgrade<CallSocketData>(data, info.headers['sec-websocket-key'], info.headers['sec-websocket-protocol'] ?? '', info.headers['sec-websocket-extensions'] ?? '', context);
 }
 

@@ -59,6 +59,16 @@ export const ConfigSchema = z.object({
    * it is closed: memory stays bounded. 4 MB is minutes of base64 μ-law.
    */
   MAX_SOCKET_BUFFER_BYTES: int(4 * 1024 * 1024, 16 * 1024),
+  /**
+   * New calls are refused (503 with a reason) once fewer than this many file descriptors remain
+   * under the process's soft RLIMIT_NOFILE, keeping room for the live calls' provider connections
+   * and files; 0: no check (engine/admission.ts).
+   */
+  ADMISSION_FD_RESERVE: int(64, 0, 1_000_000),
+  /** The process's memory limit in MB; 0: the container's (cgroup) limit, if it has one. */
+  MEMORY_LIMIT_MB: int(0, 0),
+  /** New calls are refused while RSS is above this share of MEMORY_LIMIT_MB, or the V8 heap above this share of its limit. */
+  ADMISSION_MEMORY_RATIO: num(0.9, 0.1, 1),
 
   // --- DSP (workers/)
   DSP_THREADS: int(Math.max(1, availableParallelism()), 1, 64),

@@ -25,6 +25,7 @@ import { cacheVoice, workflowVoice } from './call/dialogue.ts';
 import { Apologies } from './call/apologies.ts';
 import { chainVoice } from './language/registry.ts';
 import { warmUpDetection } from './language/detect.ts';
+import { Admission } from './admission.ts';
 
 export type { LiveCall };
 export type CallMode = 'media' | 'relay';
@@ -51,6 +52,8 @@ export interface Engine {
   /** This process's place among the supervisor's processes (WEAVER_PROCESSES > 1; engine/cluster/). */
   readonly cluster?: ClusterMember;
   readonly startedAt: number;
+  /** Refuses new calls near the file-descriptor or memory limit (engine/admission.ts). */
+  readonly admission: Admission;
   draining: boolean;
   providersFor(workflow: Workflow): Providers;
   workflow(id: string | undefined): Workflow | undefined;
@@ -133,8 +136,13 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
     },
   });
 
+  const admission = new Admission(config, (r) =>
+    r ? log.warn({ reason: r.reason, detail: r.text }, `refusing new calls: ${r.text}`) : log.info('admitting new calls again: resources back under their limits'),
+  );
+
   const engine: Engine = {
     config,
+    admission,
     log,
     workflows,
     metrics,

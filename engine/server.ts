@@ -43,6 +43,12 @@ export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<S
     '/twilio/voice',
     twilioWebhook(config, ({ res, g, info }) => {
       const params = new URLSearchParams(info.query);
+      // A new call near the fd or memory limit is refused here, before Twilio opens its socket.
+      const pressure = engine.admission.check();
+      if (pressure) {
+        engine.metrics.socketsRefused.inc({ transport: 'webhook', reason: pressure.reason });
+        return send(res, g, '503 Service Unavailable', 'text/plain', pressure.text);
+      }
       const wf = engine.workflow(params.get('workflow') ?? undefined);
       if (!wf) return send(res, g, '404 Not Found', 'text/plain', `unknown workflow ${params.get('workflow')}`);
       const host = config.PUBLIC_HOST ?? info.headers.host ?? `localhost:${config.PORT}`;

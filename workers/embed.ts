@@ -13,8 +13,11 @@ export interface EmbedBackend {
   options: unknown;
 }
 
-/** Either a batch to embed, or a request for the backend's name and size (loads it). */
-export type EmbedTask = { texts: string[] } | { info: true };
+/**
+ * Either a batch to embed, or a request for the backend's name and size (loads it). `crash` is
+ * test-only fault injection: the thread exits before answering, as a killed worker would.
+ */
+export type EmbedTask = { texts: string[]; crash?: true } | { info: true };
 
 export interface EmbedInfo {
   name: string;
@@ -41,6 +44,7 @@ export default async function embed(task: EmbedTask): Promise<Float32Array | Emb
     throw e;
   }
   if ('info' in task) return { name: b.name, dimensions: b.dimensions };
+  if (task?.crash) process.exit(1); // in a worker thread this ends the thread, not the process
   if (!Array.isArray(task?.texts) || task.texts.some((t) => typeof t !== 'string')) throw new Error('embed worker: task.texts must be an array of strings');
   const vecs = await b.embed(task.texts);
   const flat = new Float32Array(vecs.length * b.dimensions);

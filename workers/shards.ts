@@ -24,6 +24,7 @@ export interface DspShardDetail {
   tasks: number;
   framesProcessed: number;
   workerRestarts: number;
+  framesLost: number;
   queueDepth: number;
 }
 
@@ -146,6 +147,7 @@ class Shard {
   tasks = 0;
   framesProcessed = 0;
   workerRestarts = 0;
+  framesLost = 0;
   workerCalls = 0;
 
   constructor(
@@ -272,6 +274,7 @@ class Shard {
         (err: unknown) => {
           // Re-send the closes: harmless on a fresh worker, needed if this worker survived.
           this.closes.push(...task.closed);
+          this.framesLost += n;
           this.log.error(
             { shard: this.index, err, lostFrames: n, calls: entries.map((e) => e.channel.callId) },
             'DSP batch lost (worker fault): its frames are dropped, not reprocessed',
@@ -333,6 +336,7 @@ class Shard {
       tasks: this.tasks,
       framesProcessed: this.framesProcessed,
       workerRestarts: this.workerRestarts,
+      framesLost: this.framesLost,
       queueDepth: this.queueDepth,
     };
   }
@@ -391,6 +395,7 @@ export class DspShards {
       tasks: sum('tasks'),
       framesProcessed: sum('framesProcessed'),
       workerRestarts: sum('workerRestarts'),
+      framesLost: sum('framesLost'),
       queueDepth: sum('queueDepth'),
       shards,
     };

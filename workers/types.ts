@@ -51,5 +51,7 @@ export interface DspShardStats {
   tasks: number;
   framesProcessed: number;
   workerRestarts: number;
+  /** Frames dropped with a batch whose worker died (never reprocessed). */
+  framesLost: number;
   queueDepth: number;
 }

@@ -126,8 +126,9 @@ export class InlineDsp {
       tasks: this.tasks,
       framesProcessed: this.framesProcessed,
       workerRestarts: 0,
+      framesLost: 0,
       queueDepth: 0,
-      shards: [{ calls, workerCalls: calls, tasks: this.tasks, framesProcessed: this.framesProcessed, workerRestarts: 0, queueDepth: 0 }],
+      shards: [{ calls, workerCalls: calls, tasks: this.tasks, framesProcessed: this.framesProcessed, workerRestarts: 0, framesLost: 0, queueDepth: 0 }],
     };
   }
 

@@ -44,6 +44,7 @@ export class EmbedPool implements EmbeddingProvider {
   private closed = false;
   private tasksRun = 0;
   private readonly maxBatch: number;
+  private fault = false;
 
   private constructor(
     private readonly pool: Piscina,
@@ -119,8 +120,11 @@ export class EmbedPool implements EmbeddingProvider {
       if (batch.length === 0) continue;
       this.inFlight++;
       this.tasksRun++;
+      const crash = this.fault ? ({ crash: true } as const) : {};
+      this.fault = false;
+      // A thread that dies fails its batch (the cache counts a miss); Piscina starts a new one.
       this.pool
-        .run({ texts: batch.map((p) => p.text) } satisfies EmbedTask)
+        .run({ texts: batch.map((p) => p.text), ...crash } satisfies EmbedTask)
         .then(
           (flat: Float32Array) => {
             const d = this.dimensions;
@@ -133,6 +137,11 @@ export class EmbedPool implements EmbeddingProvider {
           if (this.queue.length > 0) this.flush();
         });
     }
+  }
+
+  /** @internal Test-only fault injection: the thread that takes the next batch dies running it. */
+  injectWorkerFault(): void {
+    this.fault = true;
   }
 
   async close(): Promise<void> {

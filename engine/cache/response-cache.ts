@@ -388,6 +388,17 @@ export class ResponseCache {
     return this.index.slotStats();
   }
 
+  /**
+   * @internal Test-only fault injection: the embedding worker thread that takes the next batch
+   * dies (CACHE_EMBED_THREADS > 0). False when embeddings run on the main thread.
+   */
+  injectEmbedWorkerFault(): boolean {
+    const p = this.embedder.provider as Partial<{ injectWorkerFault(): void }>;
+    if (typeof p.injectWorkerFault !== 'function') return false;
+    p.injectWorkerFault();
+    return true;
+  }
+
   has(entryId: string): boolean {
     return this.index.has(entryId);
   }

@@ -18,7 +18,7 @@ export const LIVE_WINDOW_S = 300;
 /** What the scrape-time gauges read; every field optional so a partial engine still scrapes. */
 export interface MetricSources {
   providers?: () => Array<{ provider: string; role: string; requests: number; errors: number; errorRate: number; hedges: number; failovers: number; ttftMs: { p95: number | null }; breaker: string }>;
-  dsp?: () => { threads: number; calls: number; tasks: number; framesProcessed: number; workerRestarts: number; queueDepth: number };
+  dsp?: () => { threads: number; calls: number; tasks: number; framesProcessed: number; workerRestarts: number; framesLost: number; queueDepth: number };
   cache?: () => Record<string, unknown> | undefined;
   rollingTurn?: () => { p50: number | null; p95: number | null; p99: number | null };
 }
@@ -55,7 +55,7 @@ export function createMetrics() {
     callsTotal: new client.Counter({ name: 'weaver_calls_total', help: 'Calls ended, by outcome', labelNames: ['mode', 'outcome'], registers: [registry] }),
     protocolErrors: new client.Counter({ name: 'weaver_protocol_errors_total', help: 'Rejected inbound socket messages, by kind', labelNames: ['transport', 'kind'], registers: [registry] }),
     errors: new client.Counter({ name: 'weaver_errors_total', help: 'Errors by kind', labelNames: ['kind'], registers: [registry] }),
-    socketsRefused: new client.Counter({ name: 'weaver_sockets_refused_total', help: 'Call sockets refused or closed by a limit, by reason', labelNames: ['transport', 'reason'], registers: [registry] }),
+    socketsRefused: new client.Counter({ name: 'weaver_sockets_refused_total', help: 'New calls refused (transport webhook: the voice webhook; media, relay: the socket upgrade) and call sockets closed by a limit, by reason', labelNames: ['transport', 'reason'], registers: [registry] }),
     framesIn: new client.Counter({ name: 'weaver_frames_in_total', help: 'Inbound media frames', registers: [registry] }),
     framesOut: new client.Counter({ name: 'weaver_frames_out_total', help: 'Outbound media messages', registers: [registry] }),
     turns: new client.Counter({ name: 'weaver_turns_total', help: 'Answered turns by response source', labelNames: ['source'], registers: [registry] }),
@@ -142,6 +142,7 @@ export function createMetrics() {
   dspGauge('weaver_dsp_tasks', 'DSP tasks run since start', 'tasks');
   dspGauge('weaver_dsp_frames_processed', 'Frames processed by the DSP pool since start', 'framesProcessed');
   dspGauge('weaver_dsp_worker_restarts', 'DSP worker threads replaced after a fault', 'workerRestarts');
+  dspGauge('weaver_dsp_frames_lost', 'Caller frames dropped with a DSP batch whose worker died', 'framesLost');
 
   new client.Gauge({
     name: 'weaver_cache_stat',
