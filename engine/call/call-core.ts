@@ -21,6 +21,7 @@ import { routeOf, type Route } from '../providers/route.ts';
 import { Dialogue, initialLanguage } from './dialogue.ts';
 import { CallBoundary } from './boundary.ts';
 import { workflowLine } from '../language/prompts.ts';
+import type { CallPredictions, Predictor } from './prediction.ts';
 
 export type CallState = 'connecting' | 'listening' | 'user' | 'thinking' | 'speaking' | 'ended';
 
@@ -33,6 +34,8 @@ export interface CallCoreDeps {
   voiceFor?: (locale: string, ttsProvider: string) => string | undefined;
   /** The workflow's fallback line, synthesised at startup: heard even when every TTS is down. */
   apology?: (workflowId: string, locale: string) => Uint8Array | undefined;
+  /** Synthesises the likely next answer in the background (prediction.ts); engine-wide. */
+  predictor?: Predictor;
 }
 
 export interface CallStart {
@@ -57,6 +60,8 @@ interface AnswerTiming {
 
 interface Speculation {
   key: string;
+  /** The interim words it answers, normalised. */
+  words: string;
   ac: AbortController;
   events: ReplaySubject<AnswerEvent>;
   sub: Subscription;
@@ -101,6 +106,9 @@ export class CallCore {
   /** The history slot of each turn that has said something. */
   private readonly slots = new WeakMap<TurnRecord, number>();
   private hangupAfterPlayout = false;
+  /** What this call's answers predict (prediction.ts), and how many turns were answered. */
+  private readonly predictions?: CallPredictions;
+  private answered = 0;
   /** A caller turn is being transcribed: a pending hang-up waits to hear whether it said anything. */
   private callerTurnOpen = false;
 
@@ -109,6 +117,7 @@ export class CallCore {
     private readonly deps: CallCoreDeps,
   ) {
     this.log = deps.log;
+    this.predictions = deps.predictor?.forCall(deps.cache, deps.log);
     this.boundary = new CallBoundary((err, where) => {
       deps.metrics.errors.inc({ kind: 'call_exception' });
       this.log.error({ err, where }, 'call failed: ending it (other calls are untouched)');
@@ -207,6 +216,7 @@ export class CallCore {
     this.outcome = outcome;
     this.interrupt$.next();
     this.dropSpeculation();
+    this.predictions?.end();
     this.interim$.complete();
     this.inputs$.complete();
     this.ended$.next(outcome);
@@ -280,7 +290,8 @@ export class CallCore {
         this.switchLanguageFor(text, rec);
         const pending = this.spec;
         const spec = input.kind !== 'dtmf' ? this.adoptSpeculation(this.specKey(text)) : undefined;
-        rec.speculation = spec ? 'hit' : pending ? 'contradicted' : this.specDropped > 0 ? 'wasted' : 'none';
+        // A running speculation on other words was contradicted; on the same words it was wasted (the language or the context moved on).
+        rec.speculation = spec ? 'hit' : pending ? (pending.words === specNormalise(text) ? 'wasted' : 'contradicted') : this.specDropped > 0 ? 'wasted' : 'none';
         if (!spec) this.dropSpeculation();
         this.specDropped = 0;
         const key = d.cacheKey();
@@ -359,6 +370,7 @@ export class CallCore {
       filter((p) => p.text !== '' || p.audio !== undefined),
     );
     const u = this.utterance(rec, pieces, signal);
+    const ordinal = ++this.answered;
     return this.say$(u).pipe(
       tap({
         complete: () => {
@@ -367,7 +379,8 @@ export class CallCore {
           const audio = u.audio.length > 0 ? Buffer.concat(u.audio) : undefined;
           if (hit) {
             if (!hit.audio && audio) this.deps.cache?.attachAudio(hit.entryId, key.voice, audio);
-          } else this.learn(key, text, rec.answer ?? '', cacheable, audio);
+            this.predict(ordinal, hit.entryId, key, { hit: true, audio: hit.audio !== undefined });
+          } else this.learn(key, text, rec.answer ?? '', cacheable, audio, ordinal);
         },
       }),
     );
@@ -472,15 +485,28 @@ export class CallCore {
   }
 
   /** Offers a finished LLM answer to the cache (it decides whether to keep it); never throws. */
-  private learn(key: CacheKey, query: string, answer: string, cacheable: boolean, audio?: Uint8Array): void {
+  private learn(key: CacheKey, query: string, answer: string, cacheable: boolean, audio: Uint8Array | undefined, ordinal: number): void {
     const cache = this.deps.cache;
     if (!cache || !query || !answer) return;
     cache
       .learn(key, query, answer, cacheable)
       .then((id) => {
         if (id && audio && audio.length > 0) cache.attachAudio(id, key.voice, audio);
+        if (id) this.predict(ordinal, id, key, { hit: false, audio: false });
       })
       .catch((e) => this.log.warn({ err: e }, 'cache learn failed'));
+  }
+
+  /** A turn was answered by a cache entry: counted as following the previous one; what follows it may be synthesised now. */
+  private predict(ordinal: number, entryId: string, key: CacheKey, how: { hit: boolean; audio: boolean }): void {
+    if (!this.predictions || this.state === 'ended') return;
+    const out = this.output;
+    const d = this.dialogue!;
+    const voice = d.voice();
+    const language = d.language;
+    // Only in the voice the entry's audio is kept for (a language switch may have moved the call on).
+    const synth = out.presynthesize && d.cacheKey().voice === key.voice ? (t: string, signal: AbortSignal) => out.presynthesize!(t, voice, language, signal) : undefined;
+    this.predictions.answered(ordinal, entryId, key, how, synth);
   }
 
   // ------------------------------------------------------------------ speculation
@@ -501,7 +527,7 @@ export class CallCore {
     const timing: AnswerTiming = { routes: [] };
     const messages = [...this.dialogue.history, { role: 'user' as const, content: text }];
     const sub = this.source$(text, messages, this.dialogue.cacheKey(), ac.signal, timing).subscribe(events);
-    this.spec = { key, ac, events, sub, timing };
+    this.spec = { key, words: specNormalise(text), ac, events, sub, timing };
     this.speculation.started++;
     this.log.debug({ partial: text }, 'speculating on interim input');
   }

@@ -17,6 +17,7 @@ import { turnDetectorFor, type TurnDetector } from './turn-detector.ts';
 import { Playout } from './playout.ts';
 import { SentenceChunker } from './sentence-chunker.ts';
 import type { TurnRecord } from './turn-record.ts';
+import { routeOf } from '../providers/route.ts';
 import { callStarting } from '../providers/call-start.ts';
 
 /** What the call needs from the socket; call-socket.ts adapts uWebSockets.js to it. */
@@ -199,6 +200,15 @@ export class MediaCall extends CallTransport<MediaErrorKind> {
     this.core.end('agent-hangup', 1000, 'agent ended the call after playback');
   }
 
+  /** A whole text through the call's TTS chain, sent nowhere: a predicted answer's audio for the cache. */
+  async presynthesize(text: string, voice: string, language: string, signal: AbortSignal): Promise<Uint8Array> {
+    const d = this.core.dialogue!;
+    const ctx = { ...d.ctx, language, parameters: { ...d.ctx.parameters } };
+    const parts: Uint8Array[] = [];
+    for await (const a of this.setup.tts.synthesize({ ctx, text, voice, language, signal })) parts.push(a);
+    return Buffer.concat(parts);
+  }
+
   shutdown(code: number, reason: string, socketGone: boolean): void {
     this.dspChannel?.close();
     this.sttStream?.close();
@@ -234,8 +244,11 @@ export class MediaCall extends CallTransport<MediaErrorKind> {
       // An LLM answer waits for its first whole sentence: that wait is the provider's too.
       if (rec.source === 'llm' && rec.firstAudioSent === undefined && rec.responseStart !== undefined && rec.ttsFirstByte === undefined) rec.providerWaitMs += performance.now() - rec.responseStart;
       const requestedAt = performance.now();
+      const audio = this.setup.tts.synthesize({ ctx: u.ctx, text: sentence, voice: u.voice, language: u.language, signal: u.signal });
+      const route = routeOf(audio);
+      if (route) rec.routes.push(route);
       return concat(
-        from(this.setup.tts.synthesize({ ctx: u.ctx, text: sentence, voice: u.voice, language: u.language, signal: u.signal })).pipe(
+        from(audio).pipe(
           filter((a) => a.length > 0),
           tap((a) => {
             u.audio.push(a);

@@ -6,10 +6,11 @@ import type { Route, RouteRole } from '../providers/route.ts';
 export type ResponseSource = 'greeting' | 'cache-exact' | 'cache-semantic' | 'llm' | 'fallback';
 
 /**
- * What became of speculation for a caller turn: none (nothing speculated), hit (the final input
- * adopted the speculative answer), contradicted (one was running but the final input differed, so
- * it was thrown away), wasted (speculations started and were dropped before the final input came,
- * e.g. the caller went on speaking, and none was running when it did).
+ * What became of speculation for a caller turn: none (nothing speculated); hit (the final input
+ * adopted the speculative answer); contradicted (one was running on other words than the final
+ * input's, and was thrown away); wasted (thrown away for another reason: it had the final's words
+ * but the language or the context had moved on, or none was running at the final input but some
+ * had started and been dropped since the previous one).
  */
 export type SpeculationOutcome = 'none' | 'hit' | 'wasted' | 'contradicted';
 

@@ -1,7 +1,7 @@
 // GET /calls/:sid's answer: a call's status record joined with its session's turns and a
 // per-stage latency breakdown (docs/architecture.md, "Latency" names; percentiles, never only means).
 import type { ChatMessage } from '../../adapters/kit/types.ts';
-import type { TurnLatency, TurnRecord } from '../call/turn-record.ts';
+import { turnProviders, type TurnLatency, type TurnProviders, type TurnRecord } from '../call/turn-record.ts';
 import type { CallRecord, CallMode } from './registry.ts';
 
 /** The parts of a media or relay session a view needs. */
@@ -19,6 +19,25 @@ export interface StageSummary {
   max: number;
 }
 
+/** Which providers served a turn and what it took, as the API gives it for a live or a stored turn. */
+export interface TurnRoutes {
+  /** Per role, the provider that served it (several, comma-separated, when more than one did). */
+  providers: { stt?: string; llm?: string; tts?: string };
+  hedges: number;
+  hedgedTo: TurnProviders['hedges'];
+  failovers: number;
+  failedOverTo: TurnProviders['failovers'];
+  /** none | hit | wasted | contradicted; absent on the greeting. */
+  speculation?: string;
+}
+
+export function turnRoutes(t: TurnRecord): TurnRoutes {
+  const p = turnProviders(t);
+  const providers: TurnRoutes['providers'] = {};
+  for (const role of ['stt', 'llm', 'tts'] as const) if (p.providers[role]?.length) providers[role] = p.providers[role]!.join(', ');
+  return { providers, hedges: p.hedges.length, hedgedTo: p.hedges, failovers: p.failovers.length, failedOverTo: p.failovers, speculation: t.speculation };
+}
+
 export interface CallView {
   callSid: string;
   mode?: CallMode;
@@ -32,16 +51,18 @@ export interface CallView {
   statusEvents: CallRecord['statusEvents'];
   streamEvents: CallRecord['streamEvents'];
   handoff?: CallRecord['handoff'];
-  turns: Array<{
-    index: number;
-    user?: string;
-    answer?: string;
-    source?: string;
-    interrupted: boolean;
-    heard?: string;
-    languageSwitch?: string;
-    latency: TurnLatency;
-  }>;
+  turns: Array<
+    {
+      index: number;
+      user?: string;
+      answer?: string;
+      source?: string;
+      interrupted: boolean;
+      heard?: string;
+      languageSwitch?: string;
+      latency: TurnLatency;
+    } & TurnRoutes
+  >;
   /** Over the caller's turns (not the greeting). In relay mode turnMs = prompt received → first token sent. */
   latency: Partial<Record<keyof TurnLatency, StageSummary>>;
   history?: ChatMessage[];
@@ -90,6 +111,7 @@ export function callView(callSid: string, record: CallRecord | undefined, sessio
       interrupted: t.interrupted,
       heard: t.heard,
       languageSwitch: t.languageSwitch,
+      ...turnRoutes(t),
       latency: t.latency,
     })),
     latency,

@@ -3,7 +3,28 @@
 // Append a migration to change the schema; never edit one that has shipped. Every statement is
 // IF NOT EXISTS so two engines migrating one SQLite file at once (Kysely's SQLite adapter takes no
 // lock) converge instead of failing.
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+/**
+ * ALTER TABLE … ADD COLUMN, if the column is not there yet. PostgreSQL says IF NOT EXISTS itself;
+ * SQLite has no such clause, so its columns are read first and a column another engine added in
+ * the meantime (no migration lock on SQLite) is not an error.
+ */
+async function addColumns(db: Kysely<any>, table: string, columns: Array<[name: string, type: 'text' | 'integer']>): Promise<void> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    for (const [name, type] of columns) await sql`alter table ${sql.table(table)} add column if not exists ${sql.ref(name)} ${sql.raw(type)}`.execute(db);
+    return;
+  }
+  const have = new Set((await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(db)).rows.map((r) => r.name));
+  for (const [name, type] of columns) {
+    if (have.has(name)) continue;
+    try {
+      await db.schema.alterTable(table).addColumn(name, type).execute();
+    } catch (e) {
+      if (!/duplicate column/i.test((e as Error).message)) throw e;
+    }
+  }
+}
 
 export const MIGRATIONS: Record<string, Migration> = {
   '2025-01-001-calls-turns-events': {
@@ -82,6 +103,22 @@ export const MIGRATIONS: Record<string, Migration> = {
     },
     async down(db: Kysely<any>) {
       for (const t of ['events', 'turns', 'calls']) await db.schema.dropTable(t).ifExists().execute();
+    },
+  },
+  // Per turn, which provider served each role and what it took (engine/providers/route.ts): the LLM's
+  // winner goes in the first migration's `provider`, its hedge count (all roles) in `hedges`.
+  '2025-02-001-turn-routes': {
+    async up(db: Kysely<any>) {
+      await addColumns(db, 'turns', [
+        ['stt_provider', 'text'],
+        ['tts_provider', 'text'],
+        ['hedged_to', 'text'],
+        ['failovers', 'integer'],
+        ['failed_over_to', 'text'],
+      ]);
+    },
+    async down(db: Kysely<any>) {
+      for (const c of ['stt_provider', 'tts_provider', 'hedged_to', 'failovers', 'failed_over_to']) await db.schema.alterTable('turns').dropColumn(c).execute();
     },
   },
 };

@@ -2,7 +2,7 @@
 // turnDone$, ended$) and from the registry's callbacks: plain rows for the write queue. Nothing
 // here reads the network or the disk; redaction and masking happen in the store thread.
 import { randomUUID } from 'node:crypto';
-import type { TurnRecord } from '../call/turn-record.ts';
+import { turnProviders, type TurnRecord } from '../call/turn-record.ts';
 import type { CallRecord, RegistryEvent } from '../calls/registry.ts';
 import { percentile } from '../calls/call-view.ts';
 import type { CallUpsert, EventRow, HistoryOp, TurnRow } from './schema.ts';
@@ -27,13 +27,6 @@ export interface RecordableCall {
   readonly sessionId?: string;
   readonly setupInfo?: { from?: string; to?: string; direction?: string };
   readonly core?: { dialogue?: { ctx: { parameters?: Record<string, string> } }; speculation?: object };
-}
-
-/** Fields a turn record may carry beyond today's (the provider that answered, its hedges, speculation). */
-interface TurnExtras {
-  provider?: string;
-  hedges?: number;
-  speculation?: string;
 }
 
 /** The customParameter POST /selftest sets on its calls, so history can tell them apart. */
@@ -66,8 +59,9 @@ export function callStartRow(call: RecordableCall, record: CallRecord | undefine
 }
 
 export function turnRow(call: RecordableCall, t: TurnRecord, targetMs: number): TurnRow {
-  const x = t as TurnRecord & TurnExtras;
   const l = t.latency;
+  const p = turnProviders(t);
+  const names = (list?: string[]) => (list?.length ? list.join(', ') : null);
   const ok = turnOk(t, targetMs);
   return {
     call_sid: call.callSid,
@@ -79,9 +73,14 @@ export function turnRow(call: RecordableCall, t: TurnRecord, targetMs: number): 
     answer_text: t.answer ?? null,
     heard_text: t.interrupted ? (t.heard ?? '') : null,
     source: t.source ?? null,
-    provider: x.provider ?? null,
-    hedges: x.hedges ?? null,
-    speculation: x.speculation ?? null,
+    provider: names(p.providers.llm),
+    stt_provider: names(p.providers.stt),
+    tts_provider: names(p.providers.tts),
+    hedges: p.hedges.length,
+    hedged_to: p.hedges.length ? JSON.stringify(p.hedges) : null,
+    failovers: p.failovers.length,
+    failed_over_to: p.failovers.length ? JSON.stringify(p.failovers) : null,
+    speculation: t.speculation ?? null,
     language: call.language ?? null,
     stt_language: t.sttLanguage ?? null,
     language_switch: t.languageSwitch ?? null,

@@ -51,10 +51,21 @@ export interface TurnsTable {
   heard_text: string | null;
   /** greeting | cache-exact | cache-semantic | llm | fallback (and any source added later). */
   source: string | null;
-  /** The provider that answered, when the engine reports it; null when not known. */
+  /**
+   * The LLM provider whose answer the caller got (several, comma-separated, when one finished
+   * another's answer); null when no LLM answered (a cache hit, the greeting). The same for
+   * stt_provider (Media Streams) and tts_provider (Media Streams, every sentence's).
+   */
   provider: string | null;
+  stt_provider: string | null;
+  tts_provider: string | null;
+  /** Hedges fired over all the turn's provider requests; hedged_to lists them, JSON [{role, from, to}]. */
   hedges: number | null;
-  /** adopted | discarded | null (none, or not reported). */
+  hedged_to: string | null;
+  /** Failovers (an error, a timeout or a stall); failed_over_to lists them, JSON [{role, from, to, midStream}]. */
+  failovers: number | null;
+  failed_over_to: string | null;
+  /** none | hit | wasted | contradicted (engine/call/turn-record.ts); null for the greeting and rows older than the field. */
   speculation: string | null;
   /** The conversation's language for this turn; the STT's reported one; "en-US→es-ES" on a switch. */
   language: string | null;

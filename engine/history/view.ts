@@ -2,7 +2,7 @@
 // in the shape GET /calls/:sid gives for a live call (engine/calls/call-view.ts) plus what only
 // the history has (quality, offsets, every event), and the CSV export.
 import type { TurnLatency } from '../call/turn-record.ts';
-import { summarise, type CallView } from '../calls/call-view.ts';
+import { summarise, type CallView, type TurnRoutes } from '../calls/call-view.ts';
 import type { CallDetail } from './store.ts';
 import type { CallRow, EventRow, TurnRow } from './schema.ts';
 
@@ -73,6 +73,27 @@ export function turnLatency(t: TurnRow): TurnLatency {
   return l;
 }
 
+/** A JSON list column; a value that does not parse reads as empty (the row is still shown). */
+function jsonList<T>(v: string | null): T[] {
+  if (v === null) return [];
+  try {
+    const x: unknown = JSON.parse(v);
+    return Array.isArray(x) ? (x as T[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+export function storedRoutes(t: TurnRow): TurnRoutes {
+  const providers: TurnRoutes['providers'] = {};
+  if (t.stt_provider) providers.stt = t.stt_provider;
+  if (t.provider) providers.llm = t.provider;
+  if (t.tts_provider) providers.tts = t.tts_provider;
+  const hedgedTo = jsonList<TurnRoutes['hedgedTo'][number]>(t.hedged_to);
+  const failedOverTo = jsonList<TurnRoutes['failedOverTo'][number]>(t.failed_over_to);
+  return { providers, hedges: t.hedges ?? hedgedTo.length, hedgedTo, failovers: t.failovers ?? failedOverTo.length, failedOverTo, speculation: opt(t.speculation) };
+}
+
 export function storedTurn(t: TurnRow) {
   return {
     index: t.idx,
@@ -82,9 +103,7 @@ export function storedTurn(t: TurnRow) {
     user: opt(t.user_text),
     answer: opt(t.answer_text),
     source: opt(t.source),
-    provider: opt(t.provider),
-    hedges: opt(t.hedges),
-    speculation: opt(t.speculation),
+    ...storedRoutes(t),
     interrupted: t.interrupted === 1,
     heard: opt(t.heard_text),
     language: opt(t.language),
@@ -134,7 +153,10 @@ export function storedCallView(d: CallDetail) {
 // ------------------------------------------------------------------ CSV
 
 const CSV_CALL_COLUMNS: Array<keyof CallSummary> = ['callSid', 'startedAt', 'endedAt', 'durationMs', 'mode', 'workflow', 'direction', 'from', 'to', 'outcome', 'status', 'language', 'languages', 'turns', 'quality', 'turnP50Ms', 'turnP95Ms', 'bargeIns', 'protocolErrors', 'instance'];
-const CSV_TURN_COLUMNS = ['callSid', 'index', 'at', 'source', 'language', 'languageSwitch', 'interrupted', 'ok', 'hangoverMs', 'sttMs', 'responseMs', 'ttsMs', 'sendMs', 'turnMs', 'overheadMs', 'user', 'answer', 'heard'] as const;
+const CSV_TURN_COLUMNS = ['callSid', 'index', 'at', 'source', 'language', 'languageSwitch', 'interrupted', 'ok', 'hangoverMs', 'sttMs', 'responseMs', 'ttsMs', 'sendMs', 'turnMs', 'overheadMs', 'sttProvider', 'llmProvider', 'ttsProvider', 'hedges', 'hedgedTo', 'failovers', 'failedOverTo', 'speculation', 'user', 'answer', 'heard'] as const;
+
+/** "llm openai-a→openai-b; tts espeak→polly (mid-answer)": a route list in one CSV field. */
+const csvMoves = (list: Array<{ role: string; from: string; to: string; midStream?: boolean }>) => list.map((m) => `${m.role} ${m.from}→${m.to}${m.midStream ? ' (mid-answer)' : ''}`).join('; ');
 
 /** RFC 4180 field; a leading =, +, - or @ is prefixed with ' so a spreadsheet does not run it as a formula. */
 export function csvField(v: unknown): string {
@@ -170,6 +192,14 @@ export const csvTurnRow = (t: TurnRow) => {
     sendMs: v.latency.sendMs,
     turnMs: v.latency.turnMs,
     overheadMs: v.latency.overheadMs,
+    sttProvider: v.providers.stt,
+    llmProvider: v.providers.llm,
+    ttsProvider: v.providers.tts,
+    hedges: v.hedges,
+    hedgedTo: csvMoves(v.hedgedTo),
+    failovers: v.failovers,
+    failedOverTo: csvMoves(v.failedOverTo),
+    speculation: v.speculation,
     user: v.user,
     answer: v.answer,
     heard: v.heard,

@@ -15,6 +15,7 @@ import type { CallContext, ChatMessage, LlmChunk, LlmProvider, LlmRequest, Provi
 import { ProviderError } from '../../adapters/kit/types.ts';
 import { hedgedStream, raceFirstOutput, toProviderError, HedgeBudget, DEFAULT_HEDGE, type Candidate, type HedgeSettings, type RaceContext, type StreamJob } from './hedge.ts';
 import { ProviderHealth } from './health.ts';
+import { newRoute, withRoute, type Route, type RouteRole } from './route.ts';
 import type { Logger } from '../log.ts';
 
 export interface ChainOptions {
@@ -37,7 +38,7 @@ abstract class ChainBase<P extends { name: string }> {
   protected readonly log?: Logger;
 
   constructor(
-    role: string,
+    protected readonly role: RouteRole,
     readonly candidates: Candidate<P>[],
     o: ChainOptions = {},
   ) {
@@ -67,15 +68,16 @@ abstract class ChainBase<P extends { name: string }> {
     await Promise.all(this.candidates.map(async (c) => (c.provider as ProviderLifecycle).onCallStart?.(ctx)));
   }
 
-  protected rc(signal: AbortSignal): RaceContext {
-    return { health: this.health, budget: this.budget, settings: this.settings, signal, log: this.log };
+  protected rc(signal: AbortSignal, route?: Route): RaceContext {
+    return { health: this.health, budget: this.budget, settings: this.settings, signal, log: this.log, route };
   }
 
-  /** The job hedged over the chain; a chain of one only passes it through, metered. */
+  /** The job hedged over the chain; a chain of one only passes it through, metered. Its route (route.ts) rides along. */
   protected run<T>(job: StreamJob<P, T>, signal: AbortSignal): AsyncIterable<T> {
     const [only] = this.candidates;
-    if (this.candidates.length === 1) return metered(this.health, only.name, signal, () => job.start(only, signal));
-    return hedgedStream(this.name, this.candidates, job, this.rc(signal));
+    const route = newRoute(this.role);
+    if (this.candidates.length === 1) return withRoute(metered(this.health, only.name, signal, () => job.start(only, signal), route), route);
+    return withRoute(hedgedStream(this.name, this.candidates, job, this.rc(signal, route)), route);
   }
 }
 
@@ -84,12 +86,13 @@ abstract class ChainBase<P extends { name: string }> {
  * comes (no hedge, no first-output or stall limit), but its requests, errors, first-output times
  * and breaker state are recorded like any chain's, so /health and /metrics count it.
  */
-async function* metered<T>(health: ProviderHealth, name: string, signal: AbortSignal, source: () => AsyncIterable<T>): AsyncGenerator<T> {
+async function* metered<T>(health: ProviderHealth, name: string, signal: AbortSignal, source: () => AsyncIterable<T>, route?: Route): AsyncGenerator<T> {
   health.recordRequest(name);
   const t0 = performance.now();
   let first = true;
   const answered = () => {
     first = false;
+    if (route) route.provider = name;
     health.recordFirstOutput(name, performance.now() - t0);
     health.breaker(name).success();
   };
@@ -241,8 +244,8 @@ export class HedgedStt extends ChainBase<SttProvider> implements SttProvider {
     return new HedgedSttStream(this, ctx, signal);
   }
   /** @internal used by the stream */
-  raceContext(signal: AbortSignal): RaceContext {
-    return this.rc(signal);
+  raceContext(signal: AbortSignal, route?: Route): RaceContext {
+    return this.rc(signal, route);
   }
 }
 
@@ -273,10 +276,17 @@ class MeteredSttStream implements SttStream {
   }
   async endTurn(signal: AbortSignal): Promise<SttResult> {
     const inner = this.inner;
-    for await (const r of metered(this.health, this.c.name, signal, async function* () {
-      yield await inner.endTurn(signal);
-    }))
-      return r;
+    const route = newRoute('stt');
+    for await (const r of metered(
+      this.health,
+      this.c.name,
+      signal,
+      async function* () {
+        yield await inner.endTurn(signal);
+      },
+      route,
+    ))
+      return withRoute({ ...r }, route); // a copy: the route belongs to this turn's result alone
     throw new ProviderError(this.c.name, 'server', 'no transcript'); // unreachable: the source yields once or throws
   }
   close(): void {
@@ -347,14 +357,15 @@ class HedgedSttStream implements SttStream {
     async function* one(c: Candidate<SttProvider>, sig: AbortSignal): AsyncGenerator<SttResult> {
       yield await streamFor(c).endTurn(sig);
     }
-    const rc = this.chain.raceContext(signal);
+    const route = newRoute('stt');
+    const rc = this.chain.raceContext(signal, route);
     rc.budget.noteRequest();
     try {
       const won = await raceFirstOutput(this.chain.name, order, one, rc);
       won.iterator.return?.()?.catch(() => {});
       if (won.failed.has(this.active.name)) this.active = won.candidate; // later turns stay on the one that works
       this.dropStreams((name) => name !== this.active.name);
-      return won.first.done ? { text: '' } : won.first.value;
+      return withRoute(won.first.done ? { text: '' } : { ...won.first.value }, route);
     } catch (e) {
       // Streams that failed are re-opened fresh on the next turn.
       if (!signal.aborted) this.dropStreams(() => true);

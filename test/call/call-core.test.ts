@@ -10,6 +10,8 @@ import { loadWorkflows, type Workflow } from '../../engine/workflow.ts';
 import { createMetrics } from '../../engine/metrics/registry.ts';
 import { log } from '../../engine/log.ts';
 import { CallCore } from '../../engine/call/call-core.ts';
+import { turnProviders } from '../../engine/call/turn-record.ts';
+import { HedgedLlm, candidates } from '../../engine/providers/chain.ts';
 import type { CallOutput, Utterance } from '../../engine/call/io.ts';
 import type { AnswerCache, CacheHit, CacheKey } from '../../engine/call/answer-cache.ts';
 
@@ -257,6 +259,51 @@ describe('CallCore', () => {
     await until(() => core.turns.length === 2, 'the second turn');
     expect(core.speculation).toEqual({ started: 2, adopted: 1, discarded: 1 });
     expect(output.said.at(-1)).toBe('Answer to Where is the clinic?'); // never the speculative one
+    // Each turn records what became of speculation: adopted, then running on other words.
+    expect(core.turns.map((t) => t.speculation)).toEqual(['hit', 'contradicted']);
+    // One started and dropped before the final input (an empty prompt), none running at it: wasted.
+    core.interim('What about weekends');
+    await until(() => llm.requests.length === 4, 'the third speculation'); // the second turn's own request was the third
+    core.input(text(''));
+    core.input(text('Do you open on Sundays?'));
+    await until(() => core.turns.length === 3, 'the third turn');
+    // No interim input at all: none.
+    core.input(text('Do you take cards?'));
+    await until(() => core.turns.length === 4, 'the fourth turn');
+    expect(core.turns.map((t) => t.speculation)).toEqual(['hit', 'contradicted', 'wasted', 'none']);
+  });
+
+  it('records on each turn the provider the LLM chain chose, with its hedges and failovers', async () => {
+    const answer = (name: string, first: Promise<void>) => ({
+      name,
+      async *stream(req: LlmRequest): AsyncIterable<LlmChunk> {
+        await first;
+        if (!req.signal.aborted) yield { text: `From ${name}.` };
+      },
+    });
+    let releasePrimary!: () => void;
+    const primaryHeld = new Promise<void>((r) => (releasePrimary = r));
+    // The primary stays silent on the first answer (hedged: the secondary answers), then fails outright (failover).
+    let calls = 0;
+    const primary: LlmProvider = {
+      name: 'primary',
+      stream(req) {
+        return calls++ === 0 ? answer('primary', primaryHeld).stream(req) : (async function* (): AsyncIterable<LlmChunk> {
+          throw new Error('primary down');
+        })();
+      },
+    };
+    const chain = new HedgedLlm(candidates([primary, answer('secondary', Promise.resolve())]), { settings: { minDelayMs: 20, maxDelayMs: 20, firstOutputTimeoutMs: 60_000, stallTimeoutMs: 60_000 }, budgetRatio: 1 });
+    const { core, output } = call(chain);
+    core.input(text('Is there parking?'));
+    await until(() => core.turns.length === 1, 'the hedged turn');
+    releasePrimary();
+    core.input(text('Where is the clinic?'));
+    await until(() => core.turns.length === 2, 'the failed-over turn');
+    expect(output.said).toEqual(['From secondary.', 'From secondary.']);
+    const routes = core.turns.map((t) => turnProviders(t));
+    expect(routes[0]).toEqual({ providers: { llm: ['secondary'] }, hedges: [{ role: 'llm', from: 'primary', to: 'secondary' }], failovers: [] });
+    expect(routes[1]).toEqual({ providers: { llm: ['secondary'] }, hedges: [], failovers: [{ role: 'llm', from: 'primary', to: 'secondary', midStream: false }] });
   });
 
   it('speaks the greeting itself when the transport does not, and ends once', async () => {

@@ -2,6 +2,7 @@
 // and PostgreSQL (a schema of its own in the machine's `test` database; skipped, saying why, when
 // PostgreSQL cannot be reached).
 import { describe, it, expect, afterAll } from 'vitest';
+import type { Kysely } from 'kysely';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +53,12 @@ function turn(sid: string, idx: number, over: Partial<TurnRow> = {}): HistoryOp 
       heard_text: null,
       source: idx === 0 ? 'greeting' : 'llm',
       provider: null,
+      stt_provider: null,
+      tts_provider: null,
       hedges: null,
+      hedged_to: null,
+      failovers: null,
+      failed_over_to: null,
       speculation: null,
       language: 'en-US',
       stt_language: null,
@@ -90,6 +96,28 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const again = await HistoryStore.open(opts);
       expect(again.migrated).toEqual([]);
       expect((await again.getCall('CA1'))?.call.workflow).toBe('demo');
+      await again.close();
+    });
+
+    it('upgrades a store made by the first schema: the route columns are added and the old rows kept', async () => {
+      const { store, opts } = await openEmpty(kind);
+      await store.write([call('CA9'), turn('CA9', 1)]);
+      // Back to the first migration's schema, as a store written before the route columns would be.
+      const [first, ...later] = Object.keys(MIGRATIONS);
+      const db = (store as unknown as { db: Kysely<any> }).db;
+      for (const name of [...later].reverse()) await MIGRATIONS[name].down!(db);
+      await db.deleteFrom('history_migration').where('name', '!=', first).execute();
+      await expect(db.selectFrom('turns').select('hedged_to').execute()).rejects.toThrow();
+      await store.close();
+
+      const again = await HistoryStore.open(opts);
+      expect(again.migrated).toEqual(later);
+      const routed = { provider: 'openai-b', stt_provider: 'simulated', tts_provider: 'espeak, espeak#1', hedges: 1, hedged_to: JSON.stringify([{ role: 'llm', from: 'openai-a', to: 'openai-b' }]), failovers: 1, failed_over_to: JSON.stringify([{ role: 'tts', from: 'espeak', to: 'espeak#1', midStream: true }]), speculation: 'contradicted' };
+      await again.write([turn('CA9', 2, routed)]);
+      const d = (await again.getCall('CA9'))!;
+      expect(d.turns.map((t) => t.user_text)).toEqual(['question 1', 'question 2']);
+      expect(d.turns[0]).toMatchObject({ provider: null, hedged_to: null, speculation: null });
+      expect(d.turns[1]).toMatchObject(routed);
       await again.close();
     });
 
