@@ -182,8 +182,8 @@ export const ConfigSchema = z.object({
   ELEVENLABS_API_KEY: optStr,
   /** ElevenLabs API origin (default https://api.elevenlabs.io). */
   ELEVENLABS_BASE_URL: optStr,
-  /** HTTP providers' connection pool (adapters/kit/http-pool.ts): offer HTTP/2 by ALPN… */
-  PROVIDER_HTTP2: bool.default(true),
+  /** HTTP providers' connection pool (adapters/kit/http-pool.ts): offer HTTP/2 by ALPN (undici multiplexes no POSTs, so it saves no connection)… */
+  PROVIDER_HTTP2: bool.default(false),
   /** …and keep an idle connection this long (ms), so turns seconds apart reuse it (a server's Keep-Alive hint can shorten it). */
   PROVIDER_KEEPALIVE_MS: int(60_000, 1000, 3_600_000),
   HEDGE_MIN_DELAY_MS: int(150, 0),

@@ -1,8 +1,9 @@
 // A provider's HTTP connection pool, so no TLS handshake or DNS lookup lands on a turn's
 // critical path: an undici Agent that keeps connections alive between turns (Node's default
-// fetch drops an idle connection after 4 s, shorter than the gap between most turns), offers
-// HTTP/2 by ALPN (one multiplexed connection per origin where the service speaks it), and can
-// pre-connect an origin when a call starts. A pre-connect opens the TCP + TLS connection through
+// fetch drops an idle connection after 4 s, shorter than the gap between most turns), can offer
+// HTTP/2 by ALPN (off by default: undici multiplexes only requests it may retry, so concurrent
+// POSTs, which every provider call is, still take a connection each), and can pre-connect an
+// origin when a call starts. A pre-connect opens the TCP + TLS connection through
 // the pool's own connector and parks it; the pool's next new connection to that origin is that
 // socket (a request that starts while the handshake is still under way waits for it rather than
 // opening a second one). No HTTP request is sent, so nothing is billed or rate-limited.
@@ -13,7 +14,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
 export interface HttpPoolOptions {
-  /** Offer HTTP/2 by ALPN (the server picks; HTTP/1.1 otherwise). Default true. */
+  /** Offer HTTP/2 by ALPN (the server picks; HTTP/1.1 otherwise). Default false. */
   http2?: boolean;
   /** How long an idle connection is kept (ms). Default 60 s; a server's own Keep-Alive hint can shorten it. */
   keepAliveMs?: number;
@@ -57,7 +58,7 @@ export class HttpPool {
     const keepAlive = o.keepAliveMs ?? 60_000;
     if (!(keepAlive > 0)) throw new Error(`HttpPool: keepAliveMs must be > 0, got ${o.keepAliveMs}`);
     this.parkedMs = o.parkedMs ?? 30_000;
-    const allowH2 = o.http2 ?? true;
+    const allowH2 = o.http2 ?? false;
     this.connector = buildConnector({ allowH2, timeout: o.connectTimeoutMs ?? 10_000, keepAlive: true, ...(o.ca ? { ca: o.ca } : {}) });
     this.agent = new Agent({
       allowH2,
@@ -191,10 +192,14 @@ export function sharedHttpPool(): HttpPool {
   return (shared ??= new HttpPool(sharedOptions));
 }
 
-/** Sets the shared pool's options (the engine does, from its config, before building providers). */
+/**
+ * Sets the shared pool's options (the engine does, from its config, before building providers).
+ * New options make a new pool for the adapters built from now on; the old one is not closed, as
+ * adapters built before (another engine in the same process) still use it. Its idle sockets do
+ * not keep the process alive.
+ */
 export function configureSharedHttpPool(o: HttpPoolOptions): void {
+  if (JSON.stringify(o) === JSON.stringify(sharedOptions)) return;
   sharedOptions = o;
-  const old = shared;
   shared = undefined;
-  void old?.close();
 }

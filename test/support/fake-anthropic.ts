@@ -44,6 +44,8 @@ export interface FakeAnthropic {
   baseURL: string;
   requests: AnthropicRequestLog[];
   probe: Probe;
+  /** TCP connections accepted so far. */
+  readonly connections: number;
   setFaults(f: AnthropicFault[], defaultFault?: AnthropicFault): void;
   close(): Promise<void>;
 }
@@ -155,6 +157,9 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     baseURL: loop.origin,
     requests,
     probe,
+    get connections() {
+      return loop.connections;
+    },
     setFaults: (f, d) => faults.set(f, d),
     close: loop.close,
   };

@@ -43,6 +43,8 @@ export interface FakeElevenLabs {
   baseURL: string;
   requests: ElevenLabsRequestLog[];
   probe: Probe;
+  /** TCP connections accepted so far. */
+  readonly connections: number;
   setFaults(f: ElevenLabsFault[], defaultFault?: ElevenLabsFault): void;
   close(): Promise<void>;
 }
@@ -122,6 +124,9 @@ export async function startFakeElevenLabs(opts: FakeElevenLabsOptions = {}): Pro
     baseURL: loop.origin,
     requests,
     probe,
+    get connections() {
+      return loop.connections;
+    },
     setFaults: (f, d) => faults.set(f, d),
     close: loop.close,
   };

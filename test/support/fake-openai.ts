@@ -4,7 +4,11 @@
 // deployment paths. Faults are injected per request: HTTP errors (with retry-after), a hang
 // before the first byte, a slow first token, a disconnect, a clean truncation or a stall
 // mid-stream, and malformed SSE. Every request is logged, including whether the client aborted.
+// With `tls` it serves HTTPS (HTTP/2 by ALPN too, with `http2`), as the real service does, and
+// counts the connections it accepted, so tests can see connection reuse and pre-connects.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 
 export type Fault =
@@ -34,6 +38,8 @@ export interface RequestLog {
   finished: boolean;
   /** Content chunks written. */
   chunks: number;
+  /** "1.1" or "2.0". */
+  httpVersion: string;
   /** Transcriptions: the uploaded WAV's sample rate and byte size. */
   upload?: { sampleRate: number; bytes: number; filename: string };
 }
@@ -52,6 +58,8 @@ export interface FakeOpenAiOptions {
   /** Faults consumed one per request, in order; then `defaultFault`. */
   faults?: Fault[];
   defaultFault?: Fault;
+  /** Serve HTTPS with this certificate (test/support/tls-cert.ts); `http2` offers h2 by ALPN beside HTTP/1.1. */
+  tls?: { key: string; cert: string; http2?: boolean };
 }
 
 export interface FakeOpenAi {
@@ -61,6 +69,10 @@ export interface FakeOpenAi {
   origin: string;
   requests: RequestLog[];
   opts: FakeOpenAiOptions;
+  /** TCP connections accepted so far. */
+  readonly connections: number;
+  /** Port the server listens on (127.0.0.1). */
+  port: number;
   setFaults(f: Fault[], defaultFault?: Fault): void;
   close(): Promise<void>;
 }
@@ -116,14 +128,14 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
   const sockets = new Set<import('node:net').Socket>();
   const pendingTimers = new Set<ReturnType<typeof setTimeout>>();
 
-  const server: Server = createServer(async (req, res) => {
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
     const route: RequestLog['route'] = path.endsWith('/chat/completions') ? 'chat' : path.endsWith('/audio/transcriptions') ? 'transcription' : path.endsWith('/audio/speech') ? 'speech' : 'other';
     const raw = await readBody(req).catch(() => Buffer.alloc(0));
     const fault = faults.shift() ?? opts.defaultFault ?? { kind: 'ok' };
     const auth = (req.headers['authorization'] as string | undefined)?.replace(/^Bearer /, '') ?? (req.headers['api-key'] as string | undefined);
-    const log: RequestLog = { path, route, body: undefined, fault, auth, aborted: false, finished: false, chunks: 0 };
+    const log: RequestLog = { path, route, body: undefined, fault, auth, aborted: false, finished: false, chunks: 0, httpVersion: req.httpVersion };
     requests.push(log);
     res.on('close', () => {
       if (!res.writableFinished) log.aborted = true;
@@ -172,7 +184,14 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
       if (!res.headersSent) json(res, 500, { error: { message: (e as Error).message } });
       else res.destroy();
     }
-  });
+  };
+  // The HTTP/2 compatibility API hands the same handler request/response objects of the same shape.
+  const server: Server = opts.tls
+    ? opts.tls.http2
+      ? (createSecureServer({ key: opts.tls.key, cert: opts.tls.cert, allowHTTP1: true }, handler as never) as unknown as Server)
+      : createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler)
+    : createServer(handler);
+  let connections = 0;
 
   const wait = async (ms: number) => {
     if (ms <= 0) return;
@@ -216,7 +235,8 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
     const model = String(log.body.model ?? 'fake');
     const frame = (delta: object, finish: string | null) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    // HTTP/2 forbids connection-specific headers.
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...(_req.httpVersionMajor === 2 ? {} : { connection: 'keep-alive' }) });
     res.flushHeaders();
     if (fault.kind === 'slow-first') await wait(fault.ms);
     if (log.aborted) return;
@@ -269,17 +289,23 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
     res.end();
   }
 
-  server.on('connection', (s) => {
+  server.on('connection', (s: import('node:net').Socket) => {
+    connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
+  const scheme = opts.tls ? 'https' : 'http';
   return {
-    baseURL: `http://127.0.0.1:${port}/v1`,
-    origin: `http://127.0.0.1:${port}`,
+    baseURL: `${scheme}://127.0.0.1:${port}/v1`,
+    origin: `${scheme}://127.0.0.1:${port}`,
     requests,
     opts,
+    port,
+    get connections() {
+      return connections;
+    },
     setFaults(f, d) {
       faults = [...f];
       if (d) opts.defaultFault = d;

@@ -73,6 +73,8 @@ export function watchAbort(res: ServerResponse, log: { aborted: boolean }): void
 export interface Loopback {
   server: Server;
   origin: string;
+  /** TCP connections accepted so far (keep-alive reuse shows as fewer connections than requests). */
+  readonly connections: number;
   /** A timer close() clears. */
   wait(ms: number): Promise<void>;
   /** Ends the response after what was written reaches the client: a dropped connection. */
@@ -89,7 +91,9 @@ export async function startLoopback(handler: (req: IncomingMessage, res: ServerR
       else res.destroy();
     });
   });
+  let connections = 0;
   server.on('connection', (s) => {
+    connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -106,6 +110,9 @@ export async function startLoopback(handler: (req: IncomingMessage, res: ServerR
   return {
     server,
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get connections() {
+      return connections;
+    },
     wait,
     async drop(res) {
       await wait(20);
