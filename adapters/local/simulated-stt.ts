@@ -126,6 +126,9 @@ export class InterimReveal {
   private first = -1;
   private last = -1;
   private shown = 0;
+  /** The last script's text split into words: split once, not on every speech frame (load benches run thousands a second). */
+  private splitText?: string;
+  private splitWords: string[] = [];
 
   /** `msPerWord` paces scripts that carry no speechMs; without it they get no interim words. */
   constructor(private readonly msPerWord?: number) {}
@@ -140,7 +143,11 @@ export class InterimReveal {
     if (this.first < 0) this.first = f;
     this.last = f;
     if (!script) return undefined;
-    const words = splitWords(script.text);
+    if (this.splitText !== script.text) {
+      this.splitText = script.text;
+      this.splitWords = splitWords(script.text);
+    }
+    const words = this.splitWords;
     const heardMs = (this.last - this.first + 1) * FRAME_MS + LEAD_MS;
     const totalMs = script.speechMs ?? (this.msPerWord === undefined ? undefined : words.length * this.msPerWord);
     if (totalMs === undefined) return undefined;

@@ -72,6 +72,21 @@ describe('SimulatedStt', () => {
     paced.close();
   });
 
+  it('reveals each turn its own transcript (the split words are kept per script, not reused)', async () => {
+    const s = new SimulatedStt({ latencyMs: 0 }).open(ctx(JSON.stringify([{ text: 'alpha beta', speechMs: 400 }, { text: 'gamma delta epsilon', speechMs: 600 }])), live());
+    const seen: string[] = [];
+    s.onInterim = (t) => seen.push(t);
+    const pcm = new Int16Array(160);
+    for (let i = 0; i < 20; i++) s.push(pcm, true);
+    expect(seen.at(-1)).toBe('alpha beta');
+    await s.endTurn(live());
+    seen.length = 0;
+    for (let i = 0; i < 30; i++) s.push(pcm, true);
+    expect(seen.at(-1)).toBe('gamma delta epsilon');
+    expect(seen.every((t) => t.startsWith('gamma'))).toBe(true);
+    s.close();
+  });
+
   it('keeps a stray blip of speech from starting the reveal clock', () => {
     const s = new SimulatedStt({ latencyMs: 0 }).open(ctx(JSON.stringify([{ text: 'one two three four', speechMs: 4000 }])), live());
     const seen: string[] = [];
