@@ -81,15 +81,26 @@ export function callSocketBehavior(engine: Engine, mode: 'media' | 'relay', open
       if (!data.session) return;
       engine.calls.delete(data.id);
       metrics.callsActive.dec({ mode });
-      if (code === 1009) log.warn({ mode, socket: data.id }, 'call socket closed: message over the hard size limit');
+      const reason = Buffer.from(message).toString();
+      if (code === 1009 || reason === UWS_TOO_BIG) {
+        // uWebSockets.js dropped the peer before the session saw the message: counted here, or nowhere.
+        metrics.socketsRefused.inc({ transport: mode, reason: 'message_too_large' });
+        log.warn({ mode, socket: data.id }, 'call socket closed: message over the hard size limit');
+      }
       try {
-        data.session.closed(code, Buffer.from(message).toString());
+        data.session.closed(code, reason);
       } catch (err) {
         data.session.fail(err, 'socket close');
       }
     },
   };
 }
+
+/**
+ * What uWebSockets.js (20.x) reports when it drops a peer for a message over maxPayloadLength:
+ * code 1006, not 1009, and no close frame to the peer.
+ */
+const UWS_TOO_BIG = 'Received too big message';
 
 /** Live call sockets per remote address (both routes). */
 const perIp = new Map<string, number>();

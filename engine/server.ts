@@ -41,7 +41,7 @@ export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<S
 
   app.post(
     '/twilio/voice',
-    twilioWebhook(config, ({ res, g, info }) => {
+    twilioWebhook(config, engine.metrics.webhookRejected, ({ res, g, info, reject }) => {
       const params = new URLSearchParams(info.query);
       // A new call near the fd or memory limit is refused here, before Twilio opens its socket.
       const pressure = engine.admission.check();
@@ -50,7 +50,7 @@ export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<S
         return send(res, g, '503 Service Unavailable', 'text/plain', pressure.text);
       }
       const wf = engine.workflow(params.get('workflow') ?? undefined);
-      if (!wf) return send(res, g, '404 Not Found', 'text/plain', `unknown workflow ${params.get('workflow')}`);
+      if (!wf) return reject('404 Not Found', `unknown workflow ${params.get('workflow')}`);
       const host = config.PUBLIC_HOST ?? info.headers.host ?? `localhost:${config.PORT}`;
       send(res, g, '200 OK', 'text/xml', connectTwiml(wf, host)); // <Stream> or <ConversationRelay> by wf.mode
     }),

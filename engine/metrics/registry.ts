@@ -55,6 +55,7 @@ export function createMetrics() {
     callsTotal: new client.Counter({ name: 'weaver_calls_total', help: 'Calls ended, by outcome', labelNames: ['mode', 'outcome'], registers: [registry] }),
     protocolErrors: new client.Counter({ name: 'weaver_protocol_errors_total', help: 'Rejected inbound socket messages, by kind', labelNames: ['transport', 'kind'], registers: [registry] }),
     errors: new client.Counter({ name: 'weaver_errors_total', help: 'Errors by kind', labelNames: ['kind'], registers: [registry] }),
+    webhookRejected: new client.Counter({ name: 'weaver_webhook_rejected_total', help: 'Twilio webhook requests refused (oversized or malformed body, bad signature, unknown workflow), by route and HTTP status', labelNames: ['route', 'status'], registers: [registry] }),
     socketsRefused: new client.Counter({ name: 'weaver_sockets_refused_total', help: 'New calls refused (transport webhook: the voice webhook; media, relay: the socket upgrade) and call sockets closed by a limit, by reason', labelNames: ['transport', 'reason'], registers: [registry] }),
     framesIn: new client.Counter({ name: 'weaver_frames_in_total', help: 'Inbound media frames', registers: [registry] }),
     framesOut: new client.Counter({ name: 'weaver_frames_out_total', help: 'Outbound media messages', registers: [registry] }),

@@ -95,11 +95,11 @@ export const callRoutes: RouteGroup = (app, engine) => {
   // registry orders them by SequenceNumber (calls) and Timestamp (streams).
   app.post(
     '/twilio/status',
-    twilioWebhook(config, ({ res, g, body }) => {
+    twilioWebhook(config, engine.metrics.webhookRejected, ({ res, g, body, reject }) => {
       const p = flatParams(formParams(body));
-      if (!p.CallSid) return send(res, g, '400 Bad Request', 'text/plain', 'missing CallSid');
+      if (!p.CallSid) return reject('400 Bad Request', 'missing CallSid');
       const kept = p.StreamEvent ? calls.recordStream(p) : calls.recordStatus(p);
-      if (!kept && !p.StreamEvent && !p.CallStatus) return send(res, g, '400 Bad Request', 'text/plain', 'neither CallStatus nor StreamEvent');
+      if (!kept && !p.StreamEvent && !p.CallStatus) return reject('400 Bad Request', 'neither CallStatus nor StreamEvent');
       log.debug({ callSid: p.CallSid, status: p.CallStatus, stream: p.StreamEvent, seq: p.SequenceNumber, duplicate: !kept }, 'status callback');
       send(res, g, '204 No Content', 'text/plain', '');
     }),

@@ -19,7 +19,7 @@ export const relayRoutes: RouteGroup = (app, engine) => {
   // Twilio requests the <Connect action> URL once the relay session is over; answer what to do next.
   app.post(
     '/twilio/relay/action',
-    twilioWebhook(config, ({ res, g, body }) => {
+    twilioWebhook(config, engine.metrics.webhookRejected, ({ res, g, body }) => {
       const p = flatParams(formParams(body));
       engine.registry.recordHandoff(p);
       log.info({ callSid: p.CallSid, sessionStatus: p.SessionStatus, handoffData: p.HandoffData }, 'relay session ended');

@@ -93,24 +93,35 @@ export function securityWarnings(config: Pick<Config, 'TWILIO_AUTH_TOKEN' | 'PUB
   return out;
 }
 
+/** Where refused webhook requests are counted (weaver_webhook_rejected_total). */
+export interface RejectCounter {
+  inc(labels: { route: string; status: string }): void;
+}
+
 /**
  * A uWS handler for a Twilio webhook: reads the form body (≤ 64 KiB, else 413), answers 403 to a
- * missing or bad signature before any work, then hands the request to `handle`.
+ * missing or bad signature before any work, then hands the request to `handle`. Every refusal,
+ * here or through the handler's `reject`, is counted by route and status.
  */
 export function twilioWebhook(
   config: Config,
-  handle: (ctx: { res: HttpResponse; g: { aborted: boolean }; info: RequestInfo; body: Buffer }) => void,
+  rejected: RejectCounter,
+  handle: (ctx: { res: HttpResponse; g: { aborted: boolean }; info: RequestInfo; body: Buffer; reject(status: string, text: string): void }) => void,
 ): (res: HttpResponse, req: HttpRequest) => void {
   return (res, req) => {
     const info = requestInfo(req);
     const g = guard(res);
+    const reject = (status: string, text: string) => {
+      rejected.inc({ route: info.url, status: status.slice(0, 3) });
+      send(res, g, status, 'text/plain', text);
+    };
     readBody(res, 64 * 1024).then(
       (body) => {
         const v = checkWebhook(config, info, body);
-        if (!v.ok) return send(res, g, '403 Forbidden', 'text/plain', v.reason);
-        handle({ res, g, info, body });
+        if (!v.ok) return reject('403 Forbidden', v.reason);
+        handle({ res, g, info, body, reject });
       },
-      (e) => send(res, g, '413 Payload Too Large', 'text/plain', String(e.message)),
+      (e) => reject('413 Payload Too Large', String(e.message)),
     );
   };
 }
