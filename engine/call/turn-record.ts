@@ -68,9 +68,9 @@ export interface TurnProviders {
 export function turnProviders(t: Pick<TurnRecord, 'routes'>): TurnProviders {
   const out: TurnProviders = { providers: {}, hedges: [], failovers: [] };
   for (const r of t.routes ?? []) {
-    if (r.provider) {
+    for (const name of r.providers) {
       const list = (out.providers[r.role] ??= []);
-      if (!list.includes(r.provider)) list.push(r.provider);
+      if (!list.includes(name)) list.push(name);
     }
     out.hedges.push(...r.hedges.map((h) => ({ role: r.role, ...h })));
     out.failovers.push(...r.failovers.map((f) => ({ role: r.role, ...f })));

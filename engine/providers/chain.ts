@@ -92,7 +92,7 @@ async function* metered<T>(health: ProviderHealth, name: string, signal: AbortSi
   let first = true;
   const answered = () => {
     first = false;
-    if (route) route.provider = name;
+    route?.providers.push(name);
     health.recordFirstOutput(name, performance.now() - t0);
     health.breaker(name).success();
   };
@@ -148,11 +148,14 @@ export function overlapLength(emitted: string, incoming: string): number {
 export async function* dropOverlap(emitted: string, source: AsyncIterable<LlmChunk>): AsyncGenerator<LlmChunk> {
   let buf = '';
   let cacheable: boolean | undefined;
+  // A held-back chunk's flags outlive its text: endCall on a chunk whose text repeats the partial
+  // answer (or on an empty last chunk) must still end the call.
+  let endCall = false;
   let released = false;
   const release = (): LlmChunk | null => {
     released = true;
     const rest = buf.slice(overlapLength(emitted, buf));
-    return rest ? { text: rest, ...(cacheable === false ? { cacheable } : {}) } : null;
+    return rest || endCall ? { text: rest, ...(cacheable === false ? { cacheable } : {}), ...(endCall ? { endCall } : {}) } : null;
   };
   for await (const chunk of source) {
     if (released) {
@@ -161,6 +164,7 @@ export async function* dropOverlap(emitted: string, source: AsyncIterable<LlmChu
     }
     buf += chunk.text;
     if (chunk.cacheable === false) cacheable = false;
+    if (chunk.endCall) endCall = true;
     const maybeRestart = emitted.startsWith(buf.trimStart()) || buf.trimStart().startsWith(emitted.trimStart());
     const decided = buf.length > emitted.length || (!maybeRestart && buf.length >= 24);
     if (decided) {

@@ -327,7 +327,7 @@ export function raceFirstOutput<P, T>(
       health.recordFirstOutput(a.c.name, performance.now() - a.t0);
       health.breaker(a.c.name).success();
       rc.budget.success();
-      if (rc.route) rc.route.provider = a.c.name;
+      rc.route?.providers.push(a.c.name);
       finish(() => resolve({ candidate: a.c, iterator: a.it!, first: r, controller: a.ac, failed }));
     };
 

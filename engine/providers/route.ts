@@ -8,8 +8,8 @@ export type RouteRole = 'stt' | 'llm' | 'tts';
 
 export interface Route {
   readonly role: RouteRole;
-  /** The provider whose output reached the caller; after a mid-answer failover, the one that finished. */
-  provider?: string;
+  /** The providers whose output reached the caller, in order: one, or more when one finished another's answer. */
+  readonly providers: string[];
   /** A hedge: `from` was silent past its hedge delay, so `to` was started too. */
   readonly hedges: Array<{ from: string; to: string }>;
   /** `from` failed (an error, a first-output timeout, or mid-answer: a stall or a cut stream) and `to` took over. */
@@ -19,7 +19,7 @@ export interface Route {
 const routes = new WeakMap<object, Route>();
 
 export function newRoute(role: RouteRole): Route {
-  return { role, hedges: [], failovers: [] };
+  return { role, providers: [], hedges: [], failovers: [] };
 }
 
 /** Keeps `route` beside `result` (returned as is). */
