@@ -243,6 +243,37 @@ describe('hedged LLM chain', () => {
   });
 });
 
+describe('rescued stalls and the breaker', () => {
+  // A stall a hedge rescued counts against the stalled provider's breaker ("silent past its
+  // hedge"): a provider that accepts requests and never answers is then skipped instead of
+  // costing every turn the hedge delay, since a hedged hang is cancelled before its first-output
+  // timeout could count it. Sporadic stalls between answers do not open it: answers reset the
+  // streak and keep the failure ratio low.
+  it('a provider that hangs on every request is skipped after five rescued stalls', async () => {
+    const health = new ProviderHealth();
+    const a = scriptedLlm('a', () => ({ hang: true }));
+    const b = scriptedLlm('b', () => ({}));
+    const chain = new HedgedLlm(candidates([a.provider, b.provider]), { health, settings: fast });
+    for (let i = 0; i < 5; i++) expect(await collect(chain.stream(req()))).toBe('b says hello to you');
+    expect(health.breaker('a').state).toBe('open');
+    expect(await collect(chain.stream(req()))).toBe('b says hello to you');
+    expect(a.stats.started).toBe(5); // the sixth turn went straight to b, without a hedge delay
+  });
+
+  it('a provider that stalls on one turn in three keeps its breaker closed', async () => {
+    const health = new ProviderHealth();
+    let n = 0;
+    const a = scriptedLlm('a', () => (n++ % 3 === 0 ? { hang: true } : {}));
+    const b = scriptedLlm('b', () => ({}));
+    const chain = new HedgedLlm(candidates([a.provider, b.provider]), { health, settings: fast });
+    const answers: string[] = [];
+    for (let i = 0; i < 12; i++) answers.push(await collect(chain.stream(req())));
+    expect(answers.filter((x) => x.startsWith('b'))).toHaveLength(4); // every stall rescued by b
+    expect(health.breaker('a').state).toBe('closed');
+    expect(a.stats.started).toBe(12);
+  });
+});
+
 describe('hedged TTS chain', () => {
   function scriptedTts(name: string, opts: { failAfter?: number; hang?: boolean; bytesPerChar?: number }) {
     const stats = { texts: [] as string[], voices: [] as string[], aborted: 0 };
@@ -310,6 +341,41 @@ describe('seam helpers', () => {
     let out = '';
     for await (const c of dropOverlap('We are open ', src())) out += c.text;
     expect(out).toBe('from nine to five.');
+  });
+
+  it('dropOverlap keeps endCall from a chunk it holds back or cuts whole (a restart that ends the call)', async () => {
+    async function* restart() {
+      yield { text: 'Goodbye, ' };
+      yield { text: 'thanks for calling.' };
+      yield { text: '', endCall: true };
+    }
+    const out = [];
+    for await (const c of dropOverlap('Goodbye, thanks for calling.', restart())) out.push(c);
+    expect(out.map((c) => c.text).join('')).toBe('');
+    expect(out.some((c) => c.endCall)).toBe(true);
+
+    async function* seam() {
+      yield { text: 'for calling.', endCall: true };
+    }
+    const tail = [];
+    for await (const c of dropOverlap('Goodbye, thanks ', seam())) tail.push(c);
+    expect(tail).toEqual([{ text: 'for calling.', endCall: true }]);
+  });
+
+  it('an LLM that fails mid-answer and is finished by the next provider still ends the call', async () => {
+    const { provider: a } = scriptedLlm('a', () => ({ text: 'Goodbye, thanks for calling today.', failAfter: 2 }));
+    // The continuation comes as one chunk carrying endCall: the seam check holds it back first.
+    const b: LlmProvider = {
+      name: 'b',
+      async *stream() {
+        yield { text: 'for calling today.', endCall: true };
+      },
+    };
+    const chain = new HedgedLlm(candidates([a, b]), { settings: fast });
+    const out: LlmChunk[] = [];
+    for await (const c of chain.stream(req())) out.push(c);
+    expect(out.map((c) => c.text).join('')).toBe('Goodbye, thanks for calling today.');
+    expect(out.filter((c) => c.endCall)).toHaveLength(1);
   });
 
   it('remainingTextAfterAudio rounds up to a word boundary and ends at the end', () => {
