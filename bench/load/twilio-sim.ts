@@ -1,7 +1,9 @@
 // Plays Twilio's side of a Media Streams call against the engine over loopback: fetches the
 // TwiML from the voice webhook, connects to the stream URL, streams μ-law audio as 20 ms
 // frames on a real-time clock, and models Twilio's playout buffer (marks echo after their
-// audio has played; `clear` drops the buffer and echoes every pending mark).
+// audio has played; `clear` drops the buffer and echoes every pending mark). With an auth token
+// it signs the webhook and the upgrade exactly as Twilio does (engine/twilio/signature.ts checks them).
+import twilio from 'twilio';
 import WebSocket from 'ws';
 import { ULAW_TO_PCM, PCM_TO_ULAW } from '../../adapters/kit/ulaw.ts';
 
@@ -35,7 +37,19 @@ export interface SimCallOptions {
   onMessage?: (msg: any, atMs: number) => void;
   /** Sends extra raw messages after start, e.g. malformed input for robustness tests. */
   inject?: (ws: WebSocket, streamSid: string) => void;
+  /** Sign the webhook and the upgrade as Twilio would (the engine has TWILIO_AUTH_TOKEN set). */
+  authToken?: string;
+  /** Host Twilio believes it is calling (the engine's PUBLIC_HOST); default: the base URL's host. */
+  publicHost?: string;
 }
+
+/** How to sign requests as Twilio: its auth token, and the host it signs URLs with. */
+export interface TwilioSigning {
+  authToken: string;
+  publicHost?: string;
+}
+
+const signingHost = (baseUrl: string, s: TwilioSigning) => s.publicHost ?? new URL(baseUrl).host;
 
 export interface SimCallResult {
   streamSid: string;
@@ -59,10 +73,12 @@ export interface SimCallResult {
 
 const FRAME = 160;
 
-export async function fetchTwiml(baseUrl: string, workflow?: string, callSid = 'CA' + rand(32)): Promise<string> {
-  const url = `${baseUrl}/twilio/voice${workflow ? `?workflow=${encodeURIComponent(workflow)}` : ''}`;
-  const body = new URLSearchParams({ CallSid: callSid, AccountSid: 'AC' + rand(32), From: '+15550001111', To: '+15550002222', CallStatus: 'ringing', Direction: 'inbound' });
-  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+export async function fetchTwiml(baseUrl: string, workflow?: string, callSid = 'CA' + rand(32), sign?: TwilioSigning): Promise<string> {
+  const path = `/twilio/voice${workflow ? `?workflow=${encodeURIComponent(workflow)}` : ''}`;
+  const params = { CallSid: callSid, AccountSid: 'AC' + rand(32), From: '+15550001111', To: '+15550002222', CallStatus: 'ringing', Direction: 'inbound' };
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (sign) headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(sign.authToken, `https://${signingHost(baseUrl, sign)}${path}`, params);
+  const res = await fetch(baseUrl + path, { method: 'POST', body: new URLSearchParams(params), headers });
   const text = await res.text();
   if (!res.ok) throw new Error(`voice webhook answered ${res.status}: ${text}`);
   return text;
@@ -81,11 +97,14 @@ export async function simulateCall(opts: SimCallOptions): Promise<SimCallResult>
   const speed = opts.speed ?? 1;
   const callSid = 'CA' + rand(32);
   const streamSid = 'MZ' + rand(32);
-  const twiml = await fetchTwiml(opts.baseUrl, opts.workflow, callSid);
+  const sign = opts.authToken ? { authToken: opts.authToken, publicHost: opts.publicHost } : undefined;
+  const twiml = await fetchTwiml(opts.baseUrl, opts.workflow, callSid, sign);
   const { url, parameters } = parseStreamTwiml(twiml);
   // Loopback has no TLS: reach the stream path on the engine we were given.
-  const wsUrl = opts.baseUrl.replace(/^http/, 'ws') + new URL(url).pathname;
-  const ws = new WebSocket(wsUrl);
+  const wsPath = new URL(url).pathname;
+  const wsHeaders: Record<string, string> = {};
+  if (sign) wsHeaders['x-twilio-signature'] = twilio.getExpectedTwilioSignature(sign.authToken, `wss://${signingHost(opts.baseUrl, sign)}${wsPath}`, {});
+  const ws = new WebSocket(opts.baseUrl.replace(/^http/, 'ws') + wsPath, { headers: wsHeaders });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);

@@ -4,7 +4,8 @@
 // bench/load/relay-sim.ts: ConversationRelay prompts), and the report gives each caller turn's
 // stage timings, as the engine measured them, against PERFORMANCE_TARGET_LATENCY and
 // PERFORMANCE_MAX_LATENCY. The calls are real calls: they are recorded in the call history, with
-// direction "selftest" (left out of the trends).
+// direction "selftest" (left out of the trends). With TWILIO_AUTH_TOKEN set, both simulators sign
+// the webhook and the socket upgrade as Twilio does, so the engine's signature checks run too.
 import type { Engine } from '../engine.ts';
 import type { Workflow } from '../workflow.ts';
 import type { TurnLatency, TurnRecord } from '../call/turn-record.ts';
@@ -82,14 +83,14 @@ async function mediaLeg(engine: Engine, baseUrl: string): Promise<SelfTestLeg> {
   if (!wf) return { mode: 'media', ok: false, error: 'no Media Streams workflow', turns: [], durationMs: 0 };
   const leg: SelfTestLeg = { mode: 'media', workflow: wf.id, ok: false, turns: [], durationMs: 0 };
   try {
-    if (config.TWILIO_AUTH_TOKEN) throw new Error('the Media Streams simulator does not sign its requests, and TWILIO_AUTH_TOKEN makes the engine refuse unsigned ones');
     const { simulateCall } = await import('../../bench/load/twilio-sim.ts');
     const said = question(wf);
     const speech = await synthesizeCaller(engine, wf, said);
     const lead = 8000; // 1 s of line silence before the caller speaks (μ-law silence is 0xff)
     const audio = new Uint8Array(lead + speech.length).fill(0xff);
     audio.set(speech, lead);
-    const r = await simulateCall({ baseUrl, workflow: wf.id, audio, transcripts: [said], parameters: { [SELFTEST_PARAMETER]: '1' }, speed: 1, tailMs: 4000 });
+    // Signed like Twilio's when TWILIO_AUTH_TOKEN is set: the engine checks them as it would any call's.
+    const r = await simulateCall({ baseUrl, workflow: wf.id, audio, transcripts: [said], parameters: { [SELFTEST_PARAMETER]: '1' }, speed: 1, tailMs: 4000, authToken: config.TWILIO_AUTH_TOKEN, publicHost: config.PUBLIC_HOST });
     leg.callSid = r.callSid;
     leg.callerPerceivedMs = r.responseAfter(audio.length / 8);
     const call = engine.registry.recentMedia.get(r.callSid);
