@@ -18,6 +18,8 @@ import { selfSignedCert, type TestCert } from '../support/tls-cert.ts';
 import { startWanDelay, type WanDelay } from '../support/wan-delay.ts';
 import { startTestEngine, waitFor } from '../support/engine.ts';
 import { RelayCaller } from '../../bench/load/relay-sim.ts';
+import { AzureTts } from '../../adapters/azure-speech/tts.ts';
+import { startFakeAzureSpeech } from '../support/fake-azure-speech.ts';
 
 const ctx: CallContext = { callId: 'c1', workflow: 'w', language: 'en-US', parameters: {} };
 const ask = async (llm: LlmProvider, q = 'hello?') => {
@@ -199,4 +201,34 @@ describe('in the engine', () => {
       await fake.close();
     }
   }, 60_000);
+});
+
+describe('Azure Speech synthesis', () => {
+  it('keeps a finished synthesizer connected for the next sentence, and a call start opens one in advance', async () => {
+    const fake = await startFakeAzureSpeech();
+    const tts = new AzureTts({ key: 'k', endpoint: fake.ttsEndpoint });
+    const speak = async (text: string) => {
+      let bytes = 0;
+      for await (const b of tts.synthesize({ ctx, text, voice: 'en-US-JennyNeural', language: 'en-US', signal: new AbortController().signal })) bytes += b.length;
+      return bytes;
+    };
+    try {
+      await tts.onCallStart();
+      expect(fake.connections.filter((c) => c.kind === 'tts').map((c) => c.ssml.length)).toEqual([0]); // connected, nothing asked
+      expect(await speak('First sentence.')).toBeGreaterThan(0);
+      expect(await speak('Second sentence.')).toBeGreaterThan(0);
+      expect(fake.connections.filter((c) => c.kind === 'tts').map((c) => c.ssml)).toEqual([['First sentence.', 'Second sentence.']]);
+      // A sentence cut by an abort closes its synthesizer: the next sentence connects anew.
+      const ac = new AbortController();
+      const cut = (async () => {
+        for await (const _ of tts.synthesize({ ctx, text: 'A long sentence that the caller interrupts halfway through.', voice: 'en-US-JennyNeural', language: 'en-US', signal: ac.signal })) ac.abort();
+      })();
+      await expect(cut).rejects.toMatchObject({ kind: 'aborted' });
+      expect(await speak('Third sentence.')).toBeGreaterThan(0);
+      expect(fake.connections.filter((c) => c.kind === 'tts').map((c) => c.ssml.length)).toEqual([3, 1]);
+    } finally {
+      await tts.close();
+      await fake.close();
+    }
+  });
 });

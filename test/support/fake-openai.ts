@@ -58,6 +58,8 @@ export interface FakeOpenAiOptions {
   /** Faults consumed one per request, in order; then `defaultFault`. */
   faults?: Fault[];
   defaultFault?: Fault;
+  /** How long the server keeps an idle connection (ms); Node's default is 5 s. */
+  keepAliveMs?: number;
   /** Serve HTTPS with this certificate (test/support/tls-cert.ts); `http2` offers h2 by ALPN beside HTTP/1.1. */
   tls?: { key: string; cert: string; http2?: boolean };
 }
@@ -192,6 +194,7 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
       : createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler)
     : createServer(handler);
   let connections = 0;
+  if (opts.keepAliveMs !== undefined) server.keepAliveTimeout = opts.keepAliveMs;
 
   const wait = async (ms: number) => {
     if (ms <= 0) return;
