@@ -8,6 +8,7 @@ export { silentLogger, type Logger, type LogFn } from './kit/log.ts';
 export { encodeUlaw, decodeUlaw } from './kit/ulaw.ts';
 export { registerProvider, registeredProviders, ProviderConfigError, type EnvName, type FactoryContext, type ProviderFactory, type ProviderSpec, type Providers, type Role, type Settings, type StrOptions } from './kit/registry.ts';
 export { kindForStatus, retryAfterMs } from './kit/http-status.ts';
+export { HttpPool, sharedHttpPool, type HttpPoolOptions, type HttpPoolStats } from './kit/http-pool.ts';
 export type { FaqItem, LineKind, WorkflowScript } from './kit/workflow-script.ts';
 export { StreamingResampler, resamplePcm16, pcm16ToUlaw8k, wavFromPcm16, parseWav } from './audio.ts';
 export { OpenAiLlm, type OpenAiLlmOptions } from './openai/llm.ts';
