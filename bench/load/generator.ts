@@ -6,12 +6,14 @@
 // speak, get answered and hang up in lockstep, as real callers never do.
 //
 // Built to cost little per call, since it shares the machine with the engine: one timer
-// ticks every call (5 ms period, each call on its own 20 ms phase), media messages are
-// pre-encoded strings, inbound media is measured without decoding, and each slot runs calls
-// back to back so concurrency stays at N. Runs in-process (LoadGenerator) or as a child
+// ticks every call (5 ms period, each call on its own 20 ms phase), media payloads are
+// pre-encoded, each media message is framed by hand and written straight to the call's socket
+// (ws-frame.ts), inbound media is measured without decoding, and each slot runs calls back to
+// back so concurrency stays at N. Runs in-process (LoadGenerator) or as a child
 // process driven over IPC (`--child`, see bench/run.ts).
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { fetchTwiml, parseStreamTwiml } from './twilio-sim.ts';
 import { percentiles, type Percentiles } from './stats.ts';
@@ -19,6 +21,7 @@ import { LogHistogram } from '../../engine/metrics/window.ts';
 import { rng } from './sim-providers.ts';
 import type { CallReport } from '../../engine/metrics/call-report.ts';
 import { RelayCaller } from './relay-sim.ts';
+import { clientTextFrame } from './ws-frame.ts';
 
 const FRAME = 160;
 const TICK_MS = 5;
@@ -117,6 +120,8 @@ export function defaultQuestions(): string[] {
 
 class SimCall {
   ws!: WebSocket;
+  /** The socket under `ws`, for the media frames written straight to it. */
+  private socket?: Socket;
   readonly callSid: string;
   readonly streamSid: string;
   t0 = 0;
@@ -158,6 +163,13 @@ class SimCall {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(s);
   }
 
+  /** A media message (ASCII JSON): one hand-made frame, one socket write. */
+  private sendMedia(json: string): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.socket) this.socket.write(clientTextFrame(json), 'latin1');
+    else this.ws.send(json);
+  }
+
   start(): Promise<void> {
     // Loopback to our own engine: an all-zero mask lets ws skip masking (and write strings
     // as they are), and the engine's UTF-8 is not re-validated; both only cut generator CPU.
@@ -174,6 +186,9 @@ class SimCall {
       this.failure ??= `socket: ${(e as Error).message.slice(0, 60)}`;
     });
     this.ws.on('message', (data, isBinary) => !isBinary && this.onMessage(data.toString()));
+    // ws writes its own frames to this socket as it is asked to (no queue without compression),
+    // so frames written here and through ws.send keep their order.
+    this.ws.once('upgrade', (res) => (this.socket = res.socket as Socket));
     this.ws.once('open', () => {
       this.ws.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
       this.send(
@@ -208,7 +223,7 @@ class SimCall {
       const i = this.frame++;
       const k = i - this.leadFrames;
       const payload = k >= 0 && k < frames.length ? frames[k] : this.g.silence;
-      this.send(`{"event":"media","sequenceNumber":"${this.seq++}","streamSid":"${this.streamSid}","media":{"track":"inbound","chunk":"${i + 1}","timestamp":"${i * 20}","payload":"${payload}"}}`);
+      this.sendMedia(`{"event":"media","sequenceNumber":"${this.seq++}","streamSid":"${this.streamSid}","media":{"track":"inbound","chunk":"${i + 1}","timestamp":"${i * 20}","payload":"${payload}"}}`);
     }
     if (this.queue.length) this.playUntil(clock);
     if (this.frame >= this.totalFrames) {
