@@ -34,7 +34,7 @@ const GAP_TURNS = Number(args['gap-turns']);
 
 const cert = selfSignedCert();
 const ctx = { callId: 'bench', workflow: 'bench', language: 'en-US', parameters: {} };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Time from the request to its first streamed token (ms), through the real adapter; reads the whole answer. */
 async function firstToken(llm: OpenAiLlm): Promise<number> {
