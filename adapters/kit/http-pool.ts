@@ -40,7 +40,8 @@ export interface HttpPoolStats {
 
 type Connector = ReturnType<typeof buildConnector>;
 type ConnectOptions = Parameters<Connector>[0];
-type Parked = { ready: Promise<Socket | TLSSocket | null>; timer?: ReturnType<typeof setTimeout> };
+/** A pre-connect's socket; `taken` once a request has it (maybe before its handshake ended). */
+type Parked = { ready: Promise<Socket | TLSSocket | null>; timer?: ReturnType<typeof setTimeout>; taken?: boolean };
 
 const originOf = (o: { protocol: string; hostname: string; port: string }) => `${o.protocol}//${o.hostname}:${o.port || (o.protocol === 'https:' ? '443' : '80')}`;
 
@@ -120,6 +121,7 @@ export class HttpPool {
     list.push(entry);
     this.parked.set(origin, list);
     const socket = await entry.ready;
+    if (entry.taken) return; // a request has it now: undici owns its lifetime
     if (!socket) return this.unpark(origin, entry);
     if (this.closed) return void socket.destroy();
     // Unused for too long: the server would close it anyway; close it first, cleanly.
@@ -143,6 +145,7 @@ export class HttpPool {
     const origin = originOf(opts);
     const entry = this.parked.get(origin)?.[0];
     if (!entry) return this.connectNew(origin, opts, cb);
+    entry.taken = true;
     this.unpark(origin, entry);
     void entry.ready.then((socket) => {
       if (socket && !socket.destroyed && socket.readyState === 'open') {

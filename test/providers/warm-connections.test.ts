@@ -100,6 +100,19 @@ describe('OpenAI over TLS', () => {
     expect(http.stats).toMatchObject({ preconnects: 1, preconnectsUsed: 1, connects: 0 });
   });
 
+  it('a connection a request took from a warm-up still under way outlives the warm-up\'s idle limit', async () => {
+    const before = wan.connections;
+    const http = new HttpPool({ ca: cert.cert, parkedMs: 50 });
+    pools.push(http);
+    const llm = new OpenAiLlm({ apiKey: 'k', baseURL: `https://127.0.0.1:${wan.port}/v1`, model: 'm', http });
+    void llm.onCallStart();
+    expect(await ask(llm)).toMatch(/fake model/); // took the socket mid-handshake
+    await new Promise((r) => setTimeout(r, 150)); // past parkedMs: an unused parked socket would be closed by now
+    expect(await ask(llm)).toMatch(/fake model/);
+    expect(wan.connections - before).toBe(1);
+    expect(http.stats).toMatchObject({ preconnectsUsed: 1, connects: 0 });
+  });
+
   it('HTTP/2 when enabled and the server offers it: the warm-up negotiates it and the requests reuse that connection', async () => {
     const before = h2.connections;
     const http = new HttpPool({ ca: cert.cert, http2: true });
