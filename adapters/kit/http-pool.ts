@@ -88,8 +88,8 @@ export class HttpPool {
   ) as unknown as typeof globalThis.fetch;
 
   /**
-   * Opens a connection to `url`'s origin unless one is already open, idle or opening, and parks
-   * it for the next request. Never throws: a failed pre-connect only means the request connects
+   * Opens a connection to `url`'s origin unless one is idle or opening already, and parks it for
+   * the next request (with every connection busy with other calls' requests, it opens a spare). Never throws: a failed pre-connect only means the request connects
    * itself. Resolves when the connection is ready (or failed).
    */
   async preconnect(url: string | URL): Promise<void> {
@@ -97,8 +97,8 @@ export class HttpPool {
     const u = new URL(url);
     if (u.protocol !== 'https:' && u.protocol !== 'http:') return;
     const origin = originOf(u);
-    const live = (this.agent.stats as Record<string, { connected?: number | boolean }>)[u.origin];
-    if ((this.parked.get(origin)?.length ?? 0) > 0 || (this.connecting.get(origin) ?? 0) > 0 || (live && Number(live.connected) > 0)) {
+    const live = (this.agent.stats as Record<string, { free?: number }>)[u.origin];
+    if ((this.parked.get(origin)?.length ?? 0) > 0 || (this.connecting.get(origin) ?? 0) > 0 || Number(live?.free) > 0) {
       this.stats.preconnectsSkipped++;
       return;
     }

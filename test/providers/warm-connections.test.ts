@@ -78,14 +78,23 @@ describe('OpenAI over TLS', () => {
     expect(http.stats).toMatchObject({ preconnects: 1, preconnectsUsed: 1, connects: 0 });
   });
 
-  it('a warm-up finds the connection already open and opens no other', async () => {
+  it('a warm-up finds an idle connection and opens no other; with every connection busy it opens a spare', async () => {
     const before = h1.connections;
     const http = pool();
     const llm = new OpenAiLlm({ apiKey: 'k', baseURL: h1.baseURL, model: 'm', http });
     await ask(llm);
+    await idle(http);
     await llm.onCallStart();
     expect(http.stats).toMatchObject({ preconnects: 0, preconnectsSkipped: 1 });
     expect(h1.connections - before).toBe(1);
+    // Another call starts while this one's answer holds the only connection.
+    h1.setFaults([{ kind: 'slow-first', ms: 300 }]);
+    const busy = ask(llm);
+    await vi.waitFor(() => expect(h1.requests.at(-1)!.fault.kind).toBe('slow-first'));
+    await llm.onCallStart();
+    expect(http.stats.preconnects).toBe(1);
+    expect(h1.connections - before).toBe(2);
+    await busy;
   });
 
   it('a request that starts during the warm-up handshake (200 ms away) waits for that connection instead of opening a second', async () => {
