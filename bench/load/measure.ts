@@ -1,6 +1,7 @@
 // One load point: set the generator to N calls, let it ramp and settle, then measure over a
 // hold window what the engine (its /metrics/live windows, /proc CPU and RSS) and the
 // generator (caller-side latency, failures, per-call engine reports) saw.
+import { loadavg } from 'node:os';
 import type { EngineProc, GeneratorProc } from './procs.ts';
 import { coresUsed, sampleEngine } from './procs.ts';
 import type { GenStats } from './generator.ts';
@@ -28,6 +29,10 @@ export interface Point {
   cacheHitRate: number | null;
   activeCalls: number;
   engineCores: number;
+  /** Of engineCores, the engine processes' main threads (the rest: DSP workers, GC, other threads). */
+  engineMainCores: number;
+  /** The machine's 1-minute load average when the hold began (others' work shares these cores). */
+  loadAvg: number;
   engineRssMb: number;
   rssPerCallKb: number | null;
   generatorCores: number;
@@ -43,6 +48,7 @@ export async function measurePoint(engine: EngineProc, gen: GeneratorProc, o: Po
   gen.target(o.n, o.rampMs);
   await sleep(o.rampMs + o.settleMs);
   const since = await gen.now();
+  const loadAvg = Math.round(loadavg()[0] * 100) / 100;
   const a = sampleEngine(engine.info);
   const g0 = await gen.stats(Number.MAX_SAFE_INTEGER);
   const holdS = Math.round(o.holdMs / 1000);
@@ -67,6 +73,8 @@ export async function measurePoint(engine: EngineProc, gen: GeneratorProc, o: Po
     cacheHitRate: live.cache.hitRate,
     activeCalls: live.activeCalls,
     engineCores: a && b ? Math.round(coresUsed(a, b) * 100) / 100 : NaN,
+    engineMainCores: a && b ? Math.round(coresUsed(a, b, 'mainCpuMs') * 100) / 100 : NaN,
+    loadAvg,
     engineRssMb: Math.round(rss / 1048576),
     rssPerCallKb: o.idleRssBytes && o.n > 0 ? Math.round((rss - o.idleRssBytes) / 1024 / o.n) : null,
     generatorCores: Math.round(((cpu1 - cpu0) / o.holdMs) * 100) / 100,

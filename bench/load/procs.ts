@@ -199,7 +199,8 @@ function worstOf(snaps: LiveSnapshot[]): LiveSnapshot {
 export function sampleEngine(info: EngineInfo): ProcSample | null {
   const samples = (info.pids ?? [info.pid]).map(sampleProc).filter((s): s is ProcSample => s !== null);
   if (samples.length === 0) return null;
-  return { at: samples[0].at, cpuMs: samples.reduce((a, s) => a + s.cpuMs, 0), rssBytes: samples.reduce((a, s) => a + s.rssBytes, 0) };
+  const sum = (k: 'cpuMs' | 'mainCpuMs' | 'rssBytes') => samples.reduce((a, s) => a + s[k], 0);
+  return { at: samples[0].at, cpuMs: sum('cpuMs'), mainCpuMs: sum('mainCpuMs'), rssBytes: sum('rssBytes') };
 }
 
 // ------------------------------------------------------------------------------ /proc
@@ -210,24 +211,31 @@ export interface ProcSample {
   at: number;
   /** user + system CPU time of the whole process (all threads), ms. */
   cpuMs: number;
+  /** Of which its main thread's (the event loop: sockets, calls, DSP dispatch); the rest is DSP workers, GC and other threads. */
+  mainCpuMs: number;
   rssBytes: number;
+}
+
+/** user + system CPU ms in a /proc stat line (fields after the command name, which may hold spaces). */
+function statCpuMs(stat: string): number {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
 }
 
 export function sampleProc(pid: number): ProcSample | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at ") ".
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cpuMs = ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
+    const cpuMs = statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    // The main thread's task id is the process id.
+    const mainCpuMs = statCpuMs(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rss = /VmRSS:\s+(\d+) kB/.exec(status);
-    return { at: performance.now(), cpuMs, rssBytes: rss ? Number(rss[1]) * 1024 : NaN };
+    return { at: performance.now(), cpuMs, mainCpuMs, rssBytes: rss ? Number(rss[1]) * 1024 : NaN };
   } catch {
     return null;
   }
 }
 
-/** CPU use between two samples, in cores (1 = one core busy). */
-export function coresUsed(a: ProcSample, b: ProcSample): number {
-  return (b.cpuMs - a.cpuMs) / Math.max(1, b.at - a.at);
+/** CPU use between two samples, in cores (1 = one core busy): all threads, or the main threads alone. */
+export function coresUsed(a: ProcSample, b: ProcSample, of: 'cpuMs' | 'mainCpuMs' = 'cpuMs'): number {
+  return (b[of] - a[of]) / Math.max(1, b.at - a.at);
 }
