@@ -136,6 +136,17 @@ export const ConfigSchema = z.object({
   // caching (long answers tend to be conversational or caller-specific).
   CACHE_LEARN_ENABLED: bool.default(true),
   CACHE_LEARN_MAX_CHARS: int(400, 1),
+  /**
+   * Prediction (engine/call/prediction.ts): after a turn answered by a cache entry, the entry that
+   * usually answers the caller's next turn is synthesised in the call's voice in the background,
+   * when it followed at least CACHE_PREDICT_MIN_COUNT times and in at least
+   * CACHE_PREDICT_MIN_PROB of the turns after it. At most CACHE_PREDICT_CONCURRENCY syntheses at
+   * once in the process; a prediction that finds them busy is dropped (counted), not queued.
+   */
+  CACHE_PREDICT: bool.default(true),
+  CACHE_PREDICT_MIN_PROB: num(0.4, 0.01, 1),
+  CACHE_PREDICT_MIN_COUNT: int(3, 1),
+  CACHE_PREDICT_CONCURRENCY: int(2, 1, 64),
   /** Threshold for the offline hashing backend: its cosine measures word overlap, a lower scale than a sentence model's. */
   CACHE_HASHING_THRESHOLD: num(0.5, 0, 1),
   CACHE_HASHING_DIMS: int(512, 16, 65536),

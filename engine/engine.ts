@@ -23,6 +23,7 @@ import { RelayCall, type RelaySocket } from './call/relay-call.ts';
 import type { LiveCall } from './call/io.ts';
 import { cacheVoice, workflowVoice } from './call/dialogue.ts';
 import { Apologies } from './call/apologies.ts';
+import { Predictor } from './call/prediction.ts';
 import { chainVoice } from './language/registry.ts';
 import { warmUpDetection } from './language/detect.ts';
 import { Admission } from './admission.ts';
@@ -115,7 +116,8 @@ export async function createEngine(config: Config, opts: EngineOptions = {}): Pr
     log,
   );
   log.info({ lines: apologies.size }, 'fallback lines pre-synthesised');
-  const callDeps = { config, metrics, log, cache: shared?.cache ?? cache, voiceFor: chainVoice, apology: (wf: string, locale: string) => apologies.get(wf, locale) };
+  const predictor = Predictor.fromConfig(config, metrics.cachePredictions);
+  const callDeps = { config, metrics, log, cache: shared?.cache ?? cache, voiceFor: chainVoice, apology: (wf: string, locale: string) => apologies.get(wf, locale), predictor };
   // Reads the engine's draining flag when asked, so it is built before the engine object.
   const live = new LiveMetrics({
     config,

@@ -10,7 +10,7 @@
 // "zh-HK"/"yue" → "yue", other Chinese → "zh"). voice is the TTS voice the answer's audio is
 // for ('' in relay mode, where Twilio speaks the text).
 export { ResponseCache } from './response-cache.ts';
-export type { CacheEntryInfo, CacheHit, CachePut, CacheStats, EntrySource, ResponseCacheOptions } from './response-cache.ts';
+export type { CacheEntryInfo, CacheHit, CachePut, CacheStats, EntrySource, NextAnswer, ResponseCacheOptions } from './response-cache.ts';
 export { FAQ_STATE, faqEntryId, normaliseKey } from './cache-key.ts';
 export type { CacheKey } from './cache-key.ts';
 export { partitionLanguage, normaliseText } from '../../adapters/kit/normalise.ts';

@@ -12,7 +12,7 @@ import type { EmbeddingProvider } from '../../adapters/kit/types.ts';
 import type { Config } from '../config.ts';
 import { log as rootLog, type Logger } from '../log.ts';
 import { createEmbedder, type Embedder } from './backend.ts';
-import { analyse, guard, type GuardReason, type GuardVerdict } from './guard.ts';
+import { analyse, guard, type GuardReason, type GuardVerdict, type TextFeatures } from './guard.ts';
 import type { HnswParams } from './hnsw-index.ts';
 import { LatencyWindow } from './latency.ts';
 import { Mutex } from './mutex.ts';
@@ -22,6 +22,7 @@ import { normaliseKey, partitionId, type CacheKey } from './cache-key.ts';
 import { LearningPolicy } from './learning.ts';
 import { entryCoverage, PartitionedIndex, type Entry, type EntrySource, type IndexItem } from './partitioned-index.ts';
 import { checkHeader, encodeIndex, restoreIndex, restoreTimesAndAudio, sameVectors, storedQuestions, type SnapshotHeader } from './snapshot.ts';
+import { Transitions } from './transitions.ts';
 
 export { FAQ_STATE, faqEntryId, normaliseKey, type CacheKey } from './cache-key.ts';
 export type { EntrySource } from './partitioned-index.ts';
@@ -83,7 +84,19 @@ export interface CacheStats {
   expirations: number;
   errors: number;
   lookupMs: { p50: number; p95: number; p99: number; samples: number };
+  /** Entries with counted successors (transitions.ts), for predicting the next answer. */
+  transitionsFrom: number;
   persistedAt: number | null;
+}
+
+/** An entry that tends to answer the turn after another (likelyNext). */
+export interface NextAnswer {
+  entryId: string;
+  text: string;
+  /** The entry already holds audio for the key's voice. */
+  hasAudio: boolean;
+  probability: number;
+  count: number;
 }
 
 export interface ResponseCacheOptions {
@@ -122,6 +135,9 @@ export type CacheEntryInfo = Readonly<Pick<Entry, 'id' | 'key' | 'source'>>;
 export class ResponseCache {
   private readonly index: PartitionedIndex;
   private readonly learning: LearningPolicy;
+  private readonly transitions: Transitions;
+  /** The transitions revision the snapshot file holds. */
+  private savedTransitions = 0;
   private readonly mutex = new Mutex();
   private readonly latency = new LatencyWindow();
   private readonly now: () => number;
@@ -154,6 +170,7 @@ export class ResponseCache {
     });
     this.savedRevision = this.index.revision;
     this.learning = new LearningPolicy({ minCount: cfg.CACHE_LEARN_MIN_COUNT, maxChars: cfg.CACHE_LEARN_MAX_CHARS, maxTracked: cfg.CACHE_CAPACITY });
+    this.transitions = new Transitions(cfg.CACHE_CAPACITY);
   }
 
   /** Picks the embedding backend (CACHE_EMBEDDING_BACKEND), loads the snapshot, starts timers. */
@@ -234,10 +251,12 @@ export class ResponseCache {
    * embedding). Returns the first candidate above the threshold that the guard accepts.
    */
   searchVector(k: CacheKey, pkey: string, norm: string, vec: Float32Array, trace?: GuardRejection[]): CacheHit | null {
-    const qf = analyse(norm);
+    // Read only when a candidate is near: most misses have none, and the reading is the costly part.
+    let qf: TextFeatures | undefined;
     let rejected = false;
     for (const c of this.index.nearest(pkey, vec, CANDIDATES, this.threshold)) {
       if (!this.live(c.entry)) continue;
+      qf ??= analyse(norm);
       const verdict = guard(qf, c.phrase.features, entryCoverage(c.entry));
       // No shared content word: a sentence model needs extra similarity; for the lexical hashing
       // backend, similarity without a shared content word is only function-word noise.
@@ -353,6 +372,29 @@ export class ResponseCache {
     return this.index.peek(entryId)?.audio.has(voice) ?? false;
   }
 
+  // ------------------------------------------------------------------ what follows what (prediction)
+
+  /** Entry `to` answered the caller's turn after the one entry `from` answered, in one call. */
+  followed(from: string, to: string): void {
+    if (!this.cfg.PERFORMANCE_CACHE_ENABLED || this.closed) return;
+    if (this.index.has(from) && this.index.has(to)) this.transitions.observe(from, to);
+  }
+
+  /**
+   * The live entries of the key's partition that followed `from` often enough (at least
+   * min.count times, in at least min.probability of the turns after it), likeliest first.
+   */
+  likelyNext(from: string, key: CacheKey, min: { probability: number; count: number }): NextAnswer[] {
+    const pkey = partitionId(normaliseKey(key));
+    const out: NextAnswer[] = [];
+    for (const n of this.transitions.likely(from, min.probability, min.count)) {
+      const e = this.index.peek(n.entryId);
+      if (!e || e.pkey !== pkey || !this.index.isLive(e)) continue;
+      out.push({ entryId: e.id, text: e.answer, hasAudio: e.audio.has(key.voice), probability: n.probability, count: n.count });
+    }
+    return out;
+  }
+
   /** Removes every entry the predicate matches (FAQ pre-warm drops entries a workflow no longer has). */
   async removeWhere(match: (e: CacheEntryInfo) => boolean): Promise<number> {
     return this.mutex.run(() => this.index.removeWhere(match));
@@ -379,6 +421,7 @@ export class ResponseCache {
       ...this.counters,
       guardReasons: { ...this.guardReasons },
       lookupMs: { p50, p95, p99, samples: this.latency.size },
+      transitionsFrom: this.transitions.size,
       persistedAt: this.persistedAt,
     };
   }
@@ -409,13 +452,16 @@ export class ResponseCache {
   async persist(): Promise<void> {
     if (this.opts.persist === false) return;
     await this.mutex.run(async () => {
-      if (this.index.revision === this.savedRevision && this.persistedAt !== null) return;
+      if (this.index.revision === this.savedRevision && this.transitions.revision === this.savedTransitions && this.persistedAt !== null) return;
       try {
         // Taken first: audio attached while this write is under way marks the cache dirty again.
         const revision = this.index.revision;
+        const transitions = this.transitions.revision;
         const { header, sections } = await encodeIndex(this.index, { savedAt: this.now(), backend: this.embedder.provider.name, dimensions: this.embedder.provider.dimensions });
+        header.transitions = this.transitions.rows((id) => this.index.has(id));
         await writeFileAtomic(this.snapshotPath, encodeSnapshot(header, sections));
         this.savedRevision = revision;
+        this.savedTransitions = transitions;
         this.persistedAt = this.now();
         this.log.debug({ path: this.snapshotPath, entries: header.entries.length }, 'cache snapshot written');
       } catch (e) {
@@ -436,6 +482,7 @@ export class ResponseCache {
         this.log.info({ from: h.backend, to: this.embedder.provider.name }, 'cache: embedding backend changed; re-embedding stored questions');
         await this.putMany(storedQuestions(h, this.now()));
         await this.mutex.run(() => restoreTimesAndAudio(this.index, snap));
+        this.transitions.load(h.transitions);
         return;
       }
       await this.mutex.run(async () => {
@@ -445,11 +492,14 @@ export class ResponseCache {
         this.counters.evictions += this.index.evictOverCapacity();
         this.persistedAt = h.savedAt;
         this.savedRevision = expired > 0 ? -1 : this.index.revision;
+        this.transitions.load(h.transitions);
+        this.savedTransitions = this.transitions.revision;
       });
       this.log.info({ path: this.snapshotPath, entries: this.index.size, partitions: this.index.partitionCount }, 'cache snapshot loaded');
     } catch (e) {
       // Checksum passed but the content does not fit together: same treatment as corruption.
       this.index.clear();
+      this.transitions.load([]);
       await setAside(this.snapshotPath, (e as Error).message, this.log, this.now);
     }
   }

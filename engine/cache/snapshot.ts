@@ -9,6 +9,7 @@ import { normaliseKey, partitionId, type CacheKey } from './cache-key.ts';
 import { SlotIndex } from './hnsw-index.ts';
 import type { EntryFields, EntrySource, PartitionedIndex } from './partitioned-index.ts';
 import type { Snapshot } from './persist.ts';
+import type { TransitionRow } from './transitions.ts';
 
 export interface SnapshotHeader {
   savedAt: number;
@@ -24,6 +25,8 @@ export interface SnapshotHeader {
       audio: Array<{ voice: string; offset: number; length: number }>;
     }
   >;
+  /** Which entry followed which in calls (transitions.ts); absent in older snapshots. */
+  transitions?: TransitionRow[];
 }
 
 /** A question to embed again when the stored vectors came from another backend. */

@@ -48,6 +48,11 @@ export interface CallOutput {
   languageChanged(locale: string): void;
   /** Ends the call after the agent's goodbye has played. */
   hangUp(): void;
+  /**
+   * Synthesises a whole text in a voice and language as 8 kHz μ-law, sending nothing (answer
+   * prediction, engine/call/prediction.ts). Only transports that synthesise audio have it.
+   */
+  presynthesize?(text: string, voice: string, language: string, signal: AbortSignal): Promise<Uint8Array>;
   /** The call is over: release the transport's resources and close the socket unless it is gone. */
   shutdown(code: number, reason: string, socketGone: boolean): void;
 }

@@ -81,6 +81,12 @@ export function createMetrics() {
       () => live.frameLag,
     ),
     cacheLookups: new client.Counter({ name: 'weaver_cache_lookups_total', help: 'Response cache lookups on caller turns, by result (hit_exact, hit_semantic, miss)', labelNames: ['result'], registers: [registry] }),
+    cachePredictions: new client.Counter({
+      name: 'weaver_cache_predictions_total',
+      help: 'Predicted next answers synthesised in the background, by outcome: made (started); then used (asked with its audio ready), late (asked before), wasted (not asked from the cache in the call), failed; dropped: not started, the syntheses were all busy',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     hedges: new client.Counter({ name: 'weaver_provider_hedges_total', help: 'Hedged requests: `provider` was slow to first output, so `to` was started too', labelNames: ['provider', 'to'], registers: [registry] }),
     failovers: new client.Counter({ name: 'weaver_provider_failovers_total', help: 'Failovers from a failed provider to the next', labelNames: ['provider', 'to', 'mid_stream'], registers: [registry] }),
     breakerTransitions: new client.Counter({ name: 'weaver_provider_breaker_transitions_total', help: 'Circuit breaker transitions', labelNames: ['provider', 'to'], registers: [registry] }),

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { AnswerCache } from '../call/answer-cache.ts';
-import { normaliseKey, type CacheHit, type CacheKey, type CachePut, type ResponseCache } from '../cache/index.ts';
+import { normaliseKey, type CacheHit, type CacheKey, type CachePut, type NextAnswer, type ResponseCache } from '../cache/index.ts';
 import { partitionId } from '../cache/cache-key.ts';
 import { normaliseText } from '../../adapters/kit/normalise.ts';
 import { LearningPolicy } from '../cache/learning.ts';
@@ -120,6 +120,15 @@ export class SharedCache implements AnswerCache {
         .xadd(this.logKey, 'MAXLEN', '~', this.maxLen(), '*', 'o', this.origin, 'r', JSON.stringify({ t: 'audio', id: entryId, voice } satisfies AudioRecord))
         .exec(),
     );
+  }
+
+  /** Which answer follows which stays on this instance (persisted in its snapshot, not shared). */
+  followed(from: string, to: string): void {
+    this.local.followed(from, to);
+  }
+
+  likelyNext(from: string, key: CacheKey, min: { probability: number; count: number }): NextAnswer[] {
+    return this.local.likelyNext(from, key, min);
   }
 
   // ------------------------------------------------------------------ writes that are shared
