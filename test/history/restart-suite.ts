@@ -102,6 +102,9 @@ export async function restartSuite(kind: 'sqlite' | 'postgres'): Promise<void> {
       expect(turn.source).toBe('llm');
       for (const stage of ['hangoverMs', 'sttMs', 'responseMs', 'ttsMs', 'sendMs', 'turnMs']) expect(turn.latency[stage], stage).toBeGreaterThanOrEqual(0);
       expect(turn.latency.sttMs).toBeGreaterThan(0); // the simulated STT takes SIM_STT_LATENCY_MS
+      // Which provider served each stage (the demo's chains of one: no hedge, no failover), and no speculation (MEDIA_SPECULATION is off).
+      expect(turn).toMatchObject({ providers: { stt: 'simulated', llm: 'workflow', tts: 'espeak' }, hedges: 0, hedgedTo: [], failovers: 0, failedOverTo: [], speculation: 'none' });
+      expect(greeting.providers).toEqual({ tts: 'espeak' });
       expect(media.latency.turnMs.count).toBe(1);
       // Barge-ins as the call ended with them, also on turns recorded before the caller cut them
       // (here the caller talks over the greeting, which was recorded once all its audio was sent).
@@ -114,6 +117,7 @@ export async function restartSuite(kind: 'sqlite' | 'postgres'): Promise<void> {
       expect(relay.turns.map((t: { user?: string }) => t.user)).toEqual(RELAY_SAID);
       for (const t of relay.turns) {
         expect(t.answer.length).toBeGreaterThan(10);
+        expect(t).toMatchObject({ providers: { llm: 'workflow' }, hedges: 0, failovers: 0 }); // Twilio does STT and TTS on relay calls
         expect(t.latency.turnMs).toBeGreaterThanOrEqual(t.latency.responseMs);
       }
       expect((await fetch(`${second!.url}/calls/CA${'0'.repeat(32)}`, { headers: auth })).status).toBe(404);
@@ -164,6 +168,10 @@ export async function restartSuite(kind: 'sqlite' | 'postgres'): Promise<void> {
         const row = page.locator('#waterfall g[data-turn="1"]');
         expect(await row.locator('rect').evaluateAll((r) => r.map((x) => x.getAttribute('data-stage')))).toEqual(['hangover', 'stt', 'llm', 'tts', 'send']);
         expect(await page.textContent('[data-testid="turn-1"] [data-testid="user"]')).toBe(MEDIA_SAID);
+        // Provider and hedges per turn: beside the turn's bar, and in the turn table.
+        expect(await row.locator('[data-testid="route"]').textContent()).toBe('workflow');
+        const cells = await page.locator('#turn-table tr[data-turn="1"] td').evaluateAll((tds) => Object.fromEntries(tds.map((td) => [td.getAttribute('data-col'), td.textContent])));
+        expect(cells).toMatchObject({ source: 'llm', stt: 'simulated', llm: 'workflow', tts: 'espeak', hedges: '0', failovers: '0', speculation: 'none' });
         expect(await page.textContent('[data-testid="turn-0"] [data-testid="answer"]')).toMatch(/Harbour Dental/);
         expect(await page.locator('#events tr[data-kind="call"]').count()).toBe(2);
 

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { simulateRelayCall, type RelayCallResult } from '../../bench/load/relay-sim.ts';
 import { startTestEngine, waitFor, type TestEngine } from '../support/engine.ts';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.ts';
+import { chromiumMissing, launchChromium } from '../support/chromium.ts';
 
+const browserMissing = chromiumMissing();
 const TOKEN = 'routes-test-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const ANSWER = 'We are open from nine in the morning until five in the evening, Monday to Friday, and on Saturday mornings.';
@@ -117,4 +119,25 @@ describe('provider, hedges and failovers per turn, in the call history', () => {
     expect(mine.turns.map((x: any) => x.hedgedTo.map((h: any) => h.to))).toEqual([[], ['openai-b'], []]);
     expect(mine.turns[2].failedOverTo).toEqual([{ role: 'llm', from: 'openai-a', to: 'openai-b', midStream: true }]);
   });
+
+  it.skipIf(browserMissing !== null)(`shows each turn's provider, hedge and failover in the inspector, in a real browser${browserMissing ? ` (skipped: ${browserMissing})` : ''}`, async () => {
+    await stored();
+    const b = await launchChromium();
+    try {
+      const page = await b.newPage();
+      await page.goto(`${t.url}/dashboard/calls/${call.callSid}#token=${TOKEN}`);
+      await page.waitForFunction(() => Number(document.body.dataset.loaded) >= 1, undefined, { timeout: 10_000 });
+      // Beside each turn's bar: who answered, ⇉ hedges, ↪ failovers.
+      const beside = await page.locator('#waterfall [data-testid="route"]').allTextContents();
+      expect(beside).toEqual(['openai-a', 'openai-b ⇉1', 'openai-a, openai-b ↪1']);
+      const table = await page.locator('#turn-table tr[data-turn]').evaluateAll((rows) => rows.map((r) => Object.fromEntries(Array.from(r.querySelectorAll('td'), (td) => [td.getAttribute('data-col'), td.textContent]))));
+      expect(table.map((r) => [r.llm, r.hedges, r.failovers])).toEqual([
+        ['openai-a', '0', '0'],
+        ['openai-b', '1 (llm openai-a→openai-b)', '0'],
+        ['openai-a, openai-b', '0', '1 (llm openai-a→openai-b (mid-answer))'],
+      ]);
+    } finally {
+      await b.close();
+    }
+  }, 60_000);
 });
