@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { openCallSocket } from './call-socket-client.ts';
 import { Admission, type ResourceReadings } from '../../engine/admission.ts';
 import { loadConfig } from '../../engine/config.ts';
 import { RelayCaller } from '../../bench/load/relay-sim.ts';
@@ -70,24 +71,10 @@ describe('Admission (readings given)', () => {
   });
 });
 
-/** Opens a relay socket; resolves with the socket, or the refusal's HTTP status and body. */
-function upgrade(port: number): Promise<{ ws?: WebSocket; status?: number; body?: string }> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/twilio/relay`);
-    ws.on('error', () => {});
-    ws.once('open', () => resolve({ ws }));
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-  });
-}
-
-const voiceWebhook = (url: string) => fetch(`${url}/twilio/voice?workflow=demo-relay`, { method: 'POST', body: new URLSearchParams({ CallSid: 'CAnew', From: '+15550001111', To: '+15550002222' }) });
+const voiceWebhook = (url: string) => fetch(`${url}/twilio/voice?workflow=demo-relay`, { method: 'POST', body: new URLSearchParams({ CallSid: 'CAnew', From: '+15550001111', To: '+15550002222' }), signal: AbortSignal.timeout(10_000) });
 
 async function refusedTotal(url: string, reason: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
   return text
     .split('\n')
     .filter((l) => l.startsWith('weaver_sockets_refused_total{') && l.includes(`reason="${reason}"`))
@@ -107,13 +94,13 @@ describe('out of file descriptors (engine process, RLIMIT_NOFILE lowered while i
     }
     // Room for a few more descriptors above the reserve, no more.
     const open = readdirSync(`/proc/${e.proc.pid}/fd`).length;
-    const limit = open + 16 + 6;
+    const limit = open + 16 + 12;
     execFileSync('prlimit', ['--pid', String(e.proc.pid), `--nofile=${limit}:${limit}`]);
 
     const extra: WebSocket[] = [];
     let refusal: { status?: number; body?: string } | undefined;
     for (let i = 0; i < 40 && !refusal; i++) {
-      const r = await upgrade(e.port);
+      const r = await openCallSocket(url, '/twilio/relay');
       if (r.ws) extra.push(r.ws);
       else refusal = r;
     }
@@ -137,7 +124,7 @@ describe('out of file descriptors (engine process, RLIMIT_NOFILE lowered while i
     let back: { ws?: WebSocket } = {};
     for (let i = 0; i < 50 && !back.ws; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      back = await upgrade(e.port);
+      back = await openCallSocket(url, '/twilio/relay');
     }
     expect(back.ws).toBeDefined();
     back.ws!.close();
@@ -160,7 +147,7 @@ describe('near the memory limit (this process grows past MEMORY_LIMIT_MB)', () =
     await old.connect();
 
     let ballast: Buffer | undefined = Buffer.allocUnsafe(600 * MB).fill(7); // filled, so its pages count in RSS
-    const refused = await upgrade(t.server.port);
+    const refused = await openCallSocket(t.url, '/twilio/relay');
     expect(refused.status).toBe(503);
     expect(refused.body).toMatch(/^near the memory limit \(RSS \d+ MB, new calls refused above \d+ MB\)$/);
     expect((await voiceWebhook(t.url)).status).toBe(503);
