@@ -117,6 +117,10 @@ describe('guard: a question that only shares the topic', () => {
     ['泊車幾多錢？', '診所有冇停車場？', ['可以喺邊度泊車？']],
     ['药店在哪里？', '诊所在哪里？', ['你们的地址是什么？']],
     ['你们看宠物吗？', '你们给小孩看牙吗？', ['儿童可以看吗？']],
+    // How long it takes is not what it costs.
+    ['¿cuánto tarda una limpieza?', '¿Cuánto cuesta una limpieza?', ['¿Cuánto cobran por una limpieza?']],
+    ['洗牙要幾耐？', '洗牙幾多錢？', ['洗牙點收費？']],
+    ['洗牙要多长时间？', '洗牙多少钱？', []],
     // A word the lexicon knows, new to the entry: "car insurance" is not dental insurance.
     ['do you accept car insurance', 'Do you accept dental insurance?', ['Do you take my insurance?']],
   ])('%s ≠ %s', (query, stored, others) => {
