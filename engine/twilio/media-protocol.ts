@@ -1,7 +1,7 @@
 // Twilio Media Streams wire format: validation of what Twilio sends, builders for what we
 // send back. Parsing never throws: bad input becomes a typed error the session can log,
 // count and act on (Twilio itself rejects such messages with 31951).
-import { readJsonFrame } from './json-frame.ts';
+import { asText, readJsonFrame } from './json-frame.ts';
 
 export type InboundMessage =
   | { event: 'connected'; protocol?: string; version?: string }
@@ -69,9 +69,9 @@ export function parseInbound(data: ArrayBuffer | string, isBinary: boolean, maxB
       if (!str(m.streamSid) || typeof s !== 'object' || s === null) return err('missing_field', 'start needs streamSid and start{}');
       if (!str(s.callSid)) return err('missing_field', 'start.callSid missing');
       const fmt = s.mediaFormat ?? {};
-      if (fmt.encoding !== undefined && fmt.encoding !== 'audio/x-mulaw') return err('bad_payload', `unsupported encoding ${fmt.encoding}`);
+      if (fmt.encoding !== undefined && fmt.encoding !== 'audio/x-mulaw') return err('bad_payload', `unsupported encoding ${asText(fmt.encoding).slice(0, 40)}`);
       const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(s.customParameters ?? {})) params[k] = String(v);
+      for (const [k, v] of Object.entries(s.customParameters ?? {})) params[k] = asText(v);
       return {
         ok: true,
         msg: {
@@ -80,11 +80,11 @@ export function parseInbound(data: ArrayBuffer | string, isBinary: boolean, maxB
           streamSid: m.streamSid,
           start: {
             streamSid: m.streamSid,
-            accountSid: String(s.accountSid ?? ''),
+            accountSid: asText(s.accountSid),
             callSid: s.callSid,
-            tracks: Array.isArray(s.tracks) ? s.tracks.map(String) : ['inbound'],
+            tracks: Array.isArray(s.tracks) ? s.tracks.map(asText) : ['inbound'],
             customParameters: params,
-            mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: Number(fmt.sampleRate ?? 8000), channels: Number(fmt.channels ?? 1) },
+            mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: toInt(fmt.sampleRate) ?? 8000, channels: toInt(fmt.channels) ?? 1 },
           },
         },
       };
@@ -100,14 +100,14 @@ export function parseInbound(data: ArrayBuffer | string, isBinary: boolean, maxB
           event: 'media',
           sequenceNumber: seq ?? 0,
           streamSid: m.streamSid,
-          media: { track: String(md.track ?? 'inbound'), chunk: toInt(md.chunk) ?? 0, timestamp: toInt(md.timestamp) ?? 0, payload: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength) },
+          media: { track: md.track === undefined ? 'inbound' : asText(md.track), chunk: toInt(md.chunk) ?? 0, timestamp: toInt(md.timestamp) ?? 0, payload: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength) },
         },
       };
     }
     case 'dtmf':
       if (!str(m.streamSid) || !str(m.dtmf?.digit)) return err('missing_field', 'dtmf needs streamSid and dtmf.digit');
       if (!/^[0-9*#A-D]$/.test(m.dtmf.digit)) return err('bad_payload', `invalid dtmf digit ${JSON.stringify(m.dtmf.digit)}`);
-      return { ok: true, msg: { event: 'dtmf', sequenceNumber: seq ?? 0, streamSid: m.streamSid, dtmf: { track: String(m.dtmf.track ?? 'inbound_track'), digit: m.dtmf.digit } } };
+      return { ok: true, msg: { event: 'dtmf', sequenceNumber: seq ?? 0, streamSid: m.streamSid, dtmf: { track: m.dtmf.track === undefined ? 'inbound_track' : asText(m.dtmf.track), digit: m.dtmf.digit } } };
     case 'mark':
       if (!str(m.streamSid) || !str(m.mark?.name)) return err('missing_field', 'mark needs streamSid and mark.name');
       return { ok: true, msg: { event: 'mark', sequenceNumber: seq ?? 0, streamSid: m.streamSid, mark: { name: m.mark.name } } };
@@ -115,7 +115,7 @@ export function parseInbound(data: ArrayBuffer | string, isBinary: boolean, maxB
       if (!str(m.streamSid)) return err('missing_field', 'stop needs streamSid');
       return { ok: true, msg: { event: 'stop', sequenceNumber: seq ?? 0, streamSid: m.streamSid, stop: { accountSid: m.stop?.accountSid, callSid: m.stop?.callSid } } };
     default:
-      return err('unknown_event', `unknown event ${JSON.stringify(String(m.event)).slice(0, 40)}`);
+      return err('unknown_event', `unknown event ${JSON.stringify(asText(m.event)).slice(0, 40)}`);
   }
 }
 

@@ -1,7 +1,7 @@
 // Twilio ConversationRelay wire format: validation of what Twilio sends, builders for what we
 // send back. Parsing never throws: bad input becomes a typed error the session can log and
 // count (Twilio itself drops a message that fails validation, 64107).
-import { readJsonFrame } from './json-frame.ts';
+import { asText, readJsonFrame } from './json-frame.ts';
 
 export interface RelaySetup {
   type: 'setup';
@@ -41,7 +41,7 @@ export type RelayParseResult = { ok: true; msg: RelayInbound } | { ok: false; er
 const err = (kind: RelayErrorKind, message: string): RelayParseResult => ({ ok: false, error: { kind, message } });
 
 const DIGIT = /^[0-9*#A-D]$/;
-const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+const text = asText;
 
 export function parseRelayInbound(data: ArrayBuffer | string, isBinary: boolean, maxBytes: number): RelayParseResult {
   const frame = readJsonFrame(data, isBinary, maxBytes);
@@ -95,7 +95,7 @@ export function parseRelayInbound(data: ArrayBuffer | string, isBinary: boolean,
     case 'info':
       return { ok: true, msg: { type: 'info', payload: m } };
     default:
-      return err(m.type === undefined ? 'missing_field' : 'unknown_type', m.type === undefined ? 'message has no type' : `unknown type ${JSON.stringify(String(m.type)).slice(0, 40)}`);
+      return err(m.type === undefined ? 'missing_field' : 'unknown_type', m.type === undefined ? 'message has no type' : `unknown type ${JSON.stringify(asText(m.type)).slice(0, 40)}`);
   }
 }
 
