@@ -9,14 +9,17 @@
 // With --soak it runs the soak instead (bench/soak.ts): 200 calls for 30 minutes by default.
 //   npm run reliability -- --soak 30m [--calls 200] [--relay 10] [--out soak]
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import WebSocket from 'ws';
 import fc from 'fast-check';
 import { startEngineProcess } from './load/engine-process.ts';
 import { sampleProc } from './load/procs.ts';
 import { simulateCall } from './load/twilio-sim.ts';
 import { simulateRelayCall } from './load/relay-sim.ts';
-import { parseDuration, runSoak, writeSoakReport } from './soak.ts';
+import { parseDuration, parseProm, runSoak, writeSoakReport } from './soak.ts';
+import { hostileRequests, slowClients } from './fuzz-http.ts';
+import { parseInbound } from '../engine/twilio/media-protocol.ts';
+import { parseRelayInbound } from '../engine/twilio/relay-protocol.ts';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,6 +37,12 @@ if (process.argv.includes('--soak')) {
   process.exit(r.alive && r.counters.consistent ? 0 : 1);
 }
 const MESSAGES = arg('messages', 100_000);
+const HTTP_REQUESTS = arg('http', 4000);
+const LOAD_AT_START = loadavg().map((x) => Math.round(x * 100) / 100);
+/** The engine's defaults (engine/config.ts): MAX_MESSAGE_BYTES, and the socket's hard cap (call-socket.ts). */
+const MAX_MESSAGE_BYTES = 64 * 1024;
+const HARD_CAP = Math.max(MAX_MESSAGE_BYTES * 4, 256 * 1024);
+const KEEPALIVE = { media: JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }), relay: JSON.stringify({ type: 'info', name: 'keepalive' }) };
 const CONNECTIONS = arg('connections', 32);
 const OUT = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : 'reliability';
 const CALL_AUDIO = new Uint8Array((await import('node:fs')).readFileSync(new URL('../test/fixtures/audio/call-3turns.ulaw', import.meta.url)));
@@ -95,9 +104,16 @@ const rssMb = () => (sampleProc(pid)?.rssBytes ?? NaN) / 2 ** 20;
 const rssBefore = rssMb();
 const started = Date.now();
 let sent = 0;
+let keepalives = 0;
 let connectionsOpened = 0;
 let closedByEngine = 0;
 let stop = false;
+/** What the engine's parser makes of each hostile message, per transport: all sent, and those surely processed. */
+const tally = {
+  media: { sent: 0, all: {} as Record<string, number>, delivered: {} as Record<string, number>, hardCap: 0 },
+  relay: { sent: 0, all: {} as Record<string, number>, delivered: {} as Record<string, number>, hardCap: 0 },
+};
+const closeCodes: Record<string, number> = {};
 
 /** Real calls, one after another on a few lanes, for the whole run: each must be answered in full. */
 const real = { media: 0, relay: 0, disturbed: [] as string[] };
@@ -119,20 +135,41 @@ async function relayLane(): Promise<void> {
     try {
       const r = await simulateRelayCall({ baseUrl: base, workflow: 'demo-relay', steps: TRANSCRIPTS });
       real.relay++;
-      if (r.turns.some((t) => t.answer.trim() === '')) real.disturbed.push(`relay ${r.callSid}: an empty answer`);
+      if (r.turns.some((t) => t.timedOut || t.answer.trim() === '')) real.disturbed.push(`relay ${r.callSid}: a turn unanswered`);
     } catch (e) {
       real.disturbed.push(`relay: ${(e as Error).message}`);
     }
   }
 }
 
-/** One hostile connection: a start now and then keeps the socket alive for more garbage. */
+/**
+ * The engine's own verdict on a message, before any state: the parser's error kind, 'valid', or
+ * 'hard_cap' for one over uWebSockets.js's maxPayloadLength (the socket is dropped unread).
+ */
+function verdictOf(m: string | Buffer, transport: 'media' | 'relay'): string {
+  if (Buffer.byteLength(m) > HARD_CAP) return 'hard_cap';
+  const data = typeof m === 'string' ? m : (m.buffer.slice(m.byteOffset, m.byteOffset + m.byteLength) as ArrayBuffer);
+  const r = transport === 'media' ? parseInbound(data, typeof m !== 'string', MAX_MESSAGE_BYTES) : parseRelayInbound(data, typeof m !== 'string', MAX_MESSAGE_BYTES);
+  return r.ok ? 'valid' : r.error.kind;
+}
+const add = (r: Record<string, number>, k: string, n = 1) => void (r[k] = (r[k] ?? 0) + n);
+
+/**
+ * One hostile worker: connection after connection, each sending up to 300 generated messages.
+ * A valid keepalive every 40 keeps most sockets under the 50-bad-in-a-row close (one worker in
+ * four sends none, to exercise that close); at the end a ping whose pong proves the engine read
+ * every message before it, then a normal close: those connections' messages are "delivered".
+ * Messages over the hard cap end a connection, so one in four connections ends with one of them.
+ */
 async function fuzzer(n: number, quota: number): Promise<void> {
-  const samples = fc.sample(hostile, { numRuns: Math.min(quota, 2000), seed: n });
+  const drawn = fc.sample(hostile, { numRuns: Math.min(quota, 2000), seed: n });
+  const giants = drawn.filter((m) => Buffer.byteLength(m) > HARD_CAP);
+  const samples = drawn.filter((m) => Buffer.byteLength(m) <= HARD_CAP);
+  const verdicts = { media: samples.map((m) => verdictOf(m, 'media')), relay: samples.map((m) => verdictOf(m, 'relay')) };
   let i = 0;
   while (i < quota && !stop) {
-    const path = (n + connectionsOpened) % 2 === 0 ? '/twilio/media' : '/twilio/relay';
-    const ws = new WebSocket(wsBase + path);
+    const transport = (n + connectionsOpened) % 2 === 0 ? 'media' : 'relay';
+    const ws = new WebSocket(`${wsBase}/twilio/${transport}`);
     connectionsOpened++;
     const open = await new Promise<boolean>((r) => {
       ws.once('open', () => r(true));
@@ -141,22 +178,68 @@ async function fuzzer(n: number, quota: number): Promise<void> {
     if (!open) continue;
     ws.on('error', () => {});
     let closed = false;
-    ws.once('close', () => {
-      closed = true;
-      closedByEngine++;
-    });
-    const mode = n % 8;
-    if (mode === 0) ws.pause(); // a slow reader
-    if (path === '/twilio/media' && n % 3 === 0) ws.send(validStart(n * 100_000 + i));
-    while (!closed && i < quota && !stop) {
-      const m = samples[i % samples.length];
+    let weClosed = false;
+    let lastClose = 0;
+    const closedP = new Promise<void>((r) =>
+      ws.once('close', (code) => {
+        closed = true;
+        lastClose = code;
+        if (!weClosed) {
+          closedByEngine++;
+          add(closeCodes, String(code));
+        }
+        r();
+      }),
+    );
+    const slow = n % 8 === 0;
+    if (slow) ws.pause(); // a slow reader
+    if (transport === 'media' && n % 3 === 0) ws.send(validStart(n * 100_000 + i));
+    const mine: Record<string, number> = {};
+    const perConn = 50 + ((n * 7919 + i) % 250);
+    let k = 0;
+    while (!closed && i < quota && k < perConn && !stop) {
+      const idx = i % samples.length;
+      const m = samples[idx];
+      const v = verdicts[transport][idx];
       ws.send(m, { binary: typeof m !== 'string' });
       sent++;
+      tally[transport].sent++;
+      add(mine, v);
       i++;
-      if (i % 64 === 0) await new Promise((r) => setImmediate(r));
+      k++;
+      if (k % 40 === 0 && n % 4 !== 1) {
+        ws.send(KEEPALIVE[transport]);
+        keepalives++;
+      }
+      if (k % 64 === 0) await new Promise((r) => setImmediate(r));
       while (ws.bufferedAmount > 1_000_000 && !closed) await new Promise((r) => setTimeout(r, 5));
     }
-    if (!closed) ws.terminate();
+    for (const [kind, c] of Object.entries(mine)) add(tally[transport].all, kind, c);
+    if (!closed && giants.length && connectionsOpened % 4 === 0 && i < quota) {
+      // One over the hard cap: uWebSockets.js drops the socket (1006) and the engine counts it.
+      ws.send(giants[i % giants.length]);
+      sent++;
+      i++;
+      tally[transport].sent++;
+      tally[transport].hardCap++;
+      await closedP;
+      add(tally[transport].all, 'hard_cap');
+      if (lastClose === 1006) add(tally[transport].delivered, 'hard_cap');
+      continue;
+    }
+    if (!closed) {
+      if (slow) ws.resume();
+      const pongP = new Promise<boolean>((r) => ws.once('pong', () => r(true)));
+      ws.ping();
+      const pong = await Promise.race([pongP, closedP.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000))]);
+      if (pong && !closed) for (const [kind, c] of Object.entries(mine)) add(tally[transport].delivered, kind, c);
+      if (!closed) {
+        weClosed = true;
+        ws.close(1000);
+        await Promise.race([closedP, new Promise((r) => setTimeout(r, 5000))]);
+        if (!closed) ws.terminate();
+      }
+    } else await closedP;
   }
 }
 
@@ -173,38 +256,16 @@ async function silentSockets(count: number): Promise<number> {
   return closes.filter((c) => c === 1008).length;
 }
 
-/** Hostile HTTP: malformed and oversized bodies, odd query strings, many at once. */
-async function hostileHttp(count: number): Promise<Record<string, number>> {
-  const statuses: Record<string, number> = {};
-  const bodies = fc.sample(fc.oneof(fc.string({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')), fc.constant('x='.repeat(600_000))), { numRuns: count, seed: 7 });
-  const paths = ['/twilio/voice', '/twilio/status', '/twilio/relay/action', '/twilio/voice?workflow=%ZZ', '/calls/%00', '/twilio/voice?' + 'a=1&'.repeat(2000), '/health?x[]=1'];
-  for (let i = 0; i < count; i += 50) {
-    await Promise.all(
-      bodies.slice(i, i + 50).map(async (body, j) => {
-        const r = await fetch(base + paths[(i + j) % paths.length], { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } }).catch(() => undefined);
-        const k = r ? String(r.status) : 'refused';
-        statuses[k] = (statuses[k] ?? 0) + 1;
-      }),
-    );
-  }
-  return statuses;
-}
-
-async function rejectionsCounted(): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('weaver_protocol_errors_total{'))
-    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-}
+const metricsNow = async () => parseProm(await (await fetch(`${base}/metrics`)).text());
 
 const progress = setInterval(() => process.stderr.write(`\r${sent} hostile messages sent, ${real.media + real.relay} real calls done, ${real.disturbed.length} disturbed   `), 1000);
 const lanes = [mediaLane(), mediaLane(), relayLane()];
 const silent = silentSockets(20);
-const http = hostileHttp(2000);
+const http = hostileRequests(base, HTTP_REQUESTS);
+const slowHttp = slowClients(base, 40, 30_000);
 const per = Math.ceil(MESSAGES / CONNECTIONS);
 await Promise.all(Array.from({ length: CONNECTIONS }, (_, n) => fuzzer(n, per)));
-const [silentClosed, httpStatuses] = await Promise.all([silent, http]);
+const [silentClosed, httpResult, slowResult] = await Promise.all([silent, http, slowHttp]);
 stop = true;
 await Promise.all(lanes);
 clearInterval(progress);
@@ -212,47 +273,104 @@ process.stderr.write('\n');
 await new Promise((r) => setTimeout(r, 2000));
 const rssAfter = rssMb();
 const alive = engine.alive();
-const rejections = alive ? await rejectionsCounted() : NaN;
-const stackTraces = engine.logs.filter((l) => l.includes('"stack"')).length;
+const m = alive ? await metricsNow() : new Map<string, number>();
+
+// Counted against sent: each parser kind must lie between the messages surely processed and all sent.
+const PARSER_KINDS = new Set(['not_json', 'binary_frame', 'oversized', 'unknown_event', 'unknown_type', 'missing_field', 'bad_payload', 'bad_value']);
+const counted = { media: {} as Record<string, number>, relay: {} as Record<string, number> };
+for (const [key, v] of m) {
+  const mm = /^weaver_protocol_errors_total\{transport="(\w+)",kind="(\w+)"\}$/.exec(key) ?? /^weaver_protocol_errors_total\{kind="(\w+)",transport="(\w+)"\}$/.exec(key);
+  if (!mm) continue;
+  const [t, k] = key.indexOf('transport') < key.indexOf('kind') ? [mm[1], mm[2]] : [mm[2], mm[1]];
+  if (t === 'media' || t === 'relay') counted[t][k] = v;
+}
+const rejectionRows: Array<{ transport: string; kind: string; delivered: number; sent: number; counted: number; ok: boolean }> = [];
+for (const t of ['media', 'relay'] as const) {
+  const kinds = new Set([...Object.keys(tally[t].all), ...Object.keys(counted[t])]);
+  for (const k of [...kinds].sort()) {
+    if (k === 'valid' || k === 'hard_cap') continue;
+    const parser = PARSER_KINDS.has(k);
+    const c = counted[t][k] ?? 0;
+    const lo = tally[t].delivered[k] ?? 0;
+    const hi = tally[t].all[k] ?? 0;
+    rejectionRows.push({ transport: t, kind: k, delivered: parser ? lo : NaN, sent: parser ? hi : NaN, counted: c, ok: parser ? c >= lo && c <= hi : true });
+  }
+  const tooLarge = m.get(`weaver_sockets_refused_total{transport="${t}",reason="message_too_large"}`) ?? 0;
+  const lo = tally[t].delivered.hard_cap ?? 0;
+  rejectionRows.push({ transport: t, kind: 'message_too_large (dropped by uWS)', delivered: lo, sent: tally[t].hardCap, counted: tooLarge, ok: tooLarge >= lo && tooLarge <= tally[t].hardCap });
+}
+const webhookRows = Object.entries(httpResult.webhook4xx).flatMap(([route, byStatus]) =>
+  Object.entries(byStatus).map(([status, seen]) => {
+    const c = m.get(`weaver_webhook_rejected_total{route="${route}",status="${status}"}`) ?? 0;
+    return { route, status, seen, counted: c, ok: c === seen };
+  }),
+);
+const stackRe = /"stack"|^\s+at .+:\d+:\d+\)?$|Uncaught|UnhandledPromiseRejection/;
+const stackLines = engine.logs.filter((l) => stackRe.test(l));
+const errorLines = engine.logs.filter((l) => /"level":(50|60)/.test(l));
 engine.proc.kill('SIGTERM');
 const exitCode = await engine.exited;
+const totalCounted = rejectionRows.reduce((a, r) => a + r.counted, 0);
 
 const result = {
   at: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+  loadAverage: { atStart: LOAD_AT_START, atEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
   command: `npm run reliability -- --messages ${MESSAGES} --connections ${CONNECTIONS}`,
   durationS: Math.round((Date.now() - started) / 1000),
   hostileMessages: sent,
+  keepalivesSent: keepalives,
+  byTransport: { media: tally.media.sent, relay: tally.relay.sent },
   hostileConnections: connectionsOpened,
   socketsClosedByEngine: closedByEngine,
+  closeCodesFromEngine: closeCodes,
   silentSocketsClosed: `${silentClosed}/20`,
-  hostileHttp: httpStatuses,
+  hostileHttp: httpResult,
+  slowHttpClients: slowResult,
   engineCrashed: !alive,
   exitCodeAfterSigterm: exitCode,
   realCalls: { media: real.media, relay: real.relay, disturbed: real.disturbed.length, details: real.disturbed.slice(0, 20) },
   rssMb: { before: rssBefore, after: rssAfter },
-  rejectionsCounted: rejections,
-  stackTracesInLog: stackTraces,
+  rejections: { totalCounted, allWithinBounds: rejectionRows.every((r) => r.ok), rows: rejectionRows },
+  webhookRejections: { allCounted: webhookRows.every((r) => r.ok), rows: webhookRows },
+  stackTracesInLog: stackLines.length,
+  stackTraceSamples: stackLines.slice(0, 5),
+  errorLogLines: errorLines.length,
+  errorLogSamples: errorLines.slice(0, 5).map((l) => l.slice(0, 300)),
+  logLines: engine.logs.length,
 };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL(`./results/${OUT}.json`, import.meta.url), JSON.stringify(result, null, 2) + '\n');
+const fmt = (v: number) => (Number.isNaN(v) ? '–' : String(v));
 const md = [
   `# Reliability run (${result.at})`,
   '',
-  `Command: \`${result.command}\`; machine: ${result.machine.cpus} vCPU ${result.machine.model}, ${result.machine.memGb} GiB, Node ${result.machine.node}; ${result.durationS} s.`,
+  `Command: \`${result.command}\`; machine: ${result.machine.cpus} vCPU ${result.machine.model}, ${result.machine.memGb} GiB, Node ${result.machine.node}; ${result.durationS} s; load average (1/5/15 min) at the start ${LOAD_AT_START.join(' / ')}, at the end ${result.loadAverage.atEnd.join(' / ')} (other work shares this machine).`,
   '',
   '| figure | value | goal |',
   '|---|---|---|',
-  `| hostile messages sent (both call sockets, ${connectionsOpened} connections) | ${sent} | ≥ 100,000 |`,
-  `| engine crashes | ${result.engineCrashed ? 1 : 0} | 0 |`,
+  `| hostile messages sent (media / relay), on ${connectionsOpened} connections | ${sent} (${tally.media.sent} / ${tally.relay.sent}) | ≥ 100,000 |`,
+  `| engine crashes | ${result.engineCrashed ? '**1**' : 0} | 0 |`,
   `| real calls run beside it (media / relay) / disturbed | ${real.media} / ${real.relay} / **${real.disturbed.length}** | 0 disturbed |`,
-  `| rejections counted in weaver_protocol_errors_total | ${rejections} | every one |`,
-  `| stack traces in the log | ${stackTraces} | 0 |`,
+  `| rejections counted (weaver_protocol_errors_total + message_too_large) | ${totalCounted}; every kind within bounds: ${result.rejections.allWithinBounds ? 'yes' : '**no**'} | every one |`,
+  `| webhook 4xx seen by the client = weaver_webhook_rejected_total | ${result.webhookRejections.allCounted ? 'yes' : '**no**'} (${webhookRows.reduce((a, r) => a + r.seen, 0)} refusals) | yes |`,
+  `| stack traces in the engine log (${engine.logs.length} lines) / error-level lines | ${stackLines.length} / ${errorLines.length} | 0 |`,
   `| engine RSS before / after, MB | ${rssBefore.toFixed(0)} / ${rssAfter.toFixed(0)} | |`,
+  `| sockets closed by the engine, by close code | ${Object.entries(closeCodes).map(([k, v]) => `${k}: ${v}`).join(', ')} | |`,
   `| silent sockets closed by the start timeout | ${result.silentSocketsClosed} | all |`,
-  `| hostile HTTP requests by status | ${Object.entries(httpStatuses).map(([k, v]) => `${k}: ${v}`).join(', ')} | no 5xx |`,
+  `| hostile HTTP requests (${httpResult.requests}, 200 at a time) by route and status | ${Object.entries(httpResult.byRoute).map(([r, st]) => `${r} ${Object.entries(st).map(([k, v]) => `${k}×${v}`).join(' ')}`).join('; ')} | no 5xx |`,
+  `| slow HTTP clients (${slowResult.opened}, a byte every 500 ms for 30 s): closed by the engine / still open | ${slowResult.closedByEngine} (after p50 ${slowResult.closeAfterS.p50} s, max ${slowResult.closeAfterS.max} s) / ${slowResult.stillOpenAtEnd} | |`,
+  `| good webhook requests answered while they hung on | ${slowResult.goodRequestsAnsweredMeanwhile} of ${slowResult.goodRequestsAnsweredMeanwhile + slowResult.goodRequestsFailed} | all |`,
   `| exit code after SIGTERM | ${exitCode} | 0 |`,
   '',
+  'Rejections by kind: the engine\'s count against what its own parser makes of the messages sent (a lower bound from connections whose every message was read, proven by a ping answered after them, and an upper bound of all sent; messages sent after the engine ended a call are dropped unread). Order and state kinds (wrong_order, wrong_stream, duplicate_stream, bad_language, no_start) depend on the call, so only their count is given.',
+  '',
+  '| transport | kind | surely read | sent | counted | within |',
+  '|---|---|---|---|---|---|',
+  ...rejectionRows.map((r) => `| ${r.transport} | ${r.kind} | ${fmt(r.delivered)} | ${fmt(r.sent)} | ${r.counted} | ${r.ok ? 'yes' : '**no**'} |`),
+  '',
+  ...(real.disturbed.length ? ['Disturbed calls:', '', ...real.disturbed.slice(0, 20).map((d) => `- ${d}`), ''] : []),
+  ...(stackLines.length ? ['Stack traces (first 5):', '', ...stackLines.slice(0, 5).map((l) => `    ${l.slice(0, 300)}`), ''] : []),
 ];
 writeFileSync(new URL(`./results/${OUT}.md`, import.meta.url), md.join('\n'));
 console.log(md.join('\n'));
