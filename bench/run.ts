@@ -259,8 +259,8 @@ if (sweep) {
     md.push(`| ${r.label} | ${r.capacity} | ${f(r.capacity / Number(machine.nproc))} | ${r.stoppedBy} | ${f(at?.engineCores, 2)} | ${f(r.rssSlopeKbPerCall)} |`);
   }
   md.push('', 'Per-step RSS/call (delta from idle) is noisy at small counts (GC timing can make it negative); the slope over all steps is the figure to quote. "turns 0/0" at the first step: no call had finished within the short hold.');
-  md.push('', '| setting | calls | frame lag p50 | p99 | engine cores | of which main threads | RSS MB | KB/call | turns answered/total | generator cores | generator timer lag p99 | load average |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of sweep) for (const p of r.points) md.push(`| ${r.setting} | ${p.n} | ${f(p.frameLagMs.p50, 2)} | ${f(p.frameLagMs.p99, 2)} | ${f(p.engineCores, 2)} | ${f(p.engineMainCores, 2)} | ${p.engineRssMb} | ${f(p.rssPerCallKb)} | ${p.gen.turns.answered}/${p.gen.turns.total} | ${f(p.generatorCores, 2)} | ${f(p.gen.generatorTickLagMs.p99, 1)} | ${f(p.loadAvg, 2)} |`);
+  md.push('', '| setting | calls | frame lag p50 | p99 | event-loop delay p99 | engine cores | of which main threads | RSS MB | KB/call | turns answered/total | generator cores | generator timer lag p99 | load average |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of sweep) for (const p of r.points) md.push(`| ${r.setting} | ${p.n} | ${f(p.frameLagMs.p50, 2)} | ${f(p.frameLagMs.p99, 2)} | ${f(p.loopLagP99Ms, 2)} | ${f(p.engineCores, 2)} | ${f(p.engineMainCores, 2)} | ${p.engineRssMb} | ${f(p.rssPerCallKb)} | ${p.gen.turns.answered}/${p.gen.turns.total} | ${f(p.generatorCores, 2)} | ${f(p.gen.generatorTickLagMs.p99, 1)} | ${f(p.loadAvg, 2)} |`);
   md.push('');
 }
 if (compare) {

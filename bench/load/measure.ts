@@ -33,6 +33,12 @@ export interface Point {
   engineMainCores: number;
   /** The machine's 1-minute load average when the hold began (others' work shares these cores). */
   loadAvg: number;
+  /**
+   * Event-loop delay p99 over the hold (ms; prom-client's, under a supervisor the processes'
+   * average): how long a socket message can wait before the main thread reads it, which frame
+   * lag (from the read to the end of DSP) does not include. null: not reported.
+   */
+  loopLagP99Ms: number | null;
   engineRssMb: number;
   rssPerCallKb: number | null;
   generatorCores: number;
@@ -49,6 +55,7 @@ export async function measurePoint(engine: EngineProc, gen: GeneratorProc, o: Po
   await sleep(o.rampMs + o.settleMs);
   const since = await gen.now();
   const loadAvg = Math.round(loadavg()[0] * 100) / 100;
+  await loopLagP99(engine); // reads and restarts the engine's event-loop delay histogram
   const a = sampleEngine(engine.info);
   const g0 = await gen.stats(Number.MAX_SAFE_INTEGER);
   const holdS = Math.round(o.holdMs / 1000);
@@ -59,6 +66,7 @@ export async function measurePoint(engine: EngineProc, gen: GeneratorProc, o: Po
   }
   const b = sampleEngine(engine.info);
   const live = await engine.live(Math.max(1, holdS));
+  const loopLagP99Ms = await loopLagP99(engine);
   const g = await gen.stats(since, o.samples ?? false);
   const cpu1 = g.generatorCpuMs.user + g.generatorCpuMs.system;
   const cpu0 = g0.generatorCpuMs.user + g0.generatorCpuMs.system;
@@ -75,6 +83,7 @@ export async function measurePoint(engine: EngineProc, gen: GeneratorProc, o: Po
     engineCores: a && b ? Math.round(coresUsed(a, b) * 100) / 100 : NaN,
     engineMainCores: a && b ? Math.round(coresUsed(a, b, 'mainCpuMs') * 100) / 100 : NaN,
     loadAvg,
+    loopLagP99Ms,
     engineRssMb: Math.round(rss / 1048576),
     rssPerCallKb: o.idleRssBytes && o.n > 0 ? Math.round((rss - o.idleRssBytes) / 1024 / o.n) : null,
     generatorCores: Math.round(((cpu1 - cpu0) / o.holdMs) * 100) / 100,
@@ -82,6 +91,17 @@ export async function measurePoint(engine: EngineProc, gen: GeneratorProc, o: Po
     failedTurnShare: turns ? g.turns.failed / turns : 0,
     failedCallShare: calls ? g.calls.failed / calls : 0,
   };
+}
+
+/** The engine's event-loop delay p99 since the last read of /metrics, ms (each read restarts it). */
+async function loopLagP99(engine: EngineProc): Promise<number | null> {
+  try {
+    const r = await fetch(`${engine.baseUrl}/metrics`, { headers: { connection: 'close' } });
+    const m = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([0-9.eE+-]+)$/m.exec(await r.text());
+    return m ? Math.round(Number(m[1]) * 1e5) / 100 : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Engine RSS after it has been idle a moment (baseline for memory per call). */
