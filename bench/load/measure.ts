@@ -2,7 +2,7 @@
 // hold window what the engine (its /metrics/live windows, /proc CPU and RSS) and the
 // generator (caller-side latency, failures, per-call engine reports) saw.
 import { loadavg } from 'node:os';
-import type { EngineProc, GeneratorProc } from './procs.ts';
+import type { EngineProc, GeneratorProc, ProcessShare } from './procs.ts';
 import { coresUsed, sampleEngine } from './procs.ts';
 import type { GenStats } from './generator.ts';
 import type { WindowSummary } from '../../engine/metrics/window.ts';
@@ -39,6 +39,8 @@ export interface Point {
    * lag (from the read to the end of DSP) does not include. null: not reported.
    */
   loopLagP99Ms: number | null;
+  /** WEAVER_PROCESSES > 1: each process's calls and frame lag at the end of the hold. */
+  processes?: ProcessShare[];
   engineRssMb: number;
   rssPerCallKb: number | null;
   generatorCores: number;
@@ -84,6 +86,7 @@ export async function measurePoint(engine: EngineProc, gen: GeneratorProc, o: Po
     engineMainCores: a && b ? Math.round(coresUsed(a, b, 'mainCpuMs') * 100) / 100 : NaN,
     loadAvg,
     loopLagP99Ms,
+    processes: live.processes,
     engineRssMb: Math.round(rss / 1048576),
     rssPerCallKb: o.idleRssBytes && o.n > 0 ? Math.round((rss - o.idleRssBytes) / 1024 / o.n) : null,
     generatorCores: Math.round(((cpu1 - cpu0) / o.holdMs) * 100) / 100,

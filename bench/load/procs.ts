@@ -68,11 +68,20 @@ export interface EngineInfo {
   dspThreads: number;
 }
 
+/** One engine process's share of the load (WEAVER_PROCESSES > 1): how SO_REUSEPORT spread the calls. */
+export interface ProcessShare {
+  pid: number;
+  activeCalls: number;
+  frameLagP50: number | null;
+  frameLagP99: number | null;
+}
+
 export interface EngineProc {
   info: EngineInfo;
   baseUrl: string;
   mediaUrl: string;
-  live(windowS?: number): Promise<LiveSnapshot>;
+  /** The engine's live snapshot; under a supervisor the worst process's, with each process's share in `processes`. */
+  live(windowS?: number): Promise<LiveSnapshot & { processes?: ProcessShare[] }>;
   stop(): Promise<void>;
 }
 
@@ -181,7 +190,7 @@ async function snapshotsOfEach(one: () => Promise<LiveSnapshot>, n: number): Pro
  * Several processes' snapshots as one for the capacity verdict: the frame lag and turn latency of
  * the worst process (the one whose calls suffer most), calls summed, the cache hit rate over all.
  */
-function worstOf(snaps: LiveSnapshot[]): LiveSnapshot {
+function worstOf(snaps: LiveSnapshot[]): LiveSnapshot & { processes: ProcessShare[] } {
   const worstLag = snaps.reduce((a, b) => ((b.frameLag.p99 ?? -1) > (a.frameLag.p99 ?? -1) ? b : a));
   const worstTurn = snaps.reduce((a, b) => ((b.stages.turn.p99 ?? -1) > (a.stages.turn.p99 ?? -1) ? b : a));
   const hits = snaps.reduce((a, s) => a + s.cache.hits, 0);
@@ -192,6 +201,7 @@ function worstOf(snaps: LiveSnapshot[]): LiveSnapshot {
     stages: { ...worstLag.stages, turn: worstTurn.stages.turn },
     activeCalls: snaps.reduce((a, s) => a + s.activeCalls, 0),
     cache: { ...worstLag.cache, hits, misses, hitRate: hits + misses ? hits / (hits + misses) : null },
+    processes: snaps.map((s) => ({ pid: s.pid, activeCalls: s.activeCalls, frameLagP50: s.frameLag.p50, frameLagP99: s.frameLag.p99 })),
   };
 }
 

@@ -76,7 +76,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult[]> {
         points.push(p);
         const why = verdict(p);
         o.progress(
-          `  ${s.id} ${n} calls: frame lag p50 ${p.frameLagMs.p50} / p99 ${p.frameLagMs.p99} ms, event-loop delay p99 ${p.loopLagP99Ms ?? '–'} ms, engine ${p.engineCores} cores (main threads ${p.engineMainCores}), load ${p.loadAvg}, RSS ${p.engineRssMb} MB (${p.rssPerCallKb ?? '–'} KB/call), turns ${p.gen.turns.answered}/${p.gen.turns.total}, generator ${p.generatorCores} cores, tick lag p99 ${p.gen.generatorTickLagMs.p99?.toFixed(1)} ms → ${why ?? 'pass'}`,
+          `  ${s.id} ${n} calls: frame lag p50 ${p.frameLagMs.p50} / p99 ${p.frameLagMs.p99} ms, event-loop delay p99 ${p.loopLagP99Ms ?? '–'} ms, engine ${p.engineCores} cores (main threads ${p.engineMainCores}), load ${p.loadAvg}, RSS ${p.engineRssMb} MB (${p.rssPerCallKb ?? '–'} KB/call), turns ${p.gen.turns.answered}/${p.gen.turns.total}, generator ${p.generatorCores} cores, tick lag p99 ${p.gen.generatorTickLagMs.p99?.toFixed(1)} ms${p.processes ? `, per process (calls, lag p99 ms): ${p.processes.map((x) => `${x.activeCalls}/${x.frameLagP99}`).join(' ')}` : ''} → ${why ?? 'pass'}`,
         );
         if (why) {
           stoppedBy = why;
