@@ -6,7 +6,7 @@
 // drains the calls and checks the counters against what the generator did. Run through
 // `npm run reliability -- --soak 30m --calls 200` (bench/reliability.ts); the CI profile is
 // test/reliability/soak.test.ts.
-import { writeFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startEngine, startGenerator, sampleEngine, coresUsed, type ProcSample } from './load/procs.ts';
@@ -46,6 +46,8 @@ export interface SoakSample {
   engineCores: number;
   /** The machine's 1-minute load average: other work on it shows here. */
   load1: number;
+  /** Share of the last 10 s in which some runnable task waited for a CPU (/proc/pressure/cpu "some avg10"), %. */
+  cpuPressure: number;
 }
 
 export interface SoakResult {
@@ -58,8 +60,10 @@ export interface SoakResult {
   rss: { baselineMb: number; endMb: number; growthPct: number; slopeMbPerHour: number | null; maxMb: number };
   heap: { baselineMb: number; endMb: number; growthPct: number };
   /** Median of each third's per-sample p99 after warm-up. */
-  drift: { frameLagP99Ms: [number, number]; loopLagP99Ms: [number, number]; drifted: boolean };
+  drift: { frameLagP99Ms: [number, number]; loopLagP99Ms: [number, number]; frameDrifted: boolean; loopDrifted: boolean; drifted: boolean };
   load: { min: number; median: number; max: number };
+  /** Engine CPU (cores, all threads) and the machine's CPU pressure (%), medians over the run. */
+  cpu: { engineCoresMedian: number; pressureMedian: number };
   generator: GenStats;
   /** Calls that failed, turns left unanswered, relay calls that failed or turns without answer. */
   disturbed: { mediaCallsFailed: number; mediaTurnsUnanswered: number; relayCallsFailed: number; relayTurnsUnanswered: number };
@@ -106,6 +110,15 @@ export function byLabel(m: Map<string, number>, name: string, label: string): Re
   return out;
 }
 
+/** CPU pressure stall information (Linux ≥ 4.20), NaN where the kernel has none. */
+function cpuPressure(): number {
+  try {
+    return Number(/some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
 /** No drift: the last third's median p99 within 25 % (or 2 ms, for small values) of the first's. */
@@ -147,10 +160,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         engineCalls: live.activeCalls,
         engineCores: prev ? round(coresUsed(prev, cur), 2) : NaN,
         load1: round(loadavg()[0], 2),
+        cpuPressure: cpuPressure(),
       };
       prev = cur;
       samples.push(s);
-      say(`${s.t} s: ${s.engineCalls} calls, RSS ${s.rssMb} MB, heap ${s.heapUsedMb} MB, loop lag p99 ${s.loopLagP99Ms} ms, frame lag p99 ${s.frameLagP99Ms} ms, ${s.engineCores} cores, load ${s.load1}`);
+      say(`${s.t} s: ${s.engineCalls} calls, RSS ${s.rssMb} MB, heap ${s.heapUsedMb} MB, loop lag p99 ${s.loopLagP99Ms} ms, frame lag p99 ${s.frameLagP99Ms} ms, ${s.engineCores} cores, load ${s.load1}, CPU pressure ${s.cpuPressure} %`);
     }
     // Drain: no new calls; those in flight end as they would.
     gen.target(0);
@@ -189,7 +203,8 @@ function summarize(o: SoakOptions, samples: SoakSample[], alive: boolean, genera
   const thirds = (f: (s: SoakSample) => number | null): [number, number] => [round(median(after.slice(0, k).map((s) => f(s) ?? NaN)), 2), round(median(after.slice(-k).map((s) => f(s) ?? NaN)), 2)];
   const frame = thirds((s) => s.frameLagP99Ms);
   const loop = thirds((s) => s.loopLagP99Ms);
-  const drifted = [frame, loop].some(([a, b]) => !(b <= Math.max(a * DRIFT_RATIO, a + DRIFT_SLACK_MS)));
+  const drifts = ([a, b]: [number, number]) => !(b <= Math.max(a * DRIFT_RATIO, a + DRIFT_SLACK_MS));
+  const drifted = drifts(frame) || drifts(loop);
   const loads = samples.map((s) => s.load1);
 
   const callsTotal = byLabel(m, 'weaver_calls_total', 'mode');
@@ -214,8 +229,9 @@ function summarize(o: SoakOptions, samples: SoakSample[], alive: boolean, genera
     samples,
     rss: { baselineMb: rssBase, endMb: rssEnd, growthPct: round((100 * (rssEnd - rssBase)) / rssBase, 2), slopeMbPerHour: ((v) => (v === null ? null : round(v * 3600, 1)))(slope(after.map((s) => [s.t, s.rssMb]))), maxMb: Math.max(...samples.map((s) => s.rssMb)) },
     heap: { baselineMb: heapBase, endMb: heapEnd, growthPct: round((100 * (heapEnd - heapBase)) / heapBase, 2) },
-    drift: { frameLagP99Ms: frame, loopLagP99Ms: loop, drifted },
+    drift: { frameLagP99Ms: frame, loopLagP99Ms: loop, frameDrifted: drifts(frame), loopDrifted: drifts(loop), drifted },
     load: { min: Math.min(...loads), median: median(loads), max: Math.max(...loads) },
+    cpu: { engineCoresMedian: round(median(samples.map((s) => s.engineCores)), 2), pressureMedian: round(median(samples.map((s) => s.cpuPressure))) },
     generator,
     disturbed: { mediaCallsFailed: generator.calls.failed, mediaTurnsUnanswered: generator.turns.failed, relayCallsFailed: generator.relay.failed, relayTurnsUnanswered: generator.relay.unanswered },
     counters: {
@@ -238,29 +254,45 @@ export async function writeSoakReport(r: SoakResult, out: string, command: strin
   mkdirSync(dir, { recursive: true });
   writeFileSync(new URL(`${out}.json`, dir), JSON.stringify({ command, ...r }, null, 2) + '\n');
   const min = (s: SoakSample) => s.t / 60;
-  const svg = lineChart({
-    title: `Soak: ${r.options.calls} media + ${r.options.relayCalls} relay calls, ${Math.round(r.options.durationMs / 60_000)} min`,
+  const title = `Soak: ${r.options.calls} media + ${r.options.relayCalls} relay calls, ${Math.round(r.options.durationMs / 60_000)} min`;
+  const memory = lineChart({
+    title: `${title}: memory`,
     xLabel: 'minutes',
-    yLabel: 'MB (RSS, heap) / ms (lags) ',
+    yLabel: 'MB, calls',
     series: [
       { name: 'engine RSS, MB', points: r.samples.map((s) => [min(s), s.rssMb]) },
       { name: 'V8 heap used, MB', points: r.samples.map((s) => [min(s), s.heapUsedMb]) },
-      { name: 'event-loop lag p99, ms', points: r.samples.map((s) => [min(s), s.loopLagP99Ms]) },
-      { name: 'frame lag p99, ms', points: r.samples.map((s) => [min(s), s.frameLagP99Ms ?? NaN]) },
       { name: 'calls in the engine', points: r.samples.map((s) => [min(s), s.engineCalls]) },
     ],
     hLines: [{ y: r.rss.baselineMb * 1.05, label: 'RSS baseline + 5 %', color: '#d62728' }],
     width: 900,
-    height: 480,
+    height: 440,
   });
-  const files = await writeChart(fileOf(new URL(`${out}.svg`, dir)), svg);
+  const lag = lineChart({
+    title: `${title}: lag and machine load`,
+    xLabel: 'minutes',
+    yLabel: 'ms (lags), load × 100',
+    series: [
+      { name: 'frame lag p99, ms', points: r.samples.map((s) => [min(s), s.frameLagP99Ms ?? NaN]) },
+      { name: 'event-loop lag p99, ms', points: r.samples.map((s) => [min(s), s.loopLagP99Ms]) },
+      { name: '1-min load avg × 100', points: r.samples.map((s) => [min(s), s.load1 * 100]) },
+    ],
+    width: 900,
+    height: 440,
+  });
+  const files: string[] = [];
+  for (const [name, svg] of [['memory', memory], ['lag', lag]]) {
+    const path = fileOf(new URL(`${out}-${name}.svg`, dir));
+    // A PNG needs chromium; the SVG is enough when it fails.
+    files.push(...(await writeChart(path, svg).catch(() => writeChart(path, svg, false))));
+  }
   const g = r.generator;
   const d = r.disturbed;
   const goalRss = r.rss.growthPct < 5;
   const md = [
     `# Soak (${r.at})`,
     '',
-    `Command: \`${command}\`; machine: ${r.machine.cpus} vCPU ${r.machine.model}, ${r.machine.memGb} GiB, Node ${r.machine.node}; load average (1 min) during the run: median ${r.load.median}, ${r.load.min}–${r.load.max} (other work shares this machine).`,
+    `Command: \`${command}\`; machine: ${r.machine.cpus} vCPU ${r.machine.model}, ${r.machine.memGb} GiB, Node ${r.machine.node}; load average (1 min) during the run: median ${r.load.median}, ${r.load.min}–${r.load.max} (other work shares this machine); the engine used a median ${r.cpu.engineCoresMedian} cores, and some task waited for a CPU ${r.cpu.pressureMedian} % of the time (median of /proc/pressure/cpu).`,
     `Warm-up left out: first ${Math.round(r.options.warmupMs / 1000)} s; a sample every ${Math.round(r.options.sampleMs / 1000)} s (${r.samples.length} samples). Chart: ${files.map((f) => f.split('/').pop()).join(', ')}.`,
     '',
     '| figure | value | goal |',
@@ -271,8 +303,8 @@ export async function writeSoakReport(r: SoakResult, out: string, command: strin
     `| relay calls failed / turns unanswered (of ${g.relay.turns}) | ${d.relayCallsFailed} / ${d.relayTurnsUnanswered} | 0 / 0 |`,
     `| RSS after warm-up: first → last window (median), MB | ${r.rss.baselineMb} → ${r.rss.endMb} (**${r.rss.growthPct >= 0 ? '+' : ''}${r.rss.growthPct} %**), fitted ${r.rss.slopeMbPerHour} MB/h, max ${r.rss.maxMb} | < 5 % ${goalRss ? '(met)' : '(**not met**)'} |`,
     `| V8 heap used: first → last window, MB | ${r.heap.baselineMb} → ${r.heap.endMb} (${r.heap.growthPct} %) | |`,
-    `| frame lag p99, first → last third (median of samples), ms | ${r.drift.frameLagP99Ms[0]} → ${r.drift.frameLagP99Ms[1]} | no drift |`,
-    `| event-loop lag p99, first → last third, ms | ${r.drift.loopLagP99Ms[0]} → ${r.drift.loopLagP99Ms[1]} | no drift ${r.drift.drifted ? '(**drifted**)' : '(met)'} |`,
+    `| frame lag p99, first → last third (median of samples), ms | ${r.drift.frameLagP99Ms[0]} → ${r.drift.frameLagP99Ms[1]} | no drift ${r.drift.frameDrifted ? '(**drifted**)' : '(met)'} |`,
+    `| event-loop lag p99, first → last third, ms | ${r.drift.loopLagP99Ms[0]} → ${r.drift.loopLagP99Ms[1]} | no drift ${r.drift.loopDrifted ? '(**drifted**)' : '(met)'} |`,
     `| caller-side latency (end of speech → first audio) p50 / p95 / p99, ms | ${g.callerLatencyMs.p50} / ${g.callerLatencyMs.p95} / ${g.callerLatencyMs.p99} | |`,
     `| counters after the drain consistent | ${r.counters.consistent ? 'yes' : '**no**: ' + r.counters.problems.join('; ')} | yes |`,
     `| weaver_calls_total by outcome | ${Object.entries(r.counters.engineCallsTotal).map(([k, v]) => `${k} ${v}`).join(', ')} | |`,
