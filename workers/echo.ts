@@ -10,6 +10,9 @@
 //   2. NLMS, 128 taps (16 ms) around that delay, on the μ-law-decoded reference.
 //   3. Double talk: a frame more than 6 dB above the echo the line can hold (the envelope fit's
 //      ERL × the loudest reference around the delay) is the caller talking; the filter freezes.
+//      A quieter caller shows when adapting makes the frame worse: that frame's updates are
+//      undone and the filter freezes too (learning the caller as echo used to wreck the filter
+//      just as they started talking, and the echo estimate went back to its worst case).
 //   4. The frame reports the echo level left in its residual (`echoDb`): the echo the line can
 //      hold, less the filter's measured ERLE; with no delay yet, the loudest recent reference
 //      (the echo cannot be louder than 0 dB ERL), and once the reference has played long enough
@@ -82,10 +85,16 @@ export class EchoCanceller {
   /** The line's noise power per sample (tracked: fast down, slow up). */
   private noisePow = 1;
   private doubleTalkHold = 0;
+  /** The filter's residual for the current frame, frozen (e0) and adapting (eA); the weights before the frame. */
+  private readonly e0 = new Float32Array(FRAME);
+  private readonly eA = new Float32Array(FRAME);
+  private readonly wPrev = new Float32Array(TAPS);
   framesActive = 0;
-  /** Test/diagnostics: frames the filter adapted on, and frames flagged double talk. */
+  /** Test/diagnostics: frames the filter adapted on, frames flagged double talk, frames whose updates were undone, and restarts from zero. */
   adapted = 0;
   doubleTalk = 0;
+  undone = 0;
+  resets = 0;
 
   /** Agent audio that was just sent: it plays after what is already queued. */
   queue(ulaw: Uint8Array): void {
@@ -188,46 +197,72 @@ export class EchoCanceller {
       // The echo this frame can hold: ERL × the loudest reference power around the delay (±20 ms,
       // the impulse response's spread), per sample.
       expected = this.erlAmp * this.erlAmp * this.refPowerAround(n0 - this.delay);
+      // What the filter, as it stands, leaves of the frame.
+      const e0 = this.e0;
+      let res0 = 0;
+      for (let i = 0; i < FRAME; i++) {
+        const t = n0 + i - base;
+        let y = 0;
+        for (let j = 0; j < TAPS; j++) y += w[j] * ref[(t - j) & mask];
+        const e = pcm[off + i] / 32768 - y;
+        e0[i] = e;
+        res0 += e * e;
+      }
       // Double talk: the line is more than 6 dB above the echo it can hold. The test does not
       // depend on the filter, so a filter that is still poor cannot lock itself out of adapting.
+      // A caller quieter than that is caught below, by what adapting on them does to the frame.
       const doubleTalk = micPow / FRAME > 4 * expected + 1e-8;
       if (doubleTalk) this.doubleTalkHold = 3;
       else if (this.doubleTalkHold > 0) this.doubleTalkHold--;
       if (this.doubleTalkHold > 0) this.doubleTalk++;
       // Adapt on echo alone, and only where the echo stands 6 dB out of the line's noise: on noise
       // the filter would learn the noise.
-      const adapt = this.doubleTalkHold === 0 && expected > 4 * this.noisePow && expected > 1e-8;
-      if (adapt) this.adapted++;
-      let xPow = 0;
-      for (let j = 0; j < TAPS; j++) {
-        const x = ref[(n0 - base - j) & mask];
-        xPow += x * x;
-      }
-      const before = pcm.slice(off, off + FRAME);
-      for (let i = 0; i < FRAME; i++) {
-        const t = n0 + i - base;
-        if (i > 0) {
-          const xin = ref[t & mask];
-          const xout = ref[(t - TAPS) & mask];
-          xPow += xin * xin - xout * xout;
+      let adapt = this.doubleTalkHold === 0 && expected > 4 * this.noisePow && expected > 1e-8;
+      if (adapt) {
+        this.wPrev.set(w);
+        let xPow = 0;
+        for (let j = 0; j < TAPS; j++) {
+          const x = ref[(n0 - base - j) & mask];
+          xPow += x * x;
         }
-        let y = 0;
-        for (let j = 0; j < TAPS; j++) y += w[j] * ref[(t - j) & mask];
-        const d = pcm[off + i] / 32768;
-        const e = d - y;
-        if (adapt) {
+        for (let i = 0; i < FRAME; i++) {
+          const t = n0 + i - base;
+          if (i > 0) {
+            const xin = ref[t & mask];
+            const xout = ref[(t - TAPS) & mask];
+            xPow += xin * xin - xout * xout;
+          }
+          let y = 0;
+          for (let j = 0; j < TAPS; j++) y += w[j] * ref[(t - j) & mask];
+          const e = pcm[off + i] / 32768 - y;
           const g = (MU * e) / (xPow + DELTA);
           for (let j = 0; j < TAPS; j++) w[j] += g * ref[(t - j) & mask];
+          this.eA[i] = e;
+          resPow += e * e;
         }
-        resPow += e * e;
-        pcm[off + i] = clamp16(e * 32768);
+        if (resPow > 1.25 * micPow && resPow > res0) {
+          // Adapting made this frame worse: something other than echo was on it (double talk the
+          // tests missed). Undo the frame's updates and hold adaptation, as for double talk.
+          w.set(this.wPrev);
+          adapt = false;
+          this.undone++;
+          this.doubleTalkHold = 3;
+        } else {
+          this.adapted++;
+          for (let i = 0; i < FRAME; i++) pcm[off + i] = clamp16(this.eA[i] * 32768);
+        }
       }
-      if (this.doubleTalkHold === 0 && resPow > 1.25 * micPow && resPow > 1e-7 * FRAME) {
-        // Divergence (the filter adds more than it removes): keep the line as it was, start over.
-        pcm.set(before, off);
-        resPow = micPow;
-        w.fill(0);
-        this.erle = 1;
+      if (!adapt) {
+        if (this.doubleTalkHold === 0 && res0 > 1.25 * micPow && res0 > 1e-7 * FRAME) {
+          // Divergence (the filter adds more than it removes): keep the line as it was, start over.
+          resPow = micPow;
+          w.fill(0);
+          this.erle = 1;
+          this.resets++;
+        } else {
+          resPow = res0;
+          for (let i = 0; i < FRAME; i++) pcm[off + i] = clamp16(e0[i] * 32768);
+        }
       }
       if (adapt && micPow > 1e-7 * FRAME) {
         // ERLE over echo-only frames, smoothed (power ratio).

@@ -42,6 +42,8 @@ export interface TurnDetectorOptions {
    * must still confirm part of it itself.
    */
   onsetCreditMs?: number;
+  /** A pause inside speech this short (or shorter) counts as voiced once the speech resumes (default 0). */
+  pauseBridgeMs?: number;
 }
 
 /** What the DSP says about one frame. A bare boolean is a VAD decision with no level. */
@@ -82,6 +84,7 @@ export class TurnDetector {
   private readonly snrGate: number;
   private readonly echoMargin: number;
   private readonly onsetCredit: number;
+  private readonly pauseBridge: number;
   private inTurn = false;
   /** Hysteresis state of the frame decision: whether the last frame pushed was voiced. */
   private voicing = false;
@@ -118,6 +121,7 @@ export class TurnDetector {
     this.snrGate = opts.snrGateDb ?? 3;
     this.echoMargin = opts.echoMarginDb ?? 6;
     this.onsetCredit = opts.onsetCreditMs ?? 0;
+    this.pauseBridge = opts.pauseBridgeMs ?? 0;
   }
 
   get speaking(): boolean {
@@ -166,6 +170,8 @@ export class TurnDetector {
         this.startedAt = at - credit;
         this.voicedMs = credit;
       }
+      // A short pause inside speech (between syllables or words) counts as part of it.
+      if (this.voicedMs > 0 && this.silenceMs > 0 && this.silenceMs <= this.pauseBridge) this.voicedMs += this.silenceMs;
       this.voicedMs += this.frameMs;
       this.silenceMs = 0;
       this.lastVoiceAt = at;
@@ -237,6 +243,7 @@ export type TurnSettings = Pick<
   | 'TURN_OFFSET_PROB'
   | 'TURN_NOISE_PROB_MARGIN'
   | 'TURN_SNR_GATE_DB'
+  | 'TURN_PAUSE_BRIDGE_MS'
   | 'BARGE_IN_ECHO_MARGIN_DB'
 >;
 
@@ -252,6 +259,7 @@ export function turnDetectorFor(c: TurnSettings): TurnDetector {
     noiseProbMargin: c.TURN_NOISE_PROB_MARGIN,
     snrGateDb: c.TURN_SNR_GATE_DB,
     echoMarginDb: c.BARGE_IN_ECHO_MARGIN_DB,
+    pauseBridgeMs: c.TURN_PAUSE_BRIDGE_MS,
     onsetCreditMs: c.DSP_VAD === 'silero' ? SILERO_ONSET_CREDIT_MS : 0,
   });
 }

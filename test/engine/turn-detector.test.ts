@@ -42,6 +42,22 @@ describe('TurnDetector', () => {
     expect(voiced).toBe(400);
   });
 
+  it('counts a short pause between words as speech for barge-in, a longer one not', () => {
+    const voicedAfter = (pattern: string, pauseBridgeMs: number): number => {
+      const d = new TurnDetector({ minSpeechMs: 100, endSilenceMs: 500, pauseBridgeMs });
+      let voiced = 0;
+      [...pattern].forEach((c, i) => {
+        const e = d.push(c === '1', i * 20);
+        if (e?.type === 'voiced') voiced = e.voicedMs;
+      });
+      return voiced;
+    };
+    // 10 frames, a 4-frame (80 ms) pause, 3 frames; then the same with a 6-frame (120 ms) pause.
+    expect(voicedAfter('1111111111' + '0000' + '111', 100)).toBe(17 * 20);
+    expect(voicedAfter('1111111111' + '000000' + '111', 100)).toBe(13 * 20);
+    expect(voicedAfter('1111111111' + '0000' + '111', 0)).toBe(13 * 20);
+  });
+
   it('the labelled fixture turns map to three turns when fed label-perfect VAD', () => {
     const labels = JSON.parse(readFileSync(new URL('../fixtures/audio/call-3turns.labels.json', import.meta.url), 'utf8'));
     const frames = Math.ceil(labels.durationMs / 20);
