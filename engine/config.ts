@@ -104,10 +104,15 @@ export const ConfigSchema = z.object({
   TURN_NOISE_PROB_MARGIN: num(0.2, 0, 1),
   /** A frame must be this many dB above the line's noise floor to count as voiced (0: off). */
   TURN_SNR_GATE_DB: num(3, 0, 40),
-  /** A pause inside speech up to this long counts as speech once it resumes (barge-in's minimum speech spans a short gap between words). */
-  TURN_PAUSE_BRIDGE_MS: int(100, 0, 1000),
+  /**
+   * A pause inside speech up to this long counts as speech once it resumes, so barge-in's minimum
+   * speech spans a short gap between words (0: off). Off by default: with 100 ms (and a 240 ms
+   * minimum speech) barge-in over echo came ~100 ms sooner, but noise on the line made 3× the
+   * false barge-ins (README, "Turn taking").
+   */
+  TURN_PAUSE_BRIDGE_MS: int(0, 0, 1000),
   /** Speech needed while the agent talks to count as a barge-in (a cough is shorter). */
-  BARGE_IN_MIN_SPEECH_MS: int(240, 20, 5000),
+  BARGE_IN_MIN_SPEECH_MS: int(300, 20, 5000),
   BARGE_IN_ENABLED: bool.default(true),
   /** While the agent's echo may be on the line, caller speech must be this many dB above the echo left after cancellation. */
   BARGE_IN_ECHO_MARGIN_DB: num(6, 0, 60),
