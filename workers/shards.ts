@@ -190,9 +190,9 @@ class Shard {
     this.schedule();
   }
 
+  /** The crash rides on the next batch that carries frames, so the worker dies holding some (as a real fault would). */
   injectFault(kind: NonNullable<DspTask['crash']>): void {
     this.fault = kind;
-    this.schedule();
   }
 
   get queueDepth(): number {
@@ -220,7 +220,7 @@ class Shard {
 
   private flush(): void {
     if (this.inFlight || this.closing) return;
-    if (this.dirty.size === 0 && this.closes.length === 0 && !this.fault) return;
+    if (this.dirty.size === 0 && this.closes.length === 0) return;
     let n = 0;
     for (const ch of this.dirty) n += ch.stagedFrames;
     const ulaw = new Uint8Array(n * FRAME_BYTES);
@@ -283,7 +283,7 @@ class Shard {
       )
       .finally(() => {
         this.inFlight = null;
-        if (this.dirty.size > 0 || this.closes.length > 0 || this.fault) this.schedule();
+        if (this.dirty.size > 0 || this.closes.length > 0) this.schedule();
       });
   }
 

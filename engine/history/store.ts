@@ -147,6 +147,9 @@ export class HistoryStore {
         types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
       });
       pool.on('error', () => {}); // an idle client's connection dropped: the next query reconnects or fails
+      // A checked-out client (between a transaction's queries) has no pool listener: its 'error' on a
+      // cut connection would be uncaught and end the store thread. Its queries fail and are counted instead.
+      pool.on('connect', (client) => client.on('error', () => {}));
       db = new Kysely<HistoryDatabase>({ dialect: new PostgresDialect({ pool }) });
       dialect = 'postgres';
     } else {

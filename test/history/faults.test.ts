@@ -4,7 +4,7 @@
 // and ends normally.
 import { describe, it, expect, afterEach, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Socket, type Server as NetServer } from 'node:net';
+import { startTcpRelay } from '../support/tcp-relay.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -111,31 +111,17 @@ describe('a store lost mid-run', () => {
     stops.push(s.drop);
     // A TCP relay between the engine and PostgreSQL that the test can cut.
     const target = new URL(PG_BASE_URL);
-    const sockets = new Set<Socket>();
-    let open = true;
-    const relay: NetServer = createServer((client) => {
-      if (!open) return client.destroy();
-      const upstream = new Socket();
-      upstream.connect(Number(target.port || 5432), target.hostname);
-      for (const x of [client, upstream]) {
-        sockets.add(x);
-        x.on('error', () => {});
-        x.on('close', () => sockets.delete(x));
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
-    stops.push(() => new Promise((r) => relay.close(() => r())));
+    const relay = await startTcpRelay({ host: target.hostname, port: Number(target.port || 5432) });
+    stops.push(() => relay.close());
     const url = new URL(s.url);
-    url.host = `127.0.0.1:${(relay.address() as { port: number }).port}`;
+    url.host = `127.0.0.1:${relay.port}`;
     const t = await engineWith({ DATABASE_URL: url.toString() });
     expect(t.engine.history.status).toBe('ok');
 
     const caller = new RelayCaller({ baseUrl: t.url, workflow: 'demo-relay' });
     await caller.connect();
     expect((await caller.turn('What are your opening hours on weekdays?')).answer).toMatch(/Monday/);
-    open = false;
-    for (const x of sockets) x.destroy();
+    relay.cut();
     const second = await caller.turn('Is there parking at the clinic?');
     expect(second.answer).toMatch(/park/i);
     expect(second.timedOut).toBe(false);
@@ -143,7 +129,7 @@ describe('a store lost mid-run', () => {
     expect((await health(t.url)).history.status).toBe('failing');
     expect(await droppedTotal(t.url, 'write_failed')).toBeGreaterThan(0);
 
-    open = true; // PostgreSQL is back: the pool reconnects and the next batch is written
+    relay.restore(); // PostgreSQL is back: the pool reconnects and the next batch is written
     expect((await caller.turn('Do you treat children?')).answer).toMatch(/children/);
     await caller.hangup();
     await waitFor(() => t.engine.history.status === 'ok', 'writes to resume', 20_000);
