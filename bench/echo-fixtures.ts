@@ -240,34 +240,47 @@ export async function agentAudio(set: FixtureSet): Promise<Uint8Array[]> {
   return out;
 }
 
-/** Talkers for babble noise: eSpeak in five other languages (never the agent's answers). */
-export async function babbleTalkers(): Promise<Float64Array> {
-  const lines = [
+/** eSpeak lines in other languages, summed into babble (never the agent's answers or a caller's words). */
+export const BABBLE_LINES = {
+  heldout: [
     ['¿A qué hora abren el sábado por la mañana?', 'es', 'es-ES'],
     ['Wann öffnen Sie am Samstag?', 'de', 'de-DE'],
     ['À quelle heure ouvrez-vous le samedi?', 'fr', 'fr-FR'],
     ['A che ora aprite il sabato mattina?', 'it', 'it-IT'],
     ['Hoe laat gaan jullie zaterdag open?', 'nl', 'nl-NL'],
-  ];
+  ],
+  // The babble tuning set's talkers (bench/babble-tune.ts): other languages, other words.
+  tune: [
+    ['O autocarro chega sempre atrasado às segundas-feiras.', 'pt', 'pt-PT'],
+    ['Pociąg do Krakowa odjeżdża z peronu trzeciego.', 'pl', 'pl-PL'],
+    ['Vi ses på stationen klockan halv fem i morgon.', 'sv', 'sv-SE'],
+    ['Huomenna sataa koko päivän etelässä.', 'fi', 'fi-FI'],
+    ['Bugün hava çok güzel, parka gidelim mi?', 'tr', 'tr-TR'],
+  ],
+} as const;
+
+/** Talkers for babble noise: eSpeak in five other languages (never the agent's answers). */
+export async function babbleTalkers(set: keyof typeof BABBLE_LINES = 'heldout'): Promise<Float64Array> {
   const parts: Float64Array[] = [];
-  for (const [text, voice, lang] of lines) parts.push(decode(await speak(text, voice, lang)));
+  for (const [text, voice, lang] of BABBLE_LINES[set]) parts.push(decode(await speak(text, voice, lang)));
   return Float64Array.from(parts.flatMap((p) => Array.from(p)));
 }
 
+export interface NoisyLine {
+  name: string;
+  ulaw: Uint8Array;
+  labels: { durationMs: number; speech: Array<{ startMs: number; endMs: number }> };
+}
+
 /**
- * Held-out noisy lines for `npm run dsp:eval -- --fixtures DIR`: caller recordings the tuning never
- * used as whole calls (human-utt3, human-utt4 and eSpeak questions in six languages), with noises
- * other than the committed pink mixes (white, brown, babble, hum) at 20, 10 and 5 dB SNR.
+ * Calls of three utterances picked from `utts` (1 s of line, 1.6 s between them, 1.6 s after),
+ * each under every noise kind at 20, 10 and 5 dB SNR (speech RMS over its spans against the
+ * noise RMS). `seed` picks the utterances and the noise.
  */
-export async function heldOutLines(): Promise<Array<{ name: string; ulaw: Uint8Array; labels: { durationMs: number; speech: Array<{ startMs: number; endMs: number }> } }>> {
-  const utts = [decode(loadFixture('human-utt3')), decode(loadFixture('human-utt4'))];
-  for (const lang of ['en', 'es', 'de', 'cmn', 'yue']) utts.push(decode(loadFixture(`tts-${lang}-hours`)));
-  const babble = await babbleTalkers();
-  const out = [];
-  let seed = 9000;
-  for (const kind of ['white', 'brown', 'babble', 'hum'] as NoiseKind[]) {
+export function noisyLines(prefix: string, utts: Float64Array[], kinds: NoiseKind[], seed: number, babble?: Float64Array): NoisyLine[] {
+  const out: NoisyLine[] = [];
+  for (const kind of kinds) {
     for (const snr of [20, 10, 5]) {
-      // 1 s of line, then three utterances with 1.6 s between them, then 1.6 s of line.
       const r = rng(seed);
       const picks = [0, 1, 2].map(() => utts[Math.floor(r() * utts.length)]);
       const gap = 1.6 * SR;
@@ -280,24 +293,34 @@ export async function heldOutLines(): Promise<Array<{ name: string; ulaw: Uint8A
         spans.push({ startMs: Math.round((at / SR) * 1000), endMs: Math.round(((at + p.length) / SR) * 1000) });
         at += p.length + gap;
       }
-      // SNR: speech RMS over its spans against the noise RMS.
       let sp = 0;
       let cnt = 0;
       for (const s of spans) {
         const a = (s.startMs * SR) / 1000;
         const b = (s.endMs * SR) / 1000;
         for (let i = a; i < b; i++) sp += speech[i] * speech[i];
-        cnt += b - (s.startMs * SR) / 1000;
+        cnt += b - a;
       }
       const speechRms = Math.sqrt(sp / cnt);
       const z = noise(kind, n, seed++, babble);
       const g = speechRms / 10 ** (snr / 20);
       const line = new Float64Array(n);
       for (let i = 0; i < n; i++) line[i] = 0.5 * (speech[i] + g * z[i]);
-      out.push({ name: `heldout-${kind}-${snr}db`, ulaw: encode(line), labels: { durationMs: Math.round((n / SR) * 1000), speech: spans } });
+      out.push({ name: `${prefix}-${kind}-${snr}db`, ulaw: encode(line), labels: { durationMs: Math.round((n / SR) * 1000), speech: spans } });
     }
   }
   return out;
+}
+
+/**
+ * Held-out noisy lines for `npm run dsp:eval -- --fixtures DIR`: caller recordings the tuning never
+ * used as whole calls (human-utt3, human-utt4 and eSpeak questions in five languages), with noises
+ * other than the committed pink mixes (white, brown, babble, hum) at 20, 10 and 5 dB SNR.
+ */
+export async function heldOutLines(): Promise<NoisyLine[]> {
+  const utts = [decode(loadFixture('human-utt3')), decode(loadFixture('human-utt4'))];
+  for (const lang of ['en', 'es', 'de', 'cmn', 'yue']) utts.push(decode(loadFixture(`tts-${lang}-hours`)));
+  return noisyLines('heldout', utts, ['white', 'brown', 'babble', 'hum'], 9000, await babbleTalkers('heldout'));
 }
 
 async function main(): Promise<void> {

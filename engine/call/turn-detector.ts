@@ -44,6 +44,12 @@ export interface TurnDetectorOptions {
   onsetCreditMs?: number;
   /** A pause inside speech this short (or shorter) counts as voiced once the speech resumes (default 0). */
   pauseBridgeMs?: number;
+  /**
+   * Window over which the line's low speech probability is taken (default 8000; 0: off): the
+   * onset rises to its 10th percentile plus noiseProbMargin, so other talkers behind the caller
+   * (babble) do not hold a turn open between the caller's words.
+   */
+  lineProbWindowMs?: number;
 }
 
 /** What the DSP says about one frame. A bare boolean is a VAD decision with no level. */
@@ -70,6 +76,8 @@ export type TurnEvent =
   | { type: 'end'; at: number; lastVoiceAt: number; startedAt: number; voicedMs: number; hangoverMs: number; completeness: Completeness };
 
 const NO_ECHO_DB = -90;
+/** The percentile of the last lineProbWindowMs of probabilities taken for the line's background. */
+const LINE_PROB_PERCENTILE = 0.1;
 /** The onset credit that suits Silero VAD (it confirms 100–250 ms into a soft onset). */
 export const SILERO_ONSET_CREDIT_MS = 200;
 
@@ -102,6 +110,10 @@ export class TurnDetector {
   /** Noise floor (dBFS) and non-speech probability of the line, tracked over unvoiced frames. */
   private floorDb: number | undefined;
   private probFloor = 0;
+  /** The last frames' probabilities (a ring) and their low percentile (trackLineProb). */
+  private readonly probRing: Float32Array;
+  private probAt = 0;
+  private lineProbLow = 0;
   private words = '';
   private language: string | undefined;
   private completeness: Completeness = 'unknown';
@@ -121,6 +133,7 @@ export class TurnDetector {
     this.snrGate = opts.snrGateDb ?? 3;
     this.echoMargin = opts.echoMarginDb ?? 6;
     this.onsetCredit = opts.onsetCreditMs ?? 0;
+    this.probRing = new Float32Array(Math.round((opts.lineProbWindowMs ?? 8000) / this.frameMs));
     this.pauseBridge = opts.pauseBridgeMs ?? 0;
   }
 
@@ -198,7 +211,8 @@ export class TurnDetector {
   /** The frame decision: hysteresis on the probability, the noise-floor gate, the echo gate. */
   private voiced(f: FrameFeatures): boolean {
     const level = f.levelDb;
-    const onset = Math.min(0.95, Math.max(this.onset, this.probFloor + this.probMargin));
+    this.trackLineProb(f.prob);
+    const onset = Math.min(0.95, Math.max(this.onset, Math.max(this.probFloor, this.lineProbLow) + this.probMargin));
     const offset = Math.min(onset, Math.max(this.offset, onset - (this.onset - this.offset)));
     // Loud enough to be the caller: above the noise floor, and above the echo left in the frame.
     let audible = true;
@@ -220,6 +234,22 @@ export class TurnDetector {
       this.probFloor += 0.01 * (f.prob - this.probFloor);
     }
     return v;
+  }
+
+  /**
+   * A low percentile of the speech probability over the last few seconds, every frame counted,
+   * in turns or not: other talkers behind the caller (babble) keep a neural VAD's probability
+   * high between the caller's words, where a quiet line's drops to near zero. The caller speaking
+   * most of the time still leaves the low tail to the background.
+   */
+  private trackLineProb(prob: number): void {
+    const n = this.probRing.length;
+    if (n === 0) return;
+    this.probRing[this.probAt++ % n] = prob;
+    // From 1 s of line on, every 10 frames.
+    if (this.probAt % 10 !== 0 || this.probAt < 50) return;
+    const sorted = this.probRing.slice(0, Math.min(this.probAt, n)).sort();
+    this.lineProbLow = sorted[Math.floor(LINE_PROB_PERCENTILE * sorted.length)];
   }
 
   reset(): void {

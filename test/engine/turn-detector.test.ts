@@ -106,6 +106,22 @@ describe('TurnDetector on speech probabilities (issue 13)', () => {
     expect(feed(d, rep(20, { prob: 0.95, levelDb: -30 }), 420).map((e) => e.type)).toEqual(['start']);
   });
 
+  it('raises the onset on a line with other talkers behind the caller (babble), even while they count as speech', () => {
+    // Babble: a VAD probability between 0.5 and 0.8, loud enough to pass the noise-floor gate, so
+    // it is voiced and the non-speech tracker never sees it; the line's probability percentile does.
+    let seed = 7;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const babble = (n: number): F[] => Array.from({ length: n }, () => ({ prob: 0.5 + 0.3 * rnd(), levelDb: -34 + 4 * rnd() }));
+    const burst = rep(15, { prob: 0.7, levelDb: -32 }); // 300 ms of babble at its typical probability
+    const caller = rep(15, { prob: 0.99, levelDb: -28 });
+    const starts = (d: TurnDetector, tail: F[]) => feed(d, [...rep(50, { prob: 0.05, levelDb: -60 }), ...babble(400), ...rep(30, { prob: 0.05, levelDb: -60 }), ...tail]).filter((e) => e.type === 'start').length;
+    const withOnly = (tail: F[], lineProbWindowMs?: number) => starts(new TurnDetector({ ...base, lineProbWindowMs }), tail) - starts(new TurnDetector({ ...base, lineProbWindowMs }), []);
+    expect(withOnly(burst)).toBe(0);
+    expect(withOnly(caller)).toBe(1);
+    // Without it the babble's burst is a turn.
+    expect(withOnly(burst, 0)).toBe(1);
+  });
+
   it("does not take the agent's echo for the caller, but hears the caller above it", () => {
     const d = new TurnDetector({ ...base, echoMarginDb: 6 });
     // Speech-like frames no louder than the echo left in them: nothing.
