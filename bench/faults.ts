@@ -7,7 +7,9 @@
 // frames lost, recovery time and what the log said. Writes bench/results/faults.{json,md}.
 //   npx tsx bench/faults.ts [--calls 10] [--only dsp,embed,...] [--out faults]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import WebSocket from 'ws';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -393,6 +395,50 @@ const scenarios: Record<string, () => Promise<Row>> = {
       recovery: `SIGTERM → exit ${code}`,
       log: logSummary(e.logs, from, /shutting down|signal/i),
       notes: `${answered} turns answered during the grace period; close codes ${[...new Set(codes)].join(', ')} (${codes.filter((c) => c === 1001).length}× 1001); ${cutEarly} closed before the grace period ended; a turn in flight at the deadline counts as lost`,
+    };
+  },
+
+  async 'slow-reader'() {
+    const CAP = 64 * 1024;
+    const e = await startEngineProcess({ MAX_SOCKET_BUFFER_BYTES: String(CAP), DSP_THREADS: '1', PERFORMANCE_CACHE_ENABLED: 'false', HISTORY_PATH: join(tmpdir(), `faults-slow-${process.pid}.sqlite`) });
+    const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${e.proc.pid}/status`, 'utf8'))?.[1]);
+    const load = new RelayLoad(`http://127.0.0.1:${e.port}`);
+    await load.start(CALLS);
+    const ws = new WebSocket(`ws://127.0.0.1:${e.port}/twilio/media`);
+    ws.on('error', () => {});
+    await new Promise((r) => ws.once('open', r));
+    const sid = 'MZslowreader';
+    ws.send(JSON.stringify({ event: 'start', sequenceNumber: '1', streamSid: sid, start: { streamSid: sid, accountSid: 'AC1', callSid: 'CAslowreader', tracks: ['inbound'], customParameters: {}, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } } }));
+    await new Promise((r) => ws.once('message', r));
+    await sleep(1000);
+    const from = e.logs.length;
+    const rss0 = rssKb();
+    const t0 = now();
+    (ws as unknown as { _socket: Socket })._socket.pause(); // the caller stops reading while the agent speaks
+    let presses = 0;
+    const closedAt = await until(() => {
+      if (e.logs.slice(from).some((l) => l.includes('call socket not reading'))) return true;
+      ws.send(JSON.stringify({ event: 'dtmf', streamSid: sid, dtmf: { digit: String(presses++ % 9) } }));
+      return false;
+    }, 60_000, 100);
+    const rss1 = rssKb();
+    const t1 = now();
+    const report = JSON.parse(e.logs.slice(from).find((l) => l.includes('call socket not reading')) ?? '{}');
+    await sleep(1000);
+    const log = logSummary(e.logs, from);
+    ws.terminate();
+    await load.stop();
+    const s = load.summary(t0, t1);
+    e.proc.kill('SIGKILL');
+    return {
+      fault: `Caller stops reading while the agent speaks (MAX_SOCKET_BUFFER_BYTES=${CAP})`,
+      calls: CALLS + 1,
+      touched: 1,
+      ...s,
+      recoveryMs: closedAt,
+      recovery: 'reading stopped → socket closed (engine side)',
+      log,
+      notes: `${presses} key presses (each a spoken answer) before the close; engine held ${report.buffered ?? '?'} bytes for it at the close; engine RSS ${Math.round(rss0 / 1024)} → ${Math.round(rss1 / 1024)} MB; the ${CALLS} relay calls beside it`,
     };
   },
 
