@@ -19,9 +19,15 @@ export const FILLER_PHRASES: string[][] = [
 ];
 
 /** CJK politeness and hesitation strings (no spaces in these scripts, so matched as substrings). */
-export const CJK_FILLERS = ['請問', '请问', '唔該', '唔该', '麻煩你', '麻烦你', '呃', '嗯', '喂'];
+export const CJK_FILLERS = [
+  '請問', '请问', '唔該', '唔该', '麻煩你', '麻烦你', '麻煩', '麻烦', '呃', '嗯', '喂', '哎', '诶', '欸', '唉', '你好', '您好',
+  // discourse markers: "that…", "I'd like to ask", "roughly", "exactly", "usually"
+  '那個', '那个', '呢個', '想問一下', '想问一下', '想問吓', '想问吓', '想問下', '想问下', '問一下', '问一下', '問吓', '问吓', '問下', '问下',
+  '大概', '大約', '大约', '具體', '具体', '確實', '确实', '到底', '究竟', '一般', '通常', '平時', '平时', '平常', '其實', '其实',
+  '還有就是', '还有就是', '就是', '的話', '的话', '嘅話', '方便',
+];
 /** Sentence-final particles: dropped only at the end of a CJK clause. */
-export const CJK_FINAL_PARTICLES = '呀啊啦喇嘛吖囉咯喎噃吧';
+export const CJK_FINAL_PARTICLES = '呀啊啦喇嘛吖囉咯喎噃吧㗎嘞哦喔';
 
 /** English contractions expanded before analysis so "don't" and "do not" look alike. */
 export const CONTRACTIONS: Array<[RegExp, string]> = [

@@ -56,6 +56,12 @@ export function partitionLanguage(tag: string): string {
 
 const FOLDED_CJK_FILLERS = [...new Set([...CJK_FILLERS, ...CJK_FILLERS.map((f) => sify(f))])];
 const FINAL_PARTICLES_RE = new RegExp(`[${CJK_FINAL_PARTICLES}${sify(CJK_FINAL_PARTICLES)}]+(?=[\\p{P}\\s]|$)`, 'gu');
+// A negator that ends a clause after a verb asks, it does not refuse: "开门不？", "開咗未？", "有冇？".
+const FINAL_NEGATOR_RE = /(?<=\p{Script=Han})[不唔冇沒没未無无](?=[\p{P}\s]|$)/gu;
+/** After a pronoun or adverb ("我冇", "都唔") or another negator the final negator still refuses. */
+const NEGATOR_STAYS_AFTER = '不唔冇沒没未無无我你佢他她它们們哋都也还還仲就并並从從';
+// Tag questions: "¿abren o no?", "are you open or not?", "abren el sábado, ¿no?".
+const TAG_QUESTION_RE = /(?:\b(?:o no|or not)|,\s*¿?\s*no)\s*(?=[?.!]|$)/gu;
 
 const CJK_RE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
 /** Scripts written without spaces between words: analysed per character. */
@@ -77,6 +83,8 @@ export function normaliseText(text: string): string {
   // CJK politeness and clause-final particles, before punctuation (clause ends) is lost.
   for (const f of FOLDED_CJK_FILLERS) t = t.split(f).join(' ');
   t = t.replace(FINAL_PARTICLES_RE, ' ');
+  t = t.replace(FINAL_NEGATOR_RE, (neg, offset: number, str: string) => (NEGATOR_STAYS_AFTER.includes(str[offset - 1] ?? '') ? neg : ' '));
+  t = t.replace(TAG_QUESTION_RE, ' ');
   t = t.replace(/(\d)[.,](\d)/g, '$1\u0000$2'); // protect 9.50 and 1,000
   t = t.replace(/[\p{P}\p{S}]/gu, ' ').replace(/\u0000/g, '.');
   let words = t.split(/\s+/).filter(Boolean);
@@ -330,7 +338,7 @@ function readCjkRun(run: string, push: (u: Omit<TextUnit, 'negated'>) => void, n
       i += 2;
       continue;
     }
-    if (cs[i] === '有' && cs[i + 1] === '冇') {
+    if (cs[i] === '有' && (cs[i + 1] === '冇' || cs[i + 1] === '无')) {
       i += 2;
       continue;
     }

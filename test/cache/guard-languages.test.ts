@@ -59,6 +59,21 @@ describe('guard: negation and refusal', () => {
     expect(reason('我牙痛到頂唔順', '我牙好痛')).toBe('ok'); // an idiom of degree
     expect(reason('no puedo ir, cancele mi cita', 'No voy a poder ir a mi cita, quiero anularla.')).toBe('ok');
   });
+
+  it('a clause-final negator and a tag question ask, they do not refuse', () => {
+    expect(reason('礼拜天你们开门不？', '你们星期天开门吗？')).toBe('ok');
+    expect(reason('星期六有無開', '星期六有冇開？')).toBe('ok');
+    expect(reason('¿los sábados abren o no?', '¿Abren los sábados?')).toBe('ok');
+    expect(reason('are you open on saturday or not', 'Are you open on Saturday?')).toBe('ok');
+    // After a pronoun it still refuses: "我冇" is "I haven't (any)".
+    expect(reason('我冇', '有冇車位？')).toBe('negation');
+  });
+
+  it('CJK discourse markers are not new words', () => {
+    expect(reason('嗯，那个，周六你们开不开门啊？', '你们星期六开门吗？')).toBe('ok');
+    expect(reason('喂，唔該，嗯，想問吓你哋平時幾點開㗎？', '你哋平日幾點開門？')).not.toBe('topic');
+    expect(reason('你们诊所具体在什么位置？', '诊所在什么地方？')).toBe('ok');
+  });
 });
 
 describe('guard: contradicted intents', () => {
