@@ -65,8 +65,14 @@ export interface SoakResult {
   /** Engine CPU (cores, all threads) and the machine's CPU pressure (%), medians over the run. */
   cpu: { engineCoresMedian: number; pressureMedian: number };
   generator: GenStats;
-  /** Calls that failed, turns left unanswered, relay calls that failed or turns without answer. */
+  /**
+   * Calls that failed, turns left unanswered, relay calls that failed or turns without answer. A media
+   * utterance cut by the caller's own next utterance before any answer played, or whose caller hung
+   * up first, is not unanswered (`mediaTurnsSuperseded`, by design: a newer input wins).
+   */
   disturbed: { mediaCallsFailed: number; mediaTurnsUnanswered: number; relayCallsFailed: number; relayTurnsUnanswered: number };
+  /** Media utterances with no agent audio in their window that the caller itself cut off (superseded, caller hung up). */
+  mediaTurnsSuperseded: number;
   /** The engine's counters after the drain against what the generator started. */
   counters: {
     mediaStarted: number;
@@ -118,6 +124,9 @@ function cpuPressure(): number {
     return NaN;
   }
 }
+
+/** Utterances the caller cut off itself: its next utterance began before the answer's first audio, or it hung up (bench/load/unanswered.ts). */
+const superseded = (g: GenStats): number => (g.turns.byKind.superseded ?? 0) + (g.turns.byKind['caller-hung-up'] ?? 0);
 
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
@@ -233,7 +242,8 @@ function summarize(o: SoakOptions, samples: SoakSample[], alive: boolean, genera
     load: { min: Math.min(...loads), median: median(loads), max: Math.max(...loads) },
     cpu: { engineCoresMedian: round(median(samples.map((s) => s.engineCores)), 2), pressureMedian: round(median(samples.map((s) => s.cpuPressure))) },
     generator,
-    disturbed: { mediaCallsFailed: generator.calls.failed, mediaTurnsUnanswered: generator.turns.failed, relayCallsFailed: generator.relay.failed, relayTurnsUnanswered: generator.relay.unanswered },
+    disturbed: { mediaCallsFailed: generator.calls.failed, mediaTurnsUnanswered: generator.turns.failed - superseded(generator), relayCallsFailed: generator.relay.failed, relayTurnsUnanswered: generator.relay.unanswered },
+    mediaTurnsSuperseded: superseded(generator),
     counters: {
       mediaStarted: generator.calls.started,
       mediaEnded,
@@ -299,7 +309,8 @@ export async function writeSoakReport(r: SoakResult, out: string, command: strin
     '|---|---|---|',
     `| engine alive at the end | ${r.alive ? 'yes' : '**no**'} | yes |`,
     `| calls ended (media / relay) | ${r.counters.mediaEnded} / ${r.counters.relayEnded} | |`,
-    `| media calls failed / turns unanswered (of ${g.turns.total}) | ${d.mediaCallsFailed} / ${d.mediaTurnsUnanswered} | 0 / 0 |`,
+    `| media calls failed / turns unanswered (of ${g.turns.total}) | ${d.mediaCallsFailed} / ${d.mediaTurnsUnanswered}${d.mediaTurnsUnanswered ? ` (${kinds(g, ['superseded', 'caller-hung-up'], true)})` : ''} | 0 / 0 |`,
+    `| media turns the caller cut off before the answer played (not unanswered: a newer input wins) | ${r.mediaTurnsSuperseded}${r.mediaTurnsSuperseded ? ` (${kinds(g, ['superseded', 'caller-hung-up'], false)})` : ''} | |`,
     `| relay calls failed / turns unanswered (of ${g.relay.turns}) | ${d.relayCallsFailed} / ${d.relayTurnsUnanswered} | 0 / 0 |`,
     `| RSS after warm-up: first → last window (median), MB | ${r.rss.baselineMb} → ${r.rss.endMb} (**${r.rss.growthPct >= 0 ? '+' : ''}${r.rss.growthPct} %**), fitted ${r.rss.slopeMbPerHour} MB/h, max ${r.rss.maxMb} | < 5 % ${goalRss ? '(met)' : '(**not met**)'} |`,
     `| V8 heap used: first → last window, MB | ${r.heap.baselineMb} → ${r.heap.endMb} (${r.heap.growthPct} %) | |`,
@@ -315,6 +326,14 @@ export async function writeSoakReport(r: SoakResult, out: string, command: strin
   ].join('\n');
   writeFileSync(new URL(`${out}.md`, dir), md);
   return md;
+}
+
+/** "kind n, …" of the generator's unanswered utterances, those in `only` (or all but them). */
+function kinds(g: GenStats, only: string[], except: boolean): string {
+  return Object.entries(g.turns.byKind)
+    .filter(([k]) => only.includes(k) !== except)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 }
 
 const fileOf = (u: URL) => decodeURIComponent(u.pathname);

@@ -22,6 +22,7 @@ import { rng } from './sim-providers.ts';
 import type { CallReport } from '../../engine/metrics/call-report.ts';
 import { RelayCaller } from './relay-sim.ts';
 import { clientTextFrame } from './ws-frame.ts';
+import { classifyUnanswered, type UnansweredKind, type UnansweredTurn } from './unanswered.ts';
 
 const FRAME = 160;
 const TICK_MS = 5;
@@ -82,6 +83,8 @@ export interface CallResult {
   marksReceived: number;
   marksEchoed: number;
   report?: CallReport;
+  /** Why each utterance without an answer got none (unanswered.ts). */
+  unanswered?: UnansweredTurn[];
 }
 
 export interface GenStats {
@@ -90,7 +93,8 @@ export interface GenStats {
   target: number;
   active: number;
   calls: { started: number; completed: number; failed: number; failures: Record<string, number> };
-  turns: { total: number; answered: number; failed: number };
+  /** failed: utterances with no agent audio in their window; byKind: why (unanswered.ts), e.g. superseded by the caller's next utterance. */
+  turns: { total: number; answered: number; failed: number; byKind: Partial<Record<UnansweredKind, number>> };
   /** End of the caller's speech → first agent audio, caller clock (includes endpointing). */
   callerLatencyMs: Percentiles;
   /** From the engine's per-call reports (docs/architecture.md, "Latency" stages). */
@@ -421,13 +425,19 @@ export class LoadGenerator {
       this.started++;
       await call.start();
       const res = call.result(startedAt);
-      if (this.o.reports && !this.stopped) {
+      const missed = res.responseMs.flatMap((x, k) => (x === null ? [k] : []));
+      // The report explains unanswered utterances, so it is fetched for those calls even when not asked for.
+      if ((this.o.reports || missed.length > 0) && !this.stopped) {
         try {
           const r = await fetch(`${this.o.baseUrl}/calls/${call.callSid}/metrics`);
           if (r.ok) res.report = (await r.json()) as CallReport;
         } catch {
           /* the report is optional: the engine may be shutting down */
         }
+      }
+      if (missed.length > 0) {
+        res.unanswered = classifyUnanswered(missed, call.utterances, res.report);
+        if (!this.o.reports) res.report = undefined; // fetched for the classification only: not kept
       }
       this.results.push(res);
       if (!res.ok) await new Promise((r) => setTimeout(r, 1000)); // no hot loop against a dead engine
@@ -490,6 +500,8 @@ export class LoadGenerator {
           if (v !== undefined) stage[k].push(v);
         }
       }
+    const byKind: GenStats['turns']['byKind'] = {};
+    for (const r of rs) for (const u of r.unanswered ?? []) byKind[u.kind] = (byKind[u.kind] ?? 0) + 1;
     const cpu = process.cpuUsage(this.cpu0);
     const engine = Object.fromEntries(Object.entries(stage).map(([k, v]) => [k, percentiles(v)])) as unknown as GenStats['engine'];
     engine.turnsBySource = bySource;
@@ -499,7 +511,7 @@ export class LoadGenerator {
       target: this.wanted,
       active: this.live.size,
       calls: { started: this.started, completed: rs.filter((r) => r.ok).length, failed: rs.filter((r) => !r.ok).length, failures },
-      turns: { total: resp.length, answered: answered.length, failed: resp.length - answered.length },
+      turns: { total: resp.length, answered: answered.length, failed: resp.length - answered.length, byKind },
       callerLatencyMs: percentiles(answered),
       engine,
       bargeIns: { clears: rs.reduce((a, r) => a + r.clearReactionMs.length, 0), reactionMs: percentiles(rs.flatMap((r) => r.clearReactionMs)) },
