@@ -486,7 +486,7 @@ const scenarios: Record<string, () => Promise<Row>> = {
     for (const c of extra) await c.hangup();
     const s = load.summary(t0, t1);
     e.proc.kill('SIGKILL');
-    return { fault: 'Out of file descriptors (soft RLIMIT_NOFILE lowered to open + reserve + 3)', calls: CALLS, touched: 'new calls only', ...s, recoveryMs, recovery: 'limit raised → a new call admitted', log, notes: `${admitted} of 10 new calls admitted, ${refused} refused with 503 at the webhook` };
+    return { fault: 'Out of file descriptors (soft RLIMIT_NOFILE lowered to open + reserve + 3)', calls: CALLS, touched: 'new calls only', ...s, recoveryMs, recovery: 'limit raised → a new call admitted', log, notes: `${admitted} of 10 new calls admitted, ${refused} rejected as busy at the voice webhook` };
   },
 
   async memory() {
@@ -520,7 +520,7 @@ const scenarios: Record<string, () => Promise<Row>> = {
     await load.stop();
     const s = load.summary(t0, t1);
     await t.stop();
-    return { fault: `Near the memory limit (700 MB ballast past MEMORY_LIMIT_MB=${limitMb})`, calls: CALLS, touched: 'new calls only', ...s, recoveryMs, recovery: 'memory freed → admitting again', log, notes: `${refused} of 10 new calls refused with 503` };
+    return { fault: `Near the memory limit (700 MB ballast past MEMORY_LIMIT_MB=${limitMb})`, calls: CALLS, touched: 'new calls only', ...s, recoveryMs, recovery: 'memory freed → admitting again', log, notes: `${refused} of 10 new calls rejected as busy at the voice webhook` };
   },
 };
 

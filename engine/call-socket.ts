@@ -105,6 +105,11 @@ const UWS_TOO_BIG = 'Received too big message';
 /** Live call sockets per remote address (both routes). */
 const perIp = new Map<string, number>();
 
+/** Why the engine takes no new call whatever its resources: draining, or MAX_CALLS sockets open (the voice webhook asks too). */
+export function capacityRefusal(engine: Pick<Engine, 'draining' | 'calls' | 'config'>): 'shutting down' | 'at capacity' | undefined {
+  return engine.draining ? 'shutting down' : engine.calls.size >= engine.config.MAX_CALLS ? 'at capacity' : undefined;
+}
+
 /** Upgrades only a signed request (when a Twilio token is set) to a call socket while there is room. */
 function upgradeCall(engine: Engine, mode: 'media' | 'relay', res: HttpResponse, req: HttpRequest, context: us_socket_context_t, data: CallSocketData): void {
   const info = requestInfo(req);
@@ -114,8 +119,8 @@ function upgradeCall(engine: Engine, mode: 'media' | 'relay', res: HttpResponse,
     res.writeStatus('403 Forbidden').end(signed.reason);
     return;
   }
-  const { MAX_CALLS, MAX_CALLS_PER_IP } = engine.config;
-  const refused = engine.draining ? 'shutting down' : engine.calls.size >= MAX_CALLS ? 'at capacity' : MAX_CALLS_PER_IP > 0 && (perIp.get(data.ip) ?? 0) >= MAX_CALLS_PER_IP ? 'too many calls from this address' : undefined;
+  const { MAX_CALLS_PER_IP } = engine.config;
+  const refused = capacityRefusal(engine) ?? (MAX_CALLS_PER_IP > 0 && (perIp.get(data.ip) ?? 0) >= MAX_CALLS_PER_IP ? 'too many calls from this address' : undefined);
   if (refused) {
     engine.metrics.socketsRefused.inc({ transport: mode, reason: refused.replaceAll(' ', '_') });
     engine.log.warn({ mode, ip: data.ip, reason: refused }, 'call socket refused');

@@ -6,8 +6,9 @@ import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Engine } from './engine.ts';
 import { guard, send, sendJson } from './http.ts';
 import { connectTwiml } from './twilio/relay-twiml.ts';
+import { busyTwiml } from './twilio/twiml.ts';
 import { twilioWebhook } from './twilio/signature.ts';
-import { callSocketBehavior, type CallSocketData } from './call-socket.ts';
+import { callSocketBehavior, capacityRefusal, type CallSocketData } from './call-socket.ts';
 
 // uWebSockets.js's listen options (its typings omit listen(host, port, options, cb)).
 const LISTEN_DEFAULT = 0;
@@ -39,15 +40,25 @@ export function startServer(engine: Engine, extra: RouteGroup[] = []): Promise<S
   const { config, log } = engine;
   const app = uWS.App();
 
+  // The capacity refusal last logged at the webhook: one line when it starts and one when it ends, not one per caller.
+  let full: string | undefined;
   app.post(
     '/twilio/voice',
     twilioWebhook(config, engine.metrics.webhookRejected, ({ res, g, info, reject }) => {
       const params = new URLSearchParams(info.query);
-      // A new call near the fd or memory limit is refused here, before Twilio opens its socket.
-      const pressure = engine.admission.check();
-      if (pressure) {
-        engine.metrics.socketsRefused.inc({ transport: 'webhook', reason: pressure.reason });
-        return send(res, g, '503 Service Unavailable', 'text/plain', pressure.text);
+      // A call the engine cannot take (draining, MAX_CALLS, or near the fd or memory limit: admission
+      // logs those) is rejected here as busy, before Twilio answers it or opens a socket. A 5xx would
+      // make Twilio answer with its application-error message (or its fallback URL) instead.
+      const atCapacity = capacityRefusal(engine);
+      if (atCapacity !== full) {
+        full = atCapacity;
+        if (atCapacity) log.warn({ reason: atCapacity, calls: engine.calls.size, maxCalls: config.MAX_CALLS }, `voice webhook: ${atCapacity}, rejecting new calls as busy`);
+        else log.info({ calls: engine.calls.size }, 'voice webhook: taking new calls again');
+      }
+      const refusal = atCapacity ? atCapacity.replaceAll(' ', '_') : engine.admission.check()?.reason;
+      if (refusal) {
+        engine.metrics.socketsRefused.inc({ transport: 'webhook', reason: refusal });
+        return send(res, g, '200 OK', 'text/xml', busyTwiml());
       }
       const wf = engine.workflow(params.get('workflow') ?? undefined);
       if (!wf) return reject('404 Not Found', `unknown workflow ${params.get('workflow')}`);

@@ -126,6 +126,7 @@ export class RelayCaller {
     const res = await fetch(baseUrl + path, { method: 'POST', body: new URLSearchParams(params), headers });
     this.twiml = await res.text();
     if (!res.ok) throw new Error(`voice webhook answered ${res.status}: ${this.twiml}`);
+    if (this.twiml.includes('<Reject')) throw new Error(`voice webhook rejected the call (Twilio would not answer it): ${this.twiml}`);
     const t = parseRelayTwiml(this.twiml);
     this.relayUrl = t.url;
     this.parameters = t.parameters;

@@ -81,6 +81,7 @@ export async function fetchTwiml(baseUrl: string, workflow?: string, callSid = '
   const res = await fetch(baseUrl + path, { method: 'POST', body: new URLSearchParams(params), headers });
   const text = await res.text();
   if (!res.ok) throw new Error(`voice webhook answered ${res.status}: ${text}`);
+  if (text.includes('<Reject')) throw new Error(`voice webhook rejected the call (Twilio would not answer it): ${text}`);
   return text;
 }
 

@@ -13,3 +13,13 @@ export function streamTwiml(wf: Workflow, host: string, extra: Record<string, st
   for (const [name, value] of Object.entries(extra)) stream.parameter({ name, value });
   return vr.toString();
 }
+
+/**
+ * A new call the engine cannot take: `<Reject reason="busy"/>` as the only verb, so Twilio does not
+ * answer it (no charge) and the caller hears a busy signal; the call ends with status busy.
+ */
+export function busyTwiml(): string {
+  const vr = new twilio.twiml.VoiceResponse();
+  vr.reject({ reason: 'busy' });
+  return vr.toString();
+}

@@ -1,5 +1,5 @@
-// A process near its file-descriptor or memory limit refuses NEW calls (503 at the voice webhook
-// and at the socket upgrade, with the reason, counted in weaver_sockets_refused_total) and keeps
+// A process near its file-descriptor or memory limit refuses NEW calls (<Reject reason="busy"/> at
+// the voice webhook, 503 with the reason at the socket upgrade, counted in weaver_sockets_refused_total) and keeps
 // the calls it has. The fd case runs the engine as `npm start` does and lowers its RLIMIT_NOFILE
 // while it runs (prlimit --pid); the memory case grows this process's RSS past MEMORY_LIMIT_MB.
 import { describe, it, expect, afterAll } from 'vitest';
@@ -82,7 +82,7 @@ async function refusedTotal(url: string, reason: string): Promise<number> {
 }
 
 describe('out of file descriptors (engine process, RLIMIT_NOFILE lowered while it runs)', () => {
-  it('refuses new calls with 503 and the reason, keeps answering the calls it has, and admits again once descriptors are free', async () => {
+  it('refuses new calls (busy at the webhook, 503 and the reason at the socket), keeps answering the calls it has, and admits again once descriptors are free', async () => {
     const e: EngineProcess = await startEngineProcess({ ADMISSION_FD_RESERVE: '16', DSP_THREADS: '1', PERFORMANCE_CACHE_ENABLED: 'false', HISTORY_PATH: join(tmpdir(), `weaver-fd-${process.pid}.sqlite`) });
     cleanups.push(() => e.proc.kill('SIGKILL'));
     const url = `http://127.0.0.1:${e.port}`;
@@ -111,8 +111,8 @@ describe('out of file descriptors (engine process, RLIMIT_NOFILE lowered while i
     expect(refusal?.body).toMatch(/^out of file descriptors \(\d+ of \d+ open\)$/);
     expect(refusal?.body).toContain(`of ${limit} open`);
     const hook = await voiceWebhook(url);
-    expect(hook.status).toBe(503);
-    expect(await hook.text()).toMatch(/^out of file descriptors/);
+    expect(hook.status).toBe(200);
+    expect(await hook.text()).toContain('<Reject reason="busy"/>');
     expect(await refusedTotal(url, 'fd_limit')).toBeGreaterThanOrEqual(2);
     await waitFor(() => e.logs.some((l) => l.includes('refusing new calls: out of file descriptors')), 'the log line saying why (stdout is a pipe: it may trail)');
 
@@ -138,7 +138,7 @@ describe('out of file descriptors (engine process, RLIMIT_NOFILE lowered while i
 });
 
 describe('near the memory limit (this process grows past MEMORY_LIMIT_MB)', () => {
-  it('refuses new calls with 503 and the reason, keeps the calls it has, and admits again once memory is back', async () => {
+  it('refuses new calls (busy at the webhook, 503 and the reason at the socket), keeps the calls it has, and admits again once memory is back', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const rss = process.memoryUsage.rss();
@@ -153,7 +153,7 @@ describe('near the memory limit (this process grows past MEMORY_LIMIT_MB)', () =
     const refused = await openCallSocket(t.url, '/twilio/relay');
     expect(refused.status).toBe(503);
     expect(refused.body).toMatch(/^near the memory limit \(RSS \d+ MB, new calls refused above \d+ MB\)$/);
-    expect((await voiceWebhook(t.url)).status).toBe(503);
+    expect(await (await voiceWebhook(t.url)).text()).toContain('<Reject reason="busy"/>');
     expect(await refusedTotal(t.url, 'memory_limit')).toBe(2);
     const turn = await old.turn('Is there parking at the clinic?');
     expect(turn.answer).toMatch(/park/i);
