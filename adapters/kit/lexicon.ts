@@ -183,6 +183,10 @@ export const ENTITY_PATTERNS: Array<[RegExp, string]> = [
   [/(十二|十一|十|[一二三四五六七八九]|1[0-2]|[1-9])月/g, 'month:cjk$1'],
 ];
 
+/** Calendar words, as a misheard word may stand for one ("sundae" is "sunday"). */
+export const CALENDAR_WORDS =
+  'monday tuesday wednesday thursday friday saturday sunday weekday weekdays weekend lunes martes miercoles jueves viernes sabado sabados domingo domingos'.split(' ');
+
 /** Irregular English plurals the suffix stemmer cannot undo. */
 export const IRREGULAR: Record<string, string> = {
   children: 'child', kids: 'kid', teeth: 'tooth', people: 'person', men: 'man', women: 'woman', feet: 'foot',

@@ -3,9 +3,11 @@
 // string, so both tiers see one canonical form of a question.
 import { sify } from 'chinese-conv';
 import { extractEntities, foldScript } from './entities.ts';
+import { Misheard } from './misheard.ts';
 
 export { foldScript };
 import {
+  CALENDAR_WORDS,
   CJK_DIGITS,
   CJK_FILLERS,
   CJK_FINAL_PARTICLES,
@@ -89,9 +91,25 @@ export function normaliseText(text: string): string {
   t = t.replace(/[\p{P}\p{S}]/gu, ' ').replace(/\u0000/g, '.');
   let words = t.split(/\s+/).filter(Boolean);
   words = dropFillerPhrases(words).filter((w) => !FILLERS.has(w));
-  let out = words.join(' ');
+  let out = heard(words).join(' ');
   // No spaces between adjacent CJK characters: speech recognisers space them inconsistently.
   out = out.replace(/(\S) (?=\S)/g, (m, a: string, offset: number, s: string) => (isCjk(a) && isCjk(s[offset + 2] ?? '') ? a : m));
+  return out.replace(/\p{Script=Han}{2,}/gu, (run) => MISHEARD.cjkRun(run, (x) => CJK_WORDS.has(x), (c) => CJK_WORDS.has(c) || CJK_FN.has(c)));
+}
+
+/** Misheard Latin words put back to the vocabulary word they sound like; a split prefix joined ("re schedule"). */
+function heard(words: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    const next = words[i + 1];
+    if (w === 're' && next && knownLatin(`re${next}`)) {
+      out.push(`re${next}`);
+      i++;
+      continue;
+    }
+    out.push(MISHEARD_CALENDAR.latin(w) ?? w);
+  }
   return out;
 }
 
@@ -169,6 +187,8 @@ export interface TextUnit {
   /** As written (the word, phrase or CJK string the unit was read from). */
   surface: string;
   cjk: boolean;
+  /** A word no list knows that sounds like a lexicon word ("council"): the concept it may stand for. */
+  heard?: { key: string; kind: ConceptKind | null };
 }
 
 export interface QuestionReading {
@@ -224,6 +244,25 @@ for (const c of CONCEPTS) {
     }
   }
 }
+const CALENDAR = new Set(CALENDAR_WORDS);
+/** A Latin word the reader knows: the lexicon's, a calendar, function, light, number or negating word. */
+function knownLatin(w: string): boolean {
+  const st = stem(w);
+  return LATIN_WORDS.has(w) || LATIN_WORDS.has(st) || LATIN_WORDS.has(w.replace(CLITIC, '$1')) || CALENDAR.has(w) || CALENDAR.has(st) ||
+    ALL_FUNCTION_WORDS.has(w) || FOLDED_LIGHT.has(w) || FOLDED_NEGATORS.has(w) || FOLDED_NUMBER_WORDS.has(w) || FILLERS.has(w);
+}
+/**
+ * Misheard words: a calendar word is put back at once ("sundae" → "sunday"), a CJK string too
+ * (预越 → 预约) when none of its characters means anything alone; another Latin word only
+ * offers the concept it sounds like (TextUnit.heard), which the guard takes only where the
+ * candidate entry speaks of it: "council" may be "cancel", "tarde" is not "tarda".
+ */
+const MISHEARD = new Misheard(
+  CONCEPTS.flatMap((c) => c.words.split('|').map((x) => fold(x.trim())).filter((x) => !x.includes(' ') && !x.includes('-'))),
+  CJK_WORDS.keys(),
+  knownLatin,
+);
+const MISHEARD_CALENDAR = new Misheard(CALENDAR_WORDS, [], knownLatin, { maxEdits: 2 });
 const NUMERAL_RUN = new RegExp(`[${Object.keys(CJK_DIGITS).join('')}${Object.keys(CJK_UNITS).join('')}]+`, 'g');
 const PROHIBITIVE = '好使用必';
 /** A Spanish infinitive with an object pronoun attached: "anularla" is "anular", "cambiarme" "cambiar". */
@@ -303,7 +342,12 @@ export function readQuestion(norm: string): QuestionReading {
     const st = stem(tok);
     const ref = LATIN_WORDS.get(tok) ?? LATIN_WORDS.get(st) ?? LATIN_WORDS.get(tok.replace(CLITIC, '$1'));
     if (ref) push({ key: `k:${ref.id}`, kind: ref.kind, fn: borrowing && !ref.kind, surface: tok, cjk: false });
-    else push({ key: st, kind: null, fn: borrowing || tok.length < 2 || ALL_FUNCTION_WORDS.has(tok) || FOLDED_LIGHT.has(tok), surface: tok, cjk: false });
+    else {
+      const fn = borrowing || tok.length < 2 || ALL_FUNCTION_WORDS.has(tok) || FOLDED_LIGHT.has(tok);
+      const alt = fn ? null : MISHEARD.latin(tok);
+      const heard = alt ? (LATIN_WORDS.get(alt) ?? LATIN_WORDS.get(stem(alt))) : undefined;
+      push({ key: st, kind: null, fn, surface: tok, cjk: false, ...(heard ? { heard: { key: `k:${heard.id}`, kind: heard.kind } } : {}) });
+    }
   }
   return { entities: [...entities].sort(), numbers: [...numbers].sort(), units, negations };
 }

@@ -11,7 +11,7 @@ import type { EmbeddingModule, EmbeddingProvider } from '../kit/types.ts';
 import { normaliseText, readQuestion } from '../kit/normalise.ts';
 
 /** Bumped whenever the features change: vectors of another version mean nothing (the cache's snapshot re-embeds). */
-export const HASHING_FEATURES_VERSION = 5;
+export const HASHING_FEATURES_VERSION = 6;
 
 // Feature weights: concepts and content carry meaning, function words only a little (so "how
 // much is a filling" is not close to "how much is whitening" through "how much is a").
@@ -26,6 +26,7 @@ const W_PAIR = 0.35; // neighbouring content units, in order
 const W_ENTITY = 1.0;
 const W_NUMBER = 0.8;
 const W_NEGATED = 0.6;
+const W_HEARD = 0.5; // the concept a misheard word sounds like, beside the word
 
 export interface HashingEmbeddingOptions {
   /** Vector size; 384-1024 keeps collisions rare for short questions. */
@@ -64,6 +65,7 @@ export class HashingEmbedding implements EmbeddingProvider {
       if (u.fn) add(`u:${u.key}`, W_FUNCTION);
       else add(`u:${u.key}`, concept ? W_CONCEPT : u.cjk ? W_CJK_CHAR : W_WORD);
       if (u.negated) add(`not:${u.key}`, W_NEGATED);
+      if (u.heard) add(`u:${u.heard.key}`, W_HEARD);
       if (u.cjk) {
         const cs = [...u.surface];
         if (concept) for (const c of cs) add(`u:c:${c}`, W_SURFACE / cs.length);

@@ -24,6 +24,8 @@ export interface TextFeatures {
   negated: Set<string>;
   /** The kind of each content unit that names a thing, an action, a person… (lexicon.ts CONCEPTS). */
   kinds: Map<string, ConceptKind>;
+  /** Unknown words that sound like a lexicon concept ("council" → k:cancel), with its kind. */
+  heard: Map<string, { key: string; kind: ConceptKind | null }>;
 }
 
 /**
@@ -50,15 +52,34 @@ export function analyse(text: string): TextFeatures {
   const content = new Set<string>();
   const negated = new Set<string>();
   const kinds = new Map<string, ConceptKind>();
+  const heard = new Map<string, { key: string; kind: ConceptKind | null }>();
   for (const u of r.units) {
     if (u.fn) continue;
     content.add(u.key);
     if (u.negated) negated.add(u.key);
     if (u.kind) kinds.set(u.key, u.kind);
+    if (u.heard) heard.set(u.key, u.heard);
   }
   // A negator that reached no content ("no thanks", "我唔要") still refuses.
   if (r.negations > 0 && negated.size === 0) negated.add('∅');
-  return { norm, script: dominantScript(norm), lang, negations: r.negations, numbers: r.numbers, entities: r.entities, content, negated, kinds };
+  return { norm, script: dominantScript(norm), lang, negations: r.negations, numbers: r.numbers, entities: r.entities, content, negated, kinds, heard };
+}
+
+/**
+ * The query with each misheard word read as the concept it sounds like, where the entry speaks
+ * of that concept ("council my appointment" against a cancel entry) or the concept is of a kind
+ * the guard compares (then it counts against an entry that never mentions it: "emergence" is
+ * not a booking). Otherwise the word stays an unknown word.
+ */
+function resolveHeard(q: TextFeatures, coverage: Set<string>): TextFeatures {
+  if (q.heard.size === 0) return q;
+  const map = (w: string) => {
+    const h = q.heard.get(w);
+    return h && (coverage.has(h.key) || h.kind) ? h.key : w;
+  };
+  const kinds = new Map(q.kinds);
+  for (const [w, h] of q.heard) if (map(w) !== w && h.kind) kinds.set(h.key, h.kind);
+  return { ...q, content: new Set([...q.content].map(map)), negated: new Set([...q.negated].map(map)), kinds };
 }
 
 /** What an entry's phrasings mention between them: a query may use any of its words. */
@@ -75,15 +96,17 @@ export function coverageOf(phrases: Iterable<TextFeatures>): Set<string> {
  * names a thing, a person, a place or an action, or when more than one such word is new (one
  * stray word among two or more shared ones is tolerated: a filler, an ASR slip).
  */
-export function guard(query: TextFeatures, entry: TextFeatures, coverage: Set<string> = entry.content): GuardVerdict {
+export function guard(heardQuery: TextFeatures, entry: TextFeatures, coverage: Set<string> = entry.content): GuardVerdict {
+  const query = resolveHeard(heardQuery, coverage);
   const covered = [...query.content].filter((w) => hasWord(coverage, w));
-  const anchored = covered.length > 0;
+  // The same named day or time is an anchor too ("so, sunday, is anybody there on sunday").
+  const anchored = covered.length > 0 || (query.entities.length > 0 && sameList(query.entities, entry.entities));
   const reject = (reason: GuardReason): GuardVerdict => ({ ok: false, reason, anchored });
   if (query.script !== 'none' && entry.script !== 'none' && query.script !== entry.script) return reject('script');
   if (query.lang && entry.lang && query.lang !== entry.lang) return reject('language');
   if (contradicts(query, entry) || contradicts(entry, query)) return reject('negation');
   if (!sameList(query.numbers, entry.numbers)) return reject('number');
-  if (!sameList(query.entities, entry.entities)) return reject('entity');
+  if (!sameCalendar(query.entities, entry)) return reject('entity');
 
   const novel = [...query.content].filter((w) => !hasWord(coverage, w));
   const kindsOf = (f: TextFeatures, kind: ConceptKind) => [...f.kinds].filter(([, k]) => k === kind).map(([w]) => w);
@@ -121,6 +144,23 @@ function hasWord(set: Set<string>, w: string): boolean {
   if (w.length < 4 || w.startsWith('k:') || w.startsWith('c:')) return false;
   for (const x of set) if (x.length >= 4 && !x.startsWith('k:') && !x.startsWith('c:') && (x.startsWith(w) || w.startsWith(x))) return true;
   return false;
+}
+
+const WEEKDAYS = new Set(['day:mon', 'day:tue', 'day:wed', 'day:thu', 'day:fri']);
+const RELATIVE_DAYS = new Set(['day:today', 'day:tomorrow']);
+
+/**
+ * Whether the query names the calendar facts the entry does. A weekday is one of the entry's
+ * "weekdays" (its hours are the weekday hours); "tomorrow, Wednesday" names one day, not two; and
+ * a request to cancel or move a booking answers whatever day the booking is on (the entry names
+ * none, and its answer asks for the booking, not the day).
+ */
+function sameCalendar(query: string[], entry: TextFeatures): boolean {
+  let q = query;
+  if (q.some((x) => x.startsWith('day:') && !RELATIVE_DAYS.has(x))) q = q.filter((x) => !RELATIVE_DAYS.has(x));
+  if (entry.entities.includes('day:weekdays')) q = [...new Set(q.map((x) => (WEEKDAYS.has(x) ? 'day:weekdays' : x)))].sort();
+  if (entry.entities.length === 0 && [...entry.kinds.values()].includes('action')) return true;
+  return sameList(q, entry.entities);
 }
 
 function sameList(a: string[], b: string[]): boolean {
