@@ -20,6 +20,7 @@
 //      uses it to tell the agent's voice from the caller's.
 // With no reference playing, the canceller costs one comparison a frame.
 import { ULAW_TO_PCM } from '../adapters/kit/ulaw.ts';
+import { Correlator } from './correlate.ts';
 
 const FRAME = 160;
 const BLOCK = 32; // 4 ms envelope blocks
@@ -61,7 +62,8 @@ export class EchoCanceller {
   private readonly mic = new Float32Array(REF_RING);
   private readonly micEnv = new Float32Array(ENV_RING);
   private readonly refEnv = new Float32Array(ENV_RING);
-  private readonly w = new Float32Array(TAPS);
+  /** NLMS weights, float32 values (Math.fround on update) held as float64 for cheaper reads. */
+  private readonly w = new Float64Array(TAPS);
   /** Absolute sample index of the next inbound sample. */
   private n = 0;
   private lastRefAt = -Infinity;
@@ -88,7 +90,9 @@ export class EchoCanceller {
   /** The filter's residual for the current frame, frozen (e0) and adapting (eA); the weights before the frame. */
   private readonly e0 = new Float32Array(FRAME);
   private readonly eA = new Float32Array(FRAME);
-  private readonly wPrev = new Float32Array(TAPS);
+  private readonly wPrev = new Float64Array(TAPS);
+  /** The reference under the filter for the current frame, contiguous (see process). */
+  private readonly seg = new Float64Array(FRAME + TAPS);
   framesActive = 0;
   /** Test/diagnostics: frames the filter adapted on, frames flagged double talk, frames whose updates were undone, and restarts from zero. */
   adapted = 0;
@@ -192,22 +196,15 @@ export class EchoCanceller {
     if (this.delay >= 0) {
       const base = this.delay - LEAD;
       const w = this.w;
-      const ref = this.ref;
-      const mask = REF_RING - 1;
+      // The reference under the filter for this frame, contiguous: x[i + TAPS - 1 - j] is the
+      // ring's sample (n0 + i - base - j). Masked ring reads in the 128-tap loops cost more than
+      // the filtering itself; the values and summation order are the ring's, so results are too.
+      const x = this.seg;
+      const from = n0 - base - TAPS + 1;
+      for (let m = 0; m < FRAME + TAPS - 1; m++) x[m] = this.ref[(from + m) & (REF_RING - 1)];
       // The echo this frame can hold: ERL × the loudest reference power around the delay (±20 ms,
       // the impulse response's spread), per sample.
       expected = this.erlAmp * this.erlAmp * this.refPowerAround(n0 - this.delay);
-      // What the filter, as it stands, leaves of the frame.
-      const e0 = this.e0;
-      let res0 = 0;
-      for (let i = 0; i < FRAME; i++) {
-        const t = n0 + i - base;
-        let y = 0;
-        for (let j = 0; j < TAPS; j++) y += w[j] * ref[(t - j) & mask];
-        const e = pcm[off + i] / 32768 - y;
-        e0[i] = e;
-        res0 += e * e;
-      }
       // Double talk: the line is more than 6 dB above the echo it can hold. The test does not
       // depend on the filter, so a filter that is still poor cannot lock itself out of adapting.
       // A caller quieter than that is caught below, by what adapting on them does to the frame.
@@ -218,29 +215,44 @@ export class EchoCanceller {
       // Adapt on echo alone, and only where the echo stands 6 dB out of the line's noise: on noise
       // the filter would learn the noise.
       let adapt = this.doubleTalkHold === 0 && expected > 4 * this.noisePow && expected > 1e-8;
+      // What the filter as it stood before the frame leaves of it (e0, res0): needed when it does
+      // not adapt, and when adapting looks bad (computed then from the saved weights).
+      let res0 = -1;
       if (adapt) {
         this.wPrev.set(w);
         let xPow = 0;
         for (let j = 0; j < TAPS; j++) {
-          const x = ref[(n0 - base - j) & mask];
-          xPow += x * x;
+          const v = x[TAPS - 1 - j];
+          xPow += v * v;
         }
+        const eA = this.eA;
+        // Each sample's weight update and the next sample's filter output share one pass over the
+        // taps (same terms, same order as two passes: the output reads the updated weights).
+        let y = 0;
+        for (let j = 0; j < TAPS; j++) y += w[j] * x[TAPS - 1 - j];
         for (let i = 0; i < FRAME; i++) {
-          const t = n0 + i - base;
+          const t = i + TAPS - 1;
           if (i > 0) {
-            const xin = ref[t & mask];
-            const xout = ref[(t - TAPS) & mask];
+            const xin = x[t];
+            const xout = x[t - TAPS];
             xPow += xin * xin - xout * xout;
           }
-          let y = 0;
-          for (let j = 0; j < TAPS; j++) y += w[j] * ref[(t - j) & mask];
           const e = pcm[off + i] / 32768 - y;
           const g = (MU * e) / (xPow + DELTA);
-          for (let j = 0; j < TAPS; j++) w[j] += g * ref[(t - j) & mask];
-          this.eA[i] = e;
+          let next = 0;
+          let xPrev = x[t + 1]; // past the segment on the last sample: next is unused then
+          for (let j = 0; j < TAPS; j++) {
+            const xj = x[t - j];
+            const wj = Math.fround(w[j] + g * xj);
+            w[j] = wj;
+            next += wj * xPrev;
+            xPrev = xj;
+          }
+          y = next;
+          eA[i] = e;
           resPow += e * e;
         }
-        if (resPow > 1.25 * micPow && resPow > res0) {
+        if (resPow > 1.25 * micPow && resPow > (res0 = this.frozenResidual(this.wPrev, pcm, off))) {
           // Adapting made this frame worse: something other than echo was on it (double talk the
           // tests missed). Undo the frame's updates and hold adaptation, as for double talk.
           w.set(this.wPrev);
@@ -249,10 +261,12 @@ export class EchoCanceller {
           this.doubleTalkHold = 3;
         } else {
           this.adapted++;
-          for (let i = 0; i < FRAME; i++) pcm[off + i] = clamp16(this.eA[i] * 32768);
+          for (let i = 0; i < FRAME; i++) pcm[off + i] = clamp16(eA[i] * 32768);
         }
       }
       if (!adapt) {
+        if (res0 < 0) res0 = this.frozenResidual(w, pcm, off);
+        const e0 = this.e0;
         if (this.doubleTalkHold === 0 && res0 > 1.25 * micPow && res0 > 1e-7 * FRAME) {
           // Divergence (the filter adds more than it removes): keep the line as it was, start over.
           resPow = micPow;
@@ -279,6 +293,22 @@ export class EchoCanceller {
       out.echoDb = toDb(this.noisePow);
     } else out.echoDb = toDb(this.loudestRecentRef());
     out.active = true;
+  }
+
+  /** The residual of `pcm[off..]` under the filter `w` without adapting (into e0), and its power. */
+  private frozenResidual(w: Float64Array, pcm: Int16Array, off: number): number {
+    const x = this.seg;
+    const e0 = this.e0;
+    let res = 0;
+    for (let i = 0; i < FRAME; i++) {
+      const t = i + TAPS - 1;
+      let y = 0;
+      for (let j = 0; j < TAPS; j++) y += w[j] * x[t - j];
+      const e = pcm[off + i] / 32768 - y;
+      e0[i] = e;
+      res += e * e;
+    }
+    return res;
   }
 
   /** Loudest 20 ms reference power (per sample) within ±20 ms of sample `at`. */
@@ -385,29 +415,55 @@ export class EchoCanceller {
     this.confidence = bestC;
   }
 
-  /** The lag within ±FINE of `coarse` where the line best matches the reference, or -1. */
+  /**
+   * The lag within ±FINE of `coarse` where the line best matches the reference (the first lag of
+   * the largest c²/‖x‖², c the sum of mic·ref over the last FINE_WINDOW samples), or -1. The sums
+   * come from an FFT correlation; only the lags its error bound cannot rule out are summed exactly,
+   * in lag order, so the lag is the one the direct search over every lag finds.
+   */
   private fineDelay(coarse: number): number {
     const mask = REF_RING - 1;
     const end = this.n;
+    const lo = Math.max(0, coarse - FINE);
+    const hi = Math.min(coarse + FINE, REF_RING - FINE_WINDOW - 1);
+    const lags = hi - lo + 1;
+    if (lags <= 0) return -1;
+    const xx = fineXx;
+    let e = 0;
+    for (let i = end - FINE_WINDOW; i < end; i++) {
+      const x = this.ref[(i - lo) & mask];
+      e += x * x;
+    }
+    xx[0] = e;
+    for (let k = 1; k < lags; k++) {
+      // Slide the reference window one sample back.
+      const xin = this.ref[(end - FINE_WINDOW - lo - k) & mask];
+      const xout = this.ref[(end - lo - k) & mask];
+      e += xin * xin - xout * xout;
+      xx[k] = e;
+    }
+    // a: the line's window; b: the reference from lag hi to lag lo, so corr[s] is lag hi − s.
+    const a = fineA;
+    const b = fineB;
+    for (let k = 0; k < FINE_WINDOW; k++) a[k] = this.mic[(end - FINE_WINDOW + k) & mask];
+    for (let k = 0; k < FINE_WINDOW + lags - 1; k++) b[k] = this.ref[(end - FINE_WINDOW - hi + k) & mask];
+    const corr = fineCorr;
+    const err = fineCorrelator.correlate(a, FINE_WINDOW, b, lags, corr);
+    let floor = 0; // the largest value some lag surely reaches
+    for (let k = 0; k < lags; k++) {
+      const c = Math.max(0, Math.abs(corr[lags - 1 - k]) - err);
+      const v = (c * c) / Math.max(xx[k], 1e-9);
+      if (v > floor) floor = v;
+    }
     let best = -1;
     let bestV = 0;
-    let xx = 0;
-    for (let lag = Math.max(0, coarse - FINE); lag <= coarse + FINE && lag + FINE_WINDOW < REF_RING; lag++) {
+    for (let k = 0; k < lags; k++) {
+      const c0 = Math.abs(corr[lags - 1 - k]) + err;
+      if ((c0 * c0) / Math.max(xx[k], 1e-9) < floor) continue;
+      const lag = lo + k;
       let c = 0;
-      if (lag === Math.max(0, coarse - FINE)) {
-        xx = 0;
-        for (let i = end - FINE_WINDOW; i < end; i++) {
-          const x = this.ref[(i - lag) & mask];
-          xx += x * x;
-        }
-      } else {
-        // Slide the reference window one sample back.
-        const xin = this.ref[(end - FINE_WINDOW - lag) & mask];
-        const xout = this.ref[(end - lag) & mask];
-        xx += xin * xin - xout * xout;
-      }
       for (let i = end - FINE_WINDOW; i < end; i++) c += this.mic[i & mask] * this.ref[(i - lag) & mask];
-      const v = (c * c) / Math.max(xx, 1e-9);
+      const v = (c * c) / Math.max(xx[k], 1e-9);
       if (v > bestV) {
         bestV = v;
         best = lag;
@@ -416,6 +472,15 @@ export class EchoCanceller {
     return best;
   }
 }
+
+const FINE_LAGS = 2 * FINE + 1;
+// The fine search's scratch, shared by every canceller on the thread (a search runs to completion):
+// the correlator, reference energy per lag, the two windows, the approximate sums.
+const fineCorrelator = new Correlator(2048);
+const fineXx = new Float64Array(FINE_LAGS);
+const fineA = new Float32Array(FINE_WINDOW);
+const fineB = new Float32Array(FINE_WINDOW + FINE_LAGS - 1);
+const fineCorr = new Float64Array(FINE_LAGS);
 
 function clamp16(v: number): number {
   return v > 32767 ? 32767 : v < -32768 ? -32768 : Math.round(v);
