@@ -300,13 +300,46 @@ export class EchoCanceller {
     const x = this.seg;
     const e0 = this.e0;
     let res = 0;
-    for (let i = 0; i < FRAME; i++) {
+    // Four outputs at a time, each summed over the taps in order as one at a time would: a weight
+    // and one new reference sample loaded per tap instead of a pair per output.
+    for (let i = 0; i < FRAME; i += 4) {
       const t = i + TAPS - 1;
-      let y = 0;
-      for (let j = 0; j < TAPS; j++) y += w[j] * x[t - j];
-      const e = pcm[off + i] / 32768 - y;
-      e0[i] = e;
-      res += e * e;
+      let y0 = 0;
+      let y1 = 0;
+      let y2 = 0;
+      let y3 = 0;
+      let x0 = x[t];
+      let x1 = x[t + 1];
+      let x2 = x[t + 2];
+      let x3 = x[t + 3];
+      for (let j = 0; j < TAPS - 1; j++) {
+        const wj = w[j];
+        y0 += wj * x0;
+        y1 += wj * x1;
+        y2 += wj * x2;
+        y3 += wj * x3;
+        x3 = x2;
+        x2 = x1;
+        x1 = x0;
+        x0 = x[t - j - 1];
+      }
+      const wl = w[TAPS - 1]; // the last tap: no sample before the segment to load
+      y0 += wl * x0;
+      y1 += wl * x1;
+      y2 += wl * x2;
+      y3 += wl * x3;
+      const e0v = pcm[off + i] / 32768 - y0;
+      const e1v = pcm[off + i + 1] / 32768 - y1;
+      const e2v = pcm[off + i + 2] / 32768 - y2;
+      const e3v = pcm[off + i + 3] / 32768 - y3;
+      e0[i] = e0v;
+      e0[i + 1] = e1v;
+      e0[i + 2] = e2v;
+      e0[i + 3] = e3v;
+      res += e0v * e0v;
+      res += e1v * e1v;
+      res += e2v * e2v;
+      res += e3v * e3v;
     }
     return res;
   }
@@ -361,19 +394,12 @@ export class EchoCanceller {
     let bestRatio = 0;
     // A lag counts only once 300 ms of the reference have had time to come back through it.
     const lastLag = Math.min(MAX_LAG_BLOCKS, endBlock - this.refStartBlock - MIN_OVERLAP_BLOCKS);
+    lagSums(this.micEnv, this.refEnv, start, lastLag);
     for (let lag = 2; lag <= lastLag; lag++) {
-      let rm = 0;
-      let r2 = 0;
-      let mr = 0;
-      for (let b = start; b < endBlock; b++) {
-        const r = this.refEnv[(b - lag) & mask];
-        rm += r;
-        r2 += r * r;
-        mr += r * this.micEnv[b & mask];
-      }
-      rm /= WINDOW_BLOCKS;
-      const rVar = r2 / WINDOW_BLOCKS - rm * rm;
+      const rm = lagRm[lag] / WINDOW_BLOCKS;
+      const rVar = lagR2[lag] / WINDOW_BLOCKS - rm * rm;
       if (rVar < 1e-10) continue;
+      const mr = lagMr[lag];
       const c = (mr / WINDOW_BLOCKS - mm * rm) / Math.sqrt(mVar * rVar);
       if (c > bestC) {
         bestC = c;
@@ -470,6 +496,66 @@ export class EchoCanceller {
       }
     }
     return best;
+  }
+}
+
+// The coarse search's sums per lag (2..MAX_LAG_BLOCKS) over the envelope window, and the windows
+// copied out of the rings; shared by every canceller on the thread.
+const lagRm = new Float64Array(MAX_LAG_BLOCKS + 1);
+const lagR2 = new Float64Array(MAX_LAG_BLOCKS + 1);
+const lagMr = new Float64Array(MAX_LAG_BLOCKS + 1);
+const envM = new Float64Array(WINDOW_BLOCKS);
+/** envR[q + MAX_LAG_BLOCKS − lag] is the reference envelope `lag` blocks before window block q. */
+const envR = new Float64Array(WINDOW_BLOCKS + MAX_LAG_BLOCKS);
+
+/**
+ * For each lag in 2..lastLag, the sums over the window's blocks b of r = ref[b − lag]: Σr, Σr²
+ * and Σr·mic[b], each in block order (as a lag-by-lag loop sums them). Four lags share a pass:
+ * one mic and one new reference value loaded per block instead of a pair per lag.
+ */
+function lagSums(micEnv: Float32Array, refEnv: Float32Array, start: number, lastLag: number): void {
+  const mask = ENV_RING - 1;
+  const ml = MAX_LAG_BLOCKS;
+  for (let q = 0; q < WINDOW_BLOCKS; q++) envM[q] = micEnv[(start + q) & mask];
+  for (let p = 0; p < WINDOW_BLOCKS + ml; p++) envR[p] = refEnv[(start - ml + p) & mask];
+  let lag = 2;
+  for (; lag + 3 <= lastLag; lag += 4) {
+    let rm0 = 0, rm1 = 0, rm2 = 0, rm3 = 0;
+    let rr0 = 0, rr1 = 0, rr2 = 0, rr3 = 0;
+    let mr0 = 0, mr1 = 0, mr2 = 0, mr3 = 0;
+    let r0 = envR[ml - lag];
+    let r1 = envR[ml - lag - 1];
+    let r2 = envR[ml - lag - 2];
+    let r3 = envR[ml - lag - 3];
+    for (let q = 0; q < WINDOW_BLOCKS; q++) {
+      const m = envM[q];
+      rm0 += r0; rr0 += r0 * r0; mr0 += r0 * m;
+      rm1 += r1; rr1 += r1 * r1; mr1 += r1 * m;
+      rm2 += r2; rr2 += r2 * r2; mr2 += r2 * m;
+      rm3 += r3; rr3 += r3 * r3; mr3 += r3 * m;
+      r3 = r2;
+      r2 = r1;
+      r1 = r0;
+      r0 = envR[q + 1 + ml - lag]; // at most index WINDOW_BLOCKS + ml − 2
+    }
+    lagRm[lag] = rm0; lagR2[lag] = rr0; lagMr[lag] = mr0;
+    lagRm[lag + 1] = rm1; lagR2[lag + 1] = rr1; lagMr[lag + 1] = mr1;
+    lagRm[lag + 2] = rm2; lagR2[lag + 2] = rr2; lagMr[lag + 2] = mr2;
+    lagRm[lag + 3] = rm3; lagR2[lag + 3] = rr3; lagMr[lag + 3] = mr3;
+  }
+  for (; lag <= lastLag; lag++) {
+    let rm = 0;
+    let rr = 0;
+    let mr = 0;
+    for (let q = 0; q < WINDOW_BLOCKS; q++) {
+      const r = envR[q + ml - lag];
+      rm += r;
+      rr += r * r;
+      mr += r * envM[q];
+    }
+    lagRm[lag] = rm;
+    lagR2[lag] = rr;
+    lagMr[lag] = mr;
   }
 }
 
