@@ -20,6 +20,7 @@ import { openShared, type Shared } from './shared/index.ts';
 import { joinCluster, type ClusterMember } from './cluster/member.ts';
 import { MediaCall, type MediaSocket } from './call/media-call.ts';
 import { RelayCall, type RelaySocket } from './call/relay-call.ts';
+import type { EndedCall } from './calls/ended-call.ts';
 import type { LiveCall } from './call/io.ts';
 import { cacheVoice, workflowVoice } from './call/dialogue.ts';
 import { Apologies } from './call/apologies.ts';
@@ -44,7 +45,7 @@ export interface Engine {
   /** Call records (status callbacks, handoffs) and recent calls of both kinds. */
   readonly registry: CallRegistry;
   /** Recent Media Streams calls by callSid (registry.recentMedia). */
-  readonly recent: Map<string, MediaCall>;
+  readonly recent: Map<string, MediaCall | EndedCall>;
   readonly live: LiveMetrics;
   /** Call history: every call, turn and event kept in a store (engine/history/). */
   readonly history: History;

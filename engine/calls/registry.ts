@@ -4,6 +4,7 @@
 import { Subject } from 'rxjs';
 import type { MediaCall } from '../call/media-call.ts';
 import type { RelayCall } from '../call/relay-call.ts';
+import { endedCall, type EndedCall } from './ended-call.ts';
 
 export type CallMode = 'media' | 'relay';
 
@@ -61,10 +62,10 @@ const intOrUndefined = (v: string | undefined): number | undefined => {
 };
 
 export class CallRegistry {
-  /** Recent Media Streams calls (live and ended) by callSid: the latest stream of each. */
-  readonly recentMedia = new Map<string, MediaCall>();
-  /** Recent relay calls (live and ended) by callSid. */
-  readonly recentRelay = new Map<string, RelayCall>();
+  /** Recent Media Streams calls by callSid, the latest stream of each: live ones, and ended ones as summaries. */
+  readonly recentMedia = new Map<string, MediaCall | EndedCall>();
+  /** Recent relay calls by callSid: live ones, and ended ones as summaries. */
+  readonly recentRelay = new Map<string, RelayCall | EndedCall>();
   private readonly records = new Map<string, CallRecord>();
   /** Every status, stream and handoff callback kept (engine/history/ records them). */
   readonly events$ = new Subject<RegistryEvent>();
@@ -123,11 +124,19 @@ export class CallRegistry {
     return true;
   }
 
-  /** Keeps a started call for /calls/:sid and tests, the oldest dropped past capacity. */
+  /**
+   * Keeps a started call for /calls/:sid and tests, the oldest dropped past capacity. Once it ends
+   * only its summary stays (ended-call.ts): a whole ended call held its pipeline and buffers, and
+   * a thousand of them per kind took hundreds of MB.
+   */
   remember(call: MediaCall | RelayCall): void {
-    const recent: Map<string, MediaCall | RelayCall> = call.mode === 'media' ? this.recentMedia : this.recentRelay;
+    const recent: Map<string, MediaCall | RelayCall | EndedCall> = call.mode === 'media' ? this.recentMedia : this.recentRelay;
     recent.delete(call.callSid);
     recent.set(call.callSid, call);
     if (recent.size > this.capacity) recent.delete(recent.keys().next().value!);
+    call.ended$.subscribe(() => {
+      // Replaced in place (the map keeps its order), unless a newer stream of the call took the slot.
+      if (recent.get(call.callSid) === call) recent.set(call.callSid, endedCall(call));
+    });
   }
 }

@@ -87,7 +87,7 @@ export const callRoutes: RouteGroup = (app, engine) => {
     if (!record && !media && !relay) return sendStoredCall(engine, sid, res, g); // not live or recent here: from the call history, else 404
     const view = relay
       ? callView(sid, record, relay, 'relay', relay.workflowId)
-      : callView(sid, record, media, media ? 'media' : undefined);
+      : callView(sid, record, media, media ? 'media' : undefined, media?.workflowId);
     sendJson(res, g, '200 OK', view);
   });
 

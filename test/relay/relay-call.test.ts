@@ -3,6 +3,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { simulateRelayCall, RelayCaller, parseRelayTwiml } from '../../bench/load/relay-sim.ts';
 import { startTestEngine, waitFor, type TestEngine } from '../support/engine.ts';
+import type { RelayCall } from '../../engine/call/relay-call.ts';
 
 let t: TestEngine;
 beforeAll(async () => {
@@ -174,7 +175,7 @@ describe('relay controls', () => {
     const caller = new RelayCaller({ baseUrl: t.url, workflow: 'demo-relay' });
     await caller.connect();
     await waitFor(() => session(caller.callSid)?.state === 'listening', 'setup');
-    const s = session(caller.callSid);
+    const s = session(caller.callSid) as RelayCall; // live: not yet an ended call's summary
     s.play('https://example.com/hold.mp3', { loop: 1 });
     s.sendDigits('1w2#');
     expect(() => s.sendDigits('abc')).toThrow();
