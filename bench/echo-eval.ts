@@ -5,12 +5,14 @@
 // engine's turn detector with its default settings. Barge-in is the engine's rule: voiced speech
 // of BARGE_IN_MIN_SPEECH_MS while the agent plays.
 //
-//   npx tsx bench/echo-eval.ts [--set tune|test] [--settings silero+aec,webrtc+aec,silero,webrtc]
+//   npx tsx bench/echo-eval.ts [--set tune|test|heldout] [--settings silero+aec,webrtc+aec,silero,webrtc]
 //
 // Reports, per setting: false barge-ins per minute of agent speech (silent callers, and before the
 // caller starts), real barge-ins detected, and reaction time from the start of the overlapping
 // speech to the barge-in decision (p50/p95/max), overall and at −6 dB / 120 ms. Writes
-// bench/results/echo-eval-<set>.json. Thresholds were tuned on `tune`; report `test`.
+// bench/results/echo-eval-<set>.json. Thresholds were tuned on `tune` and `test`; `heldout` was
+// never tuned on (bench/echo-fixtures.ts). Each set in its own process: eSpeak's output depends on
+// what the process synthesised before, so the fixtures are only the same from a fresh start.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CallDsp, FRAME_BYTES, loadDsp } from '../workers/dsp-core.ts';
@@ -18,7 +20,7 @@ import type { VadKind } from '../workers/types.ts';
 import { EspeakTts } from '../adapters/local/espeak-tts.ts';
 import { ConfigSchema } from '../engine/config.ts';
 import { turnDetectorFor } from '../engine/call/turn-detector.ts';
-import { agentAudio, buildEchoCase, echoSpecs, type EchoCase, type FixtureSet } from './echo-fixtures.ts';
+import { agentAudio, buildEchoCase, callerAudio, echoSpecs, type EchoCase, type FixtureSet } from './echo-fixtures.ts';
 
 const FRAME_MS = 20;
 
@@ -146,10 +148,11 @@ async function main(): Promise<void> {
   });
   await loadDsp();
   const agents = await agentAudio(set);
+  const callers = await callerAudio(set);
   await EspeakTts.shutdown();
-  const cases = echoSpecs(set).map((s) => buildEchoCase(s, agents[s.agentIndex]));
+  const cases = echoSpecs(set).map((s) => buildEchoCase(s, agents[s.agentIndex], undefined, callers));
   const out: Record<string, unknown> = {};
-  console.log(`echo eval, set "${set}": ${cases.length} cases (gains −6…−40 dB, delays ${[...new Set(cases.map((c) => c.delayMs))].join('/')} ms)\n`);
+  console.log(`echo eval, set "${set}": ${cases.length} cases (gains ${[...new Set(cases.map((c) => c.gainDb))].join('/')} dB, delays ${[...new Set(cases.map((c) => c.delayMs))].sort((a, b) => a - b).join('/')} ms)\n`);
   console.log('| setting | slice | cases | agent speech min | false barge-ins | per min | real barge-ins cleared | reaction p50 / p95 / max ms | DSP µs/frame while the agent plays |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const s of settings) {
@@ -158,7 +161,7 @@ async function main(): Promise<void> {
       all: rs,
       '−6 dB': rs.filter((r) => r.gainDb === -6),
       '−6 dB, 120 ms': rs.filter((r) => r.gainDb === -6 && r.delayMs === 120),
-      '≤ −12 dB': rs.filter((r) => r.gainDb <= -12),
+      'below −6 dB': rs.filter((r) => r.gainDb < -6),
       noisy: rs.filter((r) => r.noisy),
     };
     const sum: Record<string, unknown> = {};

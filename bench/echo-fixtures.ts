@@ -2,9 +2,11 @@
 // synthesised by eSpeak NG (adapters/local/espeak-tts.ts, as the engine speaks with no keys), comes
 // back on the caller's line through an echo path (a delay, a gain, a short dispersive impulse
 // response, μ-law on the way back) onto a clean or noisy line, with or without the caller
-// really talking over it. Two disjoint sets, so the thresholds are tuned on one and reported on
-// the other: `tune` (agent answers and caller recordings of one half) and `test` (the other half,
-// other seeds).
+// really talking over it. Disjoint sets, so the thresholds are tuned on some and reported on
+// another: `tune` (agent answers and caller recordings of one half) and `test` (the other half,
+// other seeds), both tuned on since the barge-in hysteresis; `heldout` (other answers, echo
+// levels, delays, noises and seeds, the callers cut at a later word and at other levels, and two
+// eSpeak voices as callers), never tuned on.
 //
 //   npx tsx bench/echo-fixtures.ts [--out data/fixtures]     writes the sets as .ulaw + .json,
 //                                                             and held-out noisy lines for dsp:eval
@@ -32,9 +34,25 @@ const AGENT_TEXT = {
     'If you have a dental emergency, please come in straight away; we keep time free every morning for urgent cases.',
     'We accept cash, all major credit cards and most dental insurance plans, and we can set up a payment plan.',
   ],
+  heldout: [
+    'Doctor Patel sees new patients on Tuesdays and Thursdays, and the first visit takes about forty five minutes with an examination.',
+    'To cancel an appointment, please call us at least one day ahead, otherwise we may have to charge a small fee for the missed slot.',
+    'Whitening is done in two visits a week apart, and we will check your gums first to make sure the treatment is safe for you.',
+  ],
 };
 /** Caller recordings (real read speech, test/fixtures/README.md), split between the sets. */
 const CALLER = { tune: ['human-utt3', 'human-utt4'], test: ['human-utt1', 'human-utt2', 'human-utt5'] };
+/**
+ * Held-out callers: every recording cut at its quietest frame between 0.8 and 1.6 s (so it opens
+ * on a later word), and two eSpeak voices the agent does not use, saying what a caller would.
+ */
+const HELDOUT_RECORDINGS = ['human-utt1', 'human-utt2', 'human-utt3', 'human-utt4', 'human-utt5'];
+const HELDOUT_ESPEAK = [
+  ['espeak-sc', 'Sorry, sorry, can I just ask about parking near the clinic?', 'en-sc', 'en-GB'],
+  ['espeak-f3', 'Wait, I actually wanted to move my appointment to Friday.', 'en-us+f3', 'en-US'],
+] as const;
+/** Held-out caller levels relative to the recordings, dB (the quieter caller tests the thresholds). */
+const HELDOUT_CALLER_GAINS = [0, -8];
 
 export type FixtureSet = keyof typeof AGENT_TEXT;
 
@@ -147,8 +165,22 @@ export function speechOnset(x: Float64Array): number {
   const frame = SR / 50;
   let peak = 0;
   for (let i = 0; i + frame <= x.length; i += frame) peak = Math.max(peak, rms(x, i, i + frame));
-  for (let i = 0; i + frame <= x.length; i += frame) if (rms(x, i, i + frame) >= peak / 10) return i;
+  // The first of 3 such frames in a row (60 ms): human-utt2 opens with one 20 ms blip of room
+  // sound at −40 dBFS, within 20 dB of its quieter peak, then 220 ms of room sound before its first word.
+  let run = 0;
+  for (let i = 0; i + frame <= x.length; i += frame) {
+    run = rms(x, i, i + frame) >= peak / 10 ? run + 1 : 0;
+    if (run === 3) return i - 2 * frame;
+  }
   return 0;
+}
+
+/** `x` from its quietest 20 ms frame between `fromMs` and `toMs` (a pause between words). */
+export function cutAtPause(x: Float64Array, fromMs: number, toMs: number): Float64Array {
+  const frame = SR / 50;
+  let best = (fromMs * SR) / 1000;
+  for (let i = best; i + frame <= Math.min(x.length, (toMs * SR) / 1000); i += frame) if (rms(x, i, i + frame) < rms(x, best, best + frame)) best = i;
+  return x.slice(best);
 }
 
 export interface EchoCase {
@@ -176,13 +208,13 @@ export interface EchoCaseSpec {
   gainDb: number;
   delayMs: number;
   noise: EchoCase['noise'];
-  /** Caller recording talking over the agent, starting this long after the agent starts (ms); null: silent caller. */
-  barge: { name: string; afterMs: number } | null;
+  /** Caller recording talking over the agent, starting this long after the agent starts (ms), at `gainDb` (default 0); null: silent caller. */
+  barge: { name: string; afterMs: number; gainDb?: number } | null;
   seed: number;
 }
 
-/** One echo case, built from its spec (agent audio must come from `speak`). */
-export function buildEchoCase(spec: EchoCaseSpec, agentUlaw: Uint8Array, babble?: Float64Array): EchoCase {
+/** One echo case, built from its spec (agent audio must come from `speak`; callers not among the recordings from `callerAudio`). */
+export function buildEchoCase(spec: EchoCaseSpec, agentUlaw: Uint8Array, babble?: Float64Array, callers?: Record<string, Float64Array>): EchoCase {
   const agentAtMs = 500;
   const agent = decode(agentUlaw);
   const agentStart = (agentAtMs * SR) / 1000;
@@ -190,7 +222,9 @@ export function buildEchoCase(spec: EchoCaseSpec, agentUlaw: Uint8Array, babble?
   const line = echoOf(agent, n, agentStart, spec.gainDb, spec.delayMs);
   let caller: EchoCase['caller'] = null;
   if (spec.barge) {
-    const c = decode(loadFixture(spec.barge.name));
+    const c = Float64Array.from(callers?.[spec.barge.name] ?? decode(loadFixture(spec.barge.name)));
+    const g = 10 ** ((spec.barge.gainDb ?? 0) / 20);
+    for (let i = 0; i < c.length; i++) c[i] *= g;
     const at = agentStart + Math.round((spec.barge.afterMs * SR) / 1000);
     for (let i = 0; i < c.length && at + i < n; i++) line[at + i] += c[i];
     caller = { fileStartMs: (at / SR) * 1000, startMs: ((at + speechOnset(c)) / SR) * 1000, endMs: (Math.min(n, at + c.length) / SR) * 1000 };
@@ -202,7 +236,7 @@ export function buildEchoCase(spec: EchoCaseSpec, agentUlaw: Uint8Array, babble?
   }
   const noiseId = spec.noise ? `${spec.noise.kind}${spec.noise.levelDb}` : 'clean';
   return {
-    id: `${spec.set}-a${spec.agentIndex}-${spec.gainDb}dB-${spec.delayMs}ms-${noiseId}-${spec.barge ? `barge-${spec.barge.name}` : 'silent'}`,
+    id: `${spec.set}-a${spec.agentIndex}-${spec.gainDb}dB-${spec.delayMs}ms-${noiseId}-${spec.barge ? `barge-${spec.barge.name}${spec.barge.gainDb ? `${spec.barge.gainDb}dB` : ''}` : 'silent'}`,
     set: spec.set,
     gainDb: spec.gainDb,
     delayMs: spec.delayMs,
@@ -217,6 +251,7 @@ export function buildEchoCase(spec: EchoCaseSpec, agentUlaw: Uint8Array, babble?
 
 /** Every case of a set: echo levels −6…−40 dB, delays 60…250 ms, clean and noisy lines, silent and barging callers. */
 export function echoSpecs(set: FixtureSet): EchoCaseSpec[] {
+  if (set === 'heldout') return heldOutSpecs();
   const specs: EchoCaseSpec[] = [];
   const gains = [-6, -12, -20, -30, -40];
   const delays = set === 'tune' ? [60, 150, 250] : [80, 120, 200, 250];
@@ -232,6 +267,36 @@ export function echoSpecs(set: FixtureSet): EchoCaseSpec[] {
         }
   });
   return specs;
+}
+
+/** The held-out grid: −6 dB at 120 ms (the goal's point) and levels, delays and noises the tuning never had. */
+function heldOutSpecs(): EchoCaseSpec[] {
+  const set = 'heldout';
+  const specs: EchoCaseSpec[] = [];
+  const callers = [...HELDOUT_RECORDINGS, ...HELDOUT_ESPEAK.map(([name]) => name)];
+  const noises: Array<EchoCase['noise']> = [null, { kind: 'white', levelDb: -46 }, { kind: 'brown', levelDb: -43 }, { kind: 'pink', levelDb: -38 }];
+  let seed = 20_000;
+  let k = 0;
+  AGENT_TEXT[set].forEach((_, agentIndex) => {
+    for (const [gainDb, delayMs] of [[-6, 120], [-6, 170], [-9, 100], [-9, 230], [-15, 140], [-24, 190], [-35, 120]])
+      for (const nz of noises) {
+        specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: null, seed: seed++ });
+        const name = callers[k % callers.length];
+        const callerGainDb = HELDOUT_CALLER_GAINS[Math.floor(k / callers.length) % HELDOUT_CALLER_GAINS.length];
+        k++;
+        specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: { name, afterMs: 900 + ((seed * 53) % 1700), gainDb: callerGainDb }, seed: seed++ });
+      }
+  });
+  return specs;
+}
+
+/** Callers that are not whole recordings (the held-out set's cut recordings and eSpeak voices). */
+export async function callerAudio(set: FixtureSet): Promise<Record<string, Float64Array>> {
+  const out: Record<string, Float64Array> = {};
+  if (set !== 'heldout') return out;
+  for (const name of HELDOUT_RECORDINGS) out[name] = cutAtPause(decode(loadFixture(name)), 800, 1600);
+  for (const [name, text, voice, lang] of HELDOUT_ESPEAK) out[name] = decode(await speak(text, voice, lang));
+  return out;
 }
 
 export async function agentAudio(set: FixtureSet): Promise<Uint8Array[]> {
@@ -326,17 +391,18 @@ export async function heldOutLines(): Promise<NoisyLine[]> {
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--out');
   const root = i > 0 ? process.argv[i + 1] : 'data/fixtures';
-  for (const set of ['tune', 'test'] as const) {
+  for (const set of ['tune', 'test', 'heldout'] as const) {
     const dir = join(root, `echo-${set}`);
     mkdirSync(dir, { recursive: true });
     const agents = await agentAudio(set);
+    const callers = await callerAudio(set);
     for (const spec of echoSpecs(set)) {
-      const c = buildEchoCase(spec, agents[spec.agentIndex]);
+      const c = buildEchoCase(spec, agents[spec.agentIndex], undefined, callers);
       writeFileSync(join(dir, `${c.id}.ulaw`), c.line);
       const { line: _l, agent: _a, ...meta } = c;
       writeFileSync(join(dir, `${c.id}.json`), JSON.stringify(meta) + '\n');
     }
-    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ texts: AGENT_TEXT[set], callers: CALLER[set] }, null, 2) + '\n');
+    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ texts: AGENT_TEXT[set], callers: set === 'heldout' ? [...HELDOUT_RECORDINGS, ...HELDOUT_ESPEAK] : CALLER[set] }, null, 2) + '\n');
     console.log(`wrote ${echoSpecs(set).length} echo cases to ${dir}`);
   }
   const dir = join(root, 'noise-heldout');

@@ -116,6 +116,15 @@ export const ConfigSchema = z.object({
   BARGE_IN_ENABLED: bool.default(true),
   /** While the agent's echo may be on the line, caller speech must be this many dB above the echo left after cancellation. */
   BARGE_IN_ECHO_MARGIN_DB: num(6, 0, 60),
+  /** The same margin for a frame that continues the caller's speech (hysteresis: their quieter syllables; ≤ the margin). */
+  BARGE_IN_ECHO_HOLD_DB: num(0, 0, 60),
+  /**
+   * While the agent's echo may be on the line, caller speech counts (a turn, a barge-in) once one
+   * frame of it stands this many dB out of echo and noise (0: off). Off by default: 12 dB cut false
+   * barge-ins from line noise in bench/echo-eval.ts, but a caller on a 5 dB SNR line then never
+   * took the turn while the agent spoke (test/e2e/turn-taking.test.ts).
+   */
+  BARGE_IN_ECHO_CONFIRM_DB: num(0, 0, 60),
   /**
    * Media Streams: start a speculative answer (cache, then LLM) on the interim transcript when the
    * caller pauses on words that sound complete. Off by default: a speculation in the call's current
@@ -284,6 +293,7 @@ export const ConfigSchema = z.object({
     ctx.addIssue({ code: 'custom', path: ['TURN_END_SILENCE_MS'], message: `needs TURN_END_SILENCE_MIN_MS ≤ TURN_END_SILENCE_MS ≤ TURN_END_SILENCE_MAX_MS, got ${c.TURN_END_SILENCE_MIN_MS} ≤ ${c.TURN_END_SILENCE_MS} ≤ ${c.TURN_END_SILENCE_MAX_MS}` });
   }
   if (c.TURN_OFFSET_PROB > c.TURN_ONSET_PROB) ctx.addIssue({ code: 'custom', path: ['TURN_OFFSET_PROB'], message: `must not exceed TURN_ONSET_PROB (${c.TURN_ONSET_PROB})` });
+  if (c.BARGE_IN_ECHO_HOLD_DB > c.BARGE_IN_ECHO_MARGIN_DB) ctx.addIssue({ code: 'custom', path: ['BARGE_IN_ECHO_HOLD_DB'], message: `must not exceed BARGE_IN_ECHO_MARGIN_DB (${c.BARGE_IN_ECHO_MARGIN_DB})` });
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -6,7 +6,11 @@
 // above `offsetProb`), both raised on a line whose non-speech probability runs high, and only
 // when its level stands out of the line's noise floor (so a VAD that calls steady noise speech
 // cannot hold a turn open for ever). While the agent's own audio may be echoing, a frame is the
-// caller's only if it is louder than the echo the DSP estimates is left in it plus the noise.
+// caller's only if it is louder than the echo the DSP estimates is left in it plus the noise: by
+// `echoMarginDb` to start voicing, by `echoHoldDb` to go on (the caller's quieter syllables), and
+// optionally a stretch becomes a turn (and so a barge-in) only once one of its frames stood
+// `echoConfirmDb` out (residual echo and line noise rarely stand that far out, but neither does a
+// caller on a very noisy line).
 //
 // The hangover adapts to the words so far (interim transcripts): short when they form a complete
 // utterance, long when they trail off ("and", "so", "um", "because", their Spanish and Chinese
@@ -35,6 +39,10 @@ export interface TurnDetectorOptions {
   snrGateDb?: number;
   /** While echo may be present, a frame must be this many dB above the echo left in it and the noise together (default 6). */
   echoMarginDb?: number;
+  /** The same margin for a frame that continues voicing (hysteresis; default: echoMarginDb, none). */
+  echoHoldDb?: number;
+  /** While echo may be present, a stretch counts only once one voiced frame stood this far out of echo and noise (default 0: off). */
+  echoConfirmDb?: number;
   /**
    * Soft onset credited to speech when the VAD confirms it (default 0): the frames just before,
    * as long as they stood out of the noise floor and the echo. Worth it for a neural VAD, which
@@ -76,6 +84,12 @@ export type TurnEvent =
   | { type: 'end'; at: number; lastVoiceAt: number; startedAt: number; voicedMs: number; hangoverMs: number; completeness: Completeness };
 
 const NO_ECHO_DB = -90;
+/**
+ * The echo estimate taken is the highest of this frame's and the previous two: the echo left can
+ * arrive a frame or two off the canceller's estimate (the echo path's tail, a delay a few ms off,
+ * a filter still converging), and a caller is louder than that for longer.
+ */
+const ECHO_PEAK_FRAMES = 3;
 /** The percentile of the last lineProbWindowMs of probabilities taken for the line's background. */
 const LINE_PROB_PERCENTILE = 0.1;
 /** The onset credit that suits Silero VAD (it confirms 100–250 ms into a soft onset). */
@@ -91,6 +105,13 @@ export class TurnDetector {
   private readonly probMargin: number;
   private readonly snrGate: number;
   private readonly echoMargin: number;
+  private readonly echoHold: number;
+  private readonly echoConfirm: number;
+  /** The last ECHO_PEAK_FRAMES echo estimates (a ring). */
+  private readonly echoRing = new Float64Array(ECHO_PEAK_FRAMES).fill(NO_ECHO_DB);
+  private echoAt = 0;
+  /** The current stretch has had a frame out of the echo by echoConfirm (or no echo was on the line). */
+  private confirmed = false;
   private readonly onsetCredit: number;
   private readonly pauseBridge: number;
   private inTurn = false;
@@ -132,6 +153,9 @@ export class TurnDetector {
     this.probMargin = opts.noiseProbMargin ?? 0.2;
     this.snrGate = opts.snrGateDb ?? 3;
     this.echoMargin = opts.echoMarginDb ?? 6;
+    this.echoHold = opts.echoHoldDb ?? this.echoMargin;
+    if (!(this.echoHold <= this.echoMargin)) throw new RangeError(`echoHoldDb (${this.echoHold}) must not exceed echoMarginDb (${this.echoMargin})`);
+    this.echoConfirm = opts.echoConfirmDb ?? 0;
     this.onsetCredit = opts.onsetCreditMs ?? 0;
     this.probRing = new Float32Array(Math.round((opts.lineProbWindowMs ?? 8000) / this.frameMs));
     this.pauseBridge = opts.pauseBridgeMs ?? 0;
@@ -188,7 +212,7 @@ export class TurnDetector {
       this.voicedMs += this.frameMs;
       this.silenceMs = 0;
       this.lastVoiceAt = at;
-      if (!this.inTurn && this.voicedMs >= this.opts.minSpeechMs) {
+      if (!this.inTurn && this.voicedMs >= this.opts.minSpeechMs && this.confirmed) {
         this.inTurn = true;
         return { type: 'start', at, startedAt: this.startedAt };
       }
@@ -196,7 +220,10 @@ export class TurnDetector {
     }
     this.silenceMs += this.frameMs;
     if (!this.inTurn) {
-      if (this.voicedMs > 0 && this.silenceMs >= this.gapMs) this.voicedMs = 0;
+      if (this.voicedMs > 0 && this.silenceMs >= this.gapMs) {
+        this.voicedMs = 0;
+        this.confirmed = false;
+      }
       return null;
     }
     const hangoverMs = this.hangoverMs;
@@ -217,15 +244,19 @@ export class TurnDetector {
     // Loud enough to be the caller: above the noise floor, and above the echo left in the frame.
     let audible = true;
     if (level !== undefined && this.snrGate > 0 && this.floorDb !== undefined && level < this.floorDb + this.snrGate) audible = false;
-    if (level !== undefined && f.echoDb !== undefined && f.echoDb > NO_ECHO_DB) {
-      // The caller must stand out of the echo and the line's noise together.
-      const masker = this.floorDb === undefined ? f.echoDb : 10 * Math.log10(10 ** (f.echoDb / 10) + 10 ** (this.floorDb / 10));
-      if (level < masker + this.echoMargin) audible = false;
+    const echoDb = this.echoPeak(f.echoDb);
+    /** How far the frame stands out of the echo and the noise together (Infinity: no echo). */
+    let outOfEcho = Infinity;
+    if (level !== undefined && echoDb > NO_ECHO_DB) {
+      const masker = this.floorDb === undefined ? echoDb : 10 * Math.log10(10 ** (echoDb / 10) + 10 ** (this.floorDb / 10));
+      outOfEcho = level - masker;
+      if (outOfEcho < (this.voicing ? this.echoHold : this.echoMargin)) audible = false;
     }
     if (audible && level !== undefined) {
       this.runMs += this.frameMs;
     } else if (!audible) this.runMs = 0;
     const v = audible && f.prob >= (this.voicing ? offset : onset);
+    if (v && outOfEcho >= this.echoConfirm) this.confirmed = true;
     this.voicing = v;
     if (!v && !this.inTurn && level !== undefined) {
       // Track the line while nobody speaks: fast down, slow up (a turn's silences are not noise).
@@ -234,6 +265,16 @@ export class TurnDetector {
       this.probFloor += 0.01 * (f.prob - this.probFloor);
     }
     return v;
+  }
+
+  /** The highest echo estimate over the last ECHO_PEAK_FRAMES frames (≤ NO_ECHO_DB: none now). */
+  private echoPeak(echoDb: number | undefined): number {
+    const e = echoDb ?? NO_ECHO_DB;
+    this.echoRing[this.echoAt++ % ECHO_PEAK_FRAMES] = e;
+    if (e <= NO_ECHO_DB) return e;
+    let m = e;
+    for (const x of this.echoRing) if (x > m) m = x;
+    return m;
   }
 
   /**
@@ -254,6 +295,7 @@ export class TurnDetector {
 
   reset(): void {
     this.inTurn = false;
+    this.confirmed = false;
     this.voicedMs = 0;
     this.silenceMs = 0;
     this.words = '';
@@ -275,6 +317,8 @@ export type TurnSettings = Pick<
   | 'TURN_SNR_GATE_DB'
   | 'TURN_PAUSE_BRIDGE_MS'
   | 'BARGE_IN_ECHO_MARGIN_DB'
+  | 'BARGE_IN_ECHO_HOLD_DB'
+  | 'BARGE_IN_ECHO_CONFIRM_DB'
 >;
 
 /** A call's turn detector from the deployment's settings (validated at startup by engine/config.ts). */
@@ -289,6 +333,8 @@ export function turnDetectorFor(c: TurnSettings): TurnDetector {
     noiseProbMargin: c.TURN_NOISE_PROB_MARGIN,
     snrGateDb: c.TURN_SNR_GATE_DB,
     echoMarginDb: c.BARGE_IN_ECHO_MARGIN_DB,
+    echoHoldDb: c.BARGE_IN_ECHO_HOLD_DB,
+    echoConfirmDb: c.BARGE_IN_ECHO_CONFIRM_DB,
     pauseBridgeMs: c.TURN_PAUSE_BRIDGE_MS,
     onsetCreditMs: c.DSP_VAD === 'silero' ? SILERO_ONSET_CREDIT_MS : 0,
   });

@@ -130,6 +130,42 @@ describe('TurnDetector on speech probabilities (issue 13)', () => {
     expect(feed(d, rep(20, { prob: 0.99, levelDb: -22, echoDb: -42 }), 60).map((e) => e.type)).toEqual(['start']);
   });
 
+  it('counts the quieter syllables of a caller who stood out of the echo (hysteresis on the echo margin)', () => {
+    const voicedMs = (echoHoldDb: number): number => {
+      const d = new TurnDetector({ ...base, echoMarginDb: 6, echoHoldDb });
+      let v = 0;
+      // 100 ms at 20 dB over the echo, then 200 ms of quieter syllables 2 dB over it.
+      [...rep(5, { prob: 0.99, levelDb: -22, echoDb: -42 }), ...rep(10, { prob: 0.99, levelDb: -40, echoDb: -42 })].forEach((f, i) => {
+        const e = d.push(f, i * 20);
+        if (e?.type === 'voiced') v = e.voicedMs;
+      });
+      return v;
+    };
+    expect(voicedMs(0)).toBe(300);
+    expect(voicedMs(6)).toBe(0); // no hysteresis: the stretch stops at 100 ms, short of a turn
+    // Frames 2 dB over the echo never start voicing on their own.
+    expect(feed(new TurnDetector({ ...base, echoMarginDb: 6, echoHoldDb: 0 }), rep(60, { prob: 0.99, levelDb: -40, echoDb: -42 }))).toEqual([]);
+    expect(() => new TurnDetector({ ...base, echoMarginDb: 6, echoHoldDb: 8 })).toThrow(/echoHoldDb/);
+  });
+
+  it('under echo, takes a stretch as speech only once a frame of it stood echoConfirmDb out of the echo', () => {
+    const opts = { ...base, echoMarginDb: 6, echoHoldDb: 0, echoConfirmDb: 12 };
+    // 600 ms at 8 dB over the echo (past the margin, short of the confirmation): residual echo or noise.
+    expect(feed(new TurnDetector(opts), rep(30, { prob: 0.99, levelDb: -34, echoDb: -42 }))).toEqual([]);
+    // The same, with one frame 14 dB out: a turn.
+    const ev = feed(new TurnDetector(opts), [...rep(3, { prob: 0.99, levelDb: -34, echoDb: -42 }), { prob: 0.99, levelDb: -28, echoDb: -42 }, ...rep(6, { prob: 0.99, levelDb: -34, echoDb: -42 })]);
+    expect(ev.map((e) => e.type)).toEqual(['start']);
+    // No echo on the line: the confirmation does not apply.
+    expect(feed(new TurnDetector(opts), rep(30, { prob: 0.99, levelDb: -34 })).map((e) => e.type)).toEqual(['start']);
+  });
+
+  it('judges a frame against the loudest echo estimate of the last three frames', () => {
+    // The estimate swings with the agent's syllables; the echo left can lag it by a frame or two.
+    const swinging = Array.from({ length: 60 }, (_, i): F => ({ prob: 0.99, levelDb: -35, echoDb: i % 3 === 0 ? -30 : -60 }));
+    const quiet = rep(10, { prob: 0.01, levelDb: -60 });
+    expect(feed(new TurnDetector({ ...base, echoMarginDb: 6 }), [...quiet, ...swinging])).toEqual([]);
+  });
+
   it('waits a short hangover after a complete utterance and a long one after words that trail off', () => {
     const run = (text: string | null): Extract<TurnEvent, { type: 'end' }> => {
       const d = new TurnDetector(base);
