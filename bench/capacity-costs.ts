@@ -60,7 +60,7 @@ rows.push({ stage: 'DSP frame, WebRTC VAD, 125 calls per task', usPerFrame: dspC
   const info = { echoDb: 0, active: false };
   const frames = Math.floor(agent.length / FRAME_BYTES);
   let k = 0;
-  const usPerFrame = cpuPer(calls, frames, () => {
+  const step = () => {
     for (let c = 0; c < calls; c++) {
       if (k === 0) ecs[c].queue(agent);
       const off = ((k + c * 131) % FRAMES) * FRAME_BYTES;
@@ -68,7 +68,10 @@ rows.push({ stage: 'DSP frame, WebRTC VAD, 125 calls per task', usPerFrame: dspC
       ecs[c].process(pcm, 0, info);
     }
     k = (k + 1) % frames;
-  });
+  };
+  // One whole answer first (delay searches, filter start-up, JIT), then three measured.
+  for (let i = 0; i < frames; i++) step();
+  const usPerFrame = cpuPer(calls, 3 * frames, step);
   rows.push({ stage: 'echo canceller, agent audio playing (no echo on the line)', usPerFrame, note: 'DSP worker, on top of the VAD; idle: one comparison' });
 }
 
