@@ -6,7 +6,7 @@
 export const FILLERS = new Set([
   // English
   'um', 'umm', 'uh', 'uhh', 'erm', 'er', 'ah', 'hmm', 'mm', 'oh', 'okay', 'ok', 'so', 'well', 'please',
-  'hi', 'hello', 'hey', 'actually', 'basically', 'just', 'yeah', 'anyway', 'kindly', 'guys',
+  'hi', 'hello', 'hey', 'actually', 'basically', 'just', 'yeah', 'anyway', 'kindly', 'guys', "y'all", 'yall', 'folks',
   // Spanish
   'eh', 'este', 'pues', 'bueno', 'hola', 'oiga', 'oye', 'mire', 'vale',
   // French / German / Portuguese / Italian (common openers)
@@ -15,7 +15,7 @@ export const FILLERS = new Set([
 
 /** Multi-word fillers, matched on the token sequence. */
 export const FILLER_PHRASES: string[][] = [
-  ['you', 'know'], ['i', 'mean'], ['por', 'favor'], ['sil', 'vous', 'plait'], ['sil', 'vous', 'plaît'],
+  ['you', 'know'], ['i', 'mean'], ['quick', 'question'], ['one', 'question'], ['por', 'favor'], ['o', 'sea'], ['es', 'que'], ['sil', 'vous', 'plait'], ['sil', 'vous', 'plaît'],
 ];
 
 /** CJK politeness and hesitation strings (no spaces in these scripts, so matched as substrings). */
@@ -60,6 +60,10 @@ export const CJK_NEGATORS = '不唔冇沒没未別别勿無无莫甭';
 export const CJK_NON_NEGATING = [
   '唔該', '唔该', '唔好意思', '不好意思', '不過', '不过', '不錯', '不错', '不客氣', '不客气', '冇問題', '沒問題', '没问题',
   '無論', '无论', '不論', '不论', '不如', '未來', '未来', '毫無疑問',
+  // not knowing is asking: "唔知點去" is "how do I get there"
+  '唔知', '不知道', '唔清楚', '不清楚', '唔肯定', '不確定', '不确定',
+  // 別 as "other" and in compounds, not "don't"
+  '別的', '别的', '別人', '别人', '別處', '别处', '特別', '特别', '分別', '分别', '區別', '区别',
 ];
 
 /**
@@ -137,7 +141,7 @@ export const CJK_UNITS: Record<string, number> = { 十: 10, 百: 100, 千: 1000,
 export const ENTITY_PATTERNS: Array<[RegExp, string]> = [
   // ranges and spans first, so their parts are not read as single days
   [/\b(mon(day)?|lunes) ?(to|through|thru|till|until|-|a|hasta) ?(fri(day)?|viernes)\b/g, 'day:weekdays'],
-  [/\b(during|in|through) the week\b/g, 'day:weekdays'],
+  [/\b(during|in|through) the week\b|\bdurante la semana\b/g, 'day:weekdays'],
   [/\b(week ?days?|work ?days?|business days?|working days?|entre semana|días laborables|dias laborables|días de semana|dias de semana)\b/g, 'day:weekdays'],
   [/\b(week ?ends?|fin(es)? de semana)\b/g, 'day:weekend'],
   [/(星期|禮拜|礼拜|週|周)[一1](至|到|-)(星期|禮拜|礼拜|週|周)?[五5]/g, 'day:weekdays'],
@@ -158,7 +162,9 @@ export const ENTITY_PATTERNS: Array<[RegExp, string]> = [
   [/\b(saturdays?|sat|sábados?|sabados?)\b/g, 'day:sat'],
   [/\b(sundays?|domingos?)\b/g, 'day:sun'],
   [/\b(today|tonight|hoy|esta noche)\b|今日|今天|今晚/g, 'day:today'],
-  [/\b(tomorrow|pasado mañana)\b|聽日|听日|明天|明日/g, 'day:tomorrow'],
+  [/\b(tomorrow|pasado mañana)\b|(?<!\b(la|las) )\bmañana\b(?! (por|de) la (mañana|tarde|noche))|聽日|听日|明天|明日/g, 'day:tomorrow'],
+  // a week named relative to now: a booking's day, not opening hours
+  [/\b(next week|this week|la (próxima|proxima|otra) semana|la semana que viene|esta semana)\b|(下|今|呢|这|這)(個|个)?(星期|禮拜|礼拜|週|周)/g, 'week:relative'],
   [/\byesterday\b|\bayer\b|尋日|寻日|昨天/g, 'day:yesterday'],
   [/\b(holidays?|bank holidays?|public holidays?|festivos?|feriados?|vacaciones)\b|假期|公眾假期|公众假期|假日/g, 'day:holiday'],
   [/\b(christmas|xmas|navidad|nochebuena)\b|聖誕|圣诞/g, 'day:christmas'],
@@ -216,7 +222,7 @@ export const CONCEPTS: Array<{ id: string; kind?: ConceptKind; words: string }> 
   { id: 'reschedule', kind: 'action', words: 'reschedule|move|change|postpone|push back|bring forward|switch|shift|cambiar|mover|reprogramar|posponer|aplazar|pasar|改期|改|换|換|调|調|延期' },
   // business facts
   { id: 'hours', kind: 'aspect', words: 'open|opening|opens|close|closing|closed|shut|hours|hour|business hours|opening times|que hora|horario|horarios|abrir|abren|abre|abierto|abiertos|abierta|cerrar|cierran|cierra|cerrado|cerrados|trabajan|營業|营业|開門|开门|閂門|闩门|關門|关门|開|开|閂|闩|休息|上班|收工|營業時間|营业时间|開放|开放|開到|开到|幾點|几点' },
-  { id: 'where', kind: 'aspect', words: 'where|address|located|location|situated|whereabouts|find you|get to|get there|directions|street|dirección|direccion|ubicado|ubicados|ubicada|ubicación|ubicacion|queda|encuentran|encuentra|calle|llegar|llego|dónde|donde|地址|位置|邊度|边度|邊|边|哪裡|哪里|哪兒|哪儿|哪|什麼地方|什么地方|點去|点去|怎麼走|怎么走|怎麼去|怎么去|點樣去|点样去|街' },
+  { id: 'where', kind: 'aspect', words: 'where|address|located|location|situated|whereabouts|find you|get to|get there|directions|street|dirección|direccion|ubicado|ubicados|ubicada|ubicación|ubicacion|queda|encuentran|encuentra|calle|llegar|llego|dónde|donde|地址|位置|邊度|边度|邊|边|哪裡|哪里|哪兒|哪儿|哪|什麼地方|什么地方|點去|点去|怎麼走|怎么走|怎麼去|怎么去|點樣去|点样去|街|floor|which floor|piso|planta|幾樓|几楼|幾多樓|几多楼|哪層|哪层|幾層|几层' },
   { id: 'price', kind: 'aspect', words: 'how much|price|prices|cost|costs|charge|charges|fee|fees|rate|rates|pricing|expensive|cuánto|cuanto|cuesta|cuestan|costo|coste|precio|precios|cobran|cobrar|vale|sale|tarifa|幾多錢|几多钱|幾錢|几钱|多少錢|多少钱|收費|收费|價錢|价钱|價格|价格|費用|费用|收幾多|收几多|幾多|几多|多少|錢|钱|價|价|蚊' },
   // How long something takes is not what it costs: "¿cuánto tarda?" is not "¿cuánto cuesta?".
   { id: 'duration', kind: 'aspect', words: 'how long|take long|takes long|duration|cuánto tiempo|cuanto tiempo|tarda|tardan|tardar|demora|demoran|duración|duracion|dura|duran|幾耐|几耐|幾長時間|几长时间|多久|多長時間|多长时间|要幾耐|要几耐' },
@@ -272,7 +278,10 @@ export const CJK_INTENSIFIERS = ['頂唔順', '顶唔顺', '受不了', '受唔�
 /** Light English and Spanish verbs and adverbs that rarely change what is asked (function-like). */
 export const LIGHT_WORDS = new Set(
   ('leave bring use used using right now currently sometime possible possibly also ok able anything day days ' +
-    'poder puedes podemos voy vas va vamos hay algún algun alguna hacer favor ahora dia dias').split(' '),
+    'exactly precisely roughly approximately usually normally generally typically maybe perhaps probably rather actual ' +
+    'method methods form forms kind kinds type types option options ' +
+    'poder puedes podemos voy vas va vamos hay algún algun alguna hacer favor ahora dia dias ' +
+    'exactamente aproximadamente normalmente generalmente bien forma formas metodo metodos tipo tipos').split(' '),
 );
 
 /**

@@ -78,6 +78,7 @@ export function isCjk(ch: string): boolean {
  */
 export function normaliseText(text: string): string {
   let t = foldScript(String(text ?? '').normalize('NFKC').toLowerCase());
+  t = t.replace(/(你|我|佢)地(?![址方点點])/g, '$1哋'); // the common informal spelling of 哋 (not 地址, 地方)
   t = t.replace(/[\u2018\u2019\u02bc`´]/g, "'");
   t = t.replace(/\b([ap])\.\s?m\.?(?=\s|$|[^\p{L}])/gu, '$1m');
   for (const [re, rep] of CONTRACTIONS) t = t.replace(re, rep);
@@ -263,6 +264,16 @@ const MISHEARD = new Misheard(
   knownLatin,
 );
 const MISHEARD_CALENDAR = new Misheard(CALENDAR_WORDS, [], knownLatin, { maxEdits: 2 });
+const AGE_RE = new RegExp(
+  `\\b(\\d+|${Object.keys(NUMBER_WORDS).join('|')}|one|uno|una|un) ?(-|\\s)?(years?|yr)(-|\\s)old\\b|\\b(\\d+|${Object.keys(NUMBER_WORDS).join('|')}|un|uno) anos\\b|[\\d${Object.keys(CJK_DIGITS).join('')}${Object.keys(CJK_UNITS).join('')}]+岁`,
+  'g',
+);
+function ageOf(age: string): number {
+  const n = age.match(/\d+/)?.[0] ?? age.split(/[\s-]/)[0];
+  if (/^\d+$/.test(n)) return Number(n);
+  const cjk = /\p{Script=Han}/u.test(age) ? parseCjkNumber(age.replace(/岁$/, '')) : null;
+  return cjk ?? FOLDED_NUMBER_WORDS.get(n) ?? 1;
+}
 const NUMERAL_RUN = new RegExp(`[${Object.keys(CJK_DIGITS).join('')}${Object.keys(CJK_UNITS).join('')}]+`, 'g');
 const PROHIBITIVE = '好使用必';
 /** A Spanish infinitive with an object pronoun attached: "anularla" is "anular", "cambiarme" "cambiar". */
@@ -278,7 +289,9 @@ const NEGATION_REACH = 4;
  * question, not a negation; a negator's scope is the next content unit.
  */
 export function readQuestion(norm: string): QuestionReading {
-  const extracted = extractEntities(norm);
+  // An age ("my four year old", "de cinco años", "四歲") says who, not how many: not a quantity
+  // to compare; under 18 it is a child.
+  const extracted = extractEntities(norm.replace(AGE_RE, (age) => (ageOf(age) < 18 ? (/\p{Script=Han}/u.test(age) ? ' 小孩 ' : ' child ') : ' ')));
   const entities = new Set(extracted.entities);
   const numbers = new Set<string>();
   let rest = extracted.rest;

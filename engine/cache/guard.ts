@@ -4,11 +4,23 @@
 // general, checkable facts: script and language, negation polarity, numbers, calendar/time
 // entities, and it must not be the same question with one content word swapped for another.
 import { ALL_FUNCTION_WORDS, dominantScript, functionWords, normaliseText, readQuestion, words } from '../../adapters/kit/normalise.ts';
-import { FUNCTION_WORDS, type ConceptKind } from '../../adapters/kit/lexicon.ts';
+import { CONCEPTS, FUNCTION_WORDS, type ConceptKind } from '../../adapters/kit/lexicon.ts';
 
 export { parseCjkNumber } from '../../adapters/kit/normalise.ts';
 
 const LATIN_LANGUAGES = Object.keys(FUNCTION_WORDS);
+const CONCEPT_KIND = new Map(CONCEPTS.map((c) => [`k:${c.id}`, c.kind ?? null]));
+
+/**
+ * An entry that asks for a booking in general (it speaks of appointments or booking and of no
+ * business fact such as price or hours): what is booked and when are the booking's details,
+ * which its answer asks for ("Sure, what day works best?"), not another question.
+ */
+function isBookingEntry(coverage: Set<string>): boolean {
+  if (!coverage.has('k:book') && !coverage.has('k:appointment')) return false;
+  for (const w of coverage) if (CONCEPT_KIND.get(w) === 'aspect') return false;
+  return true;
+}
 
 export interface TextFeatures {
   norm: string;
@@ -106,9 +118,13 @@ export function guard(heardQuery: TextFeatures, entry: TextFeatures, coverage: S
   if (query.lang && entry.lang && query.lang !== entry.lang) return reject('language');
   if (contradicts(query, entry) || contradicts(entry, query)) return reject('negation');
   if (!sameList(query.numbers, entry.numbers)) return reject('number');
-  if (!sameCalendar(query.entities, entry)) return reject('entity');
+  const booking = isBookingEntry(coverage);
+  if (!sameCalendar(query.entities, entry, booking)) return reject('entity');
 
-  const novel = [...query.content].filter((w) => !hasWord(coverage, w));
+  // What is booked is the booking's detail ("book a cleaning"), but does not stand in for the booking.
+  const booked = (w: string) => booking && query.kinds.get(w) === 'service';
+  const novel = [...query.content].filter((w) => !hasWord(coverage, w) && !booked(w));
+  if (booking && covered.length === 0 && [...query.content].some(booked)) return reject('topic');
   const kindsOf = (f: TextFeatures, kind: ConceptKind) => [...f.kinds].filter(([, k]) => k === kind).map(([w]) => w);
   for (const w of novel) {
     const kind = query.kinds.get(w);
@@ -132,9 +148,14 @@ export function guard(heardQuery: TextFeatures, entry: TextFeatures, coverage: S
     if (anchored && missing.length > 0 && covered.length < 2) return reject('content-swap');
     if (unknown.length > 1 || covered.length < 2 || unknown.some((w) => w.startsWith('k:'))) return reject('topic');
   }
-  // Modifiers ("nearby", "dental", "the clinic") may be added to a question that shares something.
+  // Modifiers ("nearby", "dental", "the clinic") may be added to a question that shares something,
+  // but not in place of what the phrasing is about: "换个牙医" (another dentist) is not "改期".
   const modifiers = novel.length - unknown.length;
   if (modifiers > 2 || (modifiers > 0 && !anchored)) return reject('topic');
+  if (modifiers > 0 && covered.length < 2) {
+    const onlyAction = covered.every((w) => query.kinds.get(w) === 'action');
+    if (onlyAction || [...entry.content].some((w) => !entry.kinds.has(w) && !hasWord(query.content, w))) return reject('content-swap');
+  }
   return { ok: true, anchored };
 }
 
@@ -148,6 +169,7 @@ function hasWord(set: Set<string>, w: string): boolean {
 
 const WEEKDAYS = new Set(['day:mon', 'day:tue', 'day:wed', 'day:thu', 'day:fri']);
 const RELATIVE_DAYS = new Set(['day:today', 'day:tomorrow']);
+const RELATIVE_CALENDAR = new Set([...RELATIVE_DAYS, 'week:relative', 'time:morning', 'time:noon', 'time:afternoon', 'time:evening']);
 
 /**
  * Whether the query names the calendar facts the entry does. A weekday is one of the entry's
@@ -155,11 +177,13 @@ const RELATIVE_DAYS = new Set(['day:today', 'day:tomorrow']);
  * a request to cancel or move a booking answers whatever day the booking is on (the entry names
  * none, and its answer asks for the booking, not the day).
  */
-function sameCalendar(query: string[], entry: TextFeatures): boolean {
+function sameCalendar(query: string[], entry: TextFeatures, booking: boolean): boolean {
   let q = query;
   if (q.some((x) => x.startsWith('day:') && !RELATIVE_DAYS.has(x))) q = q.filter((x) => !RELATIVE_DAYS.has(x));
   if (entry.entities.includes('day:weekdays')) q = [...new Set(q.map((x) => (WEEKDAYS.has(x) ? 'day:weekdays' : x)))].sort();
   if (entry.entities.length === 0 && [...entry.kinds.values()].includes('action')) return true;
+  // A booking for tomorrow or next week is a booking; a named weekday may ask whether it is open.
+  if (booking && entry.entities.length === 0 && q.every((x) => RELATIVE_CALENDAR.has(x))) return true;
   return sameList(q, entry.entities);
 }
 

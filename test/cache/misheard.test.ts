@@ -46,3 +46,32 @@ describe('misheard words', () => {
     expect(reasonInEntry('¿cobran algo si cancelo tarde?', ['Quiero cancelar mi cita.'])).not.toBe('ok');
   });
 });
+
+describe('calendar facts, bookings and ages (issue 15)', () => {
+  const weekday = ['What are your opening hours on weekdays?', 'What time do you open on weekdays?'];
+  const book = ["I'd like to book an appointment.", 'Can I make an appointment?', 'I want to schedule a checkup.'];
+  const cancel = ['I want to cancel my appointment.', 'Please cancel my appointment.'];
+  const kids = ['Do you treat children?', 'Do you see kids?'];
+  it('a named weekday is one of the weekdays; another day or a weekend is not', () => {
+    expect(reasonInEntry('what time do you open on tuesday', weekday)).toBe('ok');
+    expect(reasonInEntry('明天周三你们开到几点？', ['你们工作日几点开门？', '工作日开到几点？'])).toBe('ok');
+    expect(reasonInEntry('what time do you open on saturday', weekday)).toBe('entity');
+  });
+  it('a booking, cancellation or move keeps its details: the day, a relative week, what is booked', () => {
+    expect(reasonInEntry('I need to cancel my appointment on thursday', cancel)).toBe('ok');
+    expect(reasonInEntry('can I book an appointment for next week', book)).toBe('ok');
+    expect(reasonInEntry('I want to book a cleaning', book)).toBe('ok');
+    // A named day may ask whether the clinic opens: not a booking detail.
+    expect(reasonInEntry('do you do saturday appointments', book)).toBe('entity');
+    // What is booked alone is not a booking.
+    expect(reasonInEntry('a cleaning', book)).not.toBe('ok');
+  });
+  it('a child’s age is a child, not a number to compare', () => {
+    expect(reasonInEntry('do you see my four year old', kids)).toBe('ok');
+    expect(reasonInEntry('我個女四歲，你哋睇唔睇？', ['你哋有冇幫小朋友睇牙？', '你哋睇唔睇兒童？'])).toBe('ok');
+  });
+  it('a modifier does not stand in for what an action phrasing is about, and 別的 is not a negation', () => {
+    expect(reasonInEntry('我想换个牙医', ['我想改期。', '可以改预约时间吗？'])).toBe('content-swap');
+    expect(reasonInEntry('我想把预约改到别的日子', ['我想把预约改到别的日子。', '可以改预约时间吗？'])).toBe('ok');
+  });
+});
