@@ -30,9 +30,11 @@ export function callSocketBehavior(engine: Engine, mode: 'media' | 'relay', open
   const slowReader = (ws: WebSocket<CallSocketData>) => {
     const data = ws.getUserData();
     metrics.socketsRefused.inc({ transport: mode, reason: 'slow_reader' });
-    log.warn({ mode, socket: data.id, buffered: ws.getBufferedAmount(), limit: config.MAX_SOCKET_BUFFER_BYTES }, 'call socket not reading: closing it');
+    log.warn({ mode, socket: data.id, buffered: ws.getBufferedAmount(), limit: config.MAX_SOCKET_BUFFER_BYTES }, 'call socket not reading: closing it without a close frame (the peer sees 1006)');
     data.session?.end('slow-reader', 1008, `more than ${config.MAX_SOCKET_BUFFER_BYTES} bytes unread`);
-    if (!data.closed) ws.close(); // the close frame would queue behind the unread bytes: drop them now
+    // A close frame (the 1008 above) would queue behind the bytes the peer does not read and never
+    // reach it: the TCP connection is closed at once, the unsent bytes dropped, so the peer sees 1006.
+    if (!data.closed) ws.close();
   };
   return {
     compression: uWS.DISABLED,
