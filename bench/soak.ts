@@ -125,8 +125,9 @@ function cpuPressure(): number {
   }
 }
 
-/** Utterances the caller cut off itself: its next utterance began before the answer's first audio, or it hung up (bench/load/unanswered.ts). */
-const superseded = (g: GenStats): number => (g.turns.byKind.superseded ?? 0) + (g.turns.byKind['caller-hung-up'] ?? 0);
+/** Utterances the caller cut off itself (in its transcription or before the first audio): its next utterance began before the answer's first audio, or it hung up (bench/load/unanswered.ts). */
+const SUPERSEDED = ['superseded', 'superseded-in-stt', 'caller-hung-up'];
+const superseded = (g: GenStats): number => SUPERSEDED.reduce((n, k) => n + (g.turns.byKind[k as keyof GenStats['turns']['byKind']] ?? 0), 0);
 
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
@@ -309,8 +310,8 @@ export async function writeSoakReport(r: SoakResult, out: string, command: strin
     '|---|---|---|',
     `| engine alive at the end | ${r.alive ? 'yes' : '**no**'} | yes |`,
     `| calls ended (media / relay) | ${r.counters.mediaEnded} / ${r.counters.relayEnded} | |`,
-    `| media calls failed / turns unanswered (of ${g.turns.total}) | ${d.mediaCallsFailed} / ${d.mediaTurnsUnanswered}${d.mediaTurnsUnanswered ? ` (${kinds(g, ['superseded', 'caller-hung-up'], true)})` : ''} | 0 / 0 |`,
-    `| media turns the caller cut off before the answer played (not unanswered: a newer input wins) | ${r.mediaTurnsSuperseded}${r.mediaTurnsSuperseded ? ` (${kinds(g, ['superseded', 'caller-hung-up'], false)})` : ''} | |`,
+    `| media calls failed / turns unanswered (of ${g.turns.total}) | ${d.mediaCallsFailed} / ${d.mediaTurnsUnanswered}${d.mediaTurnsUnanswered ? ` (${kinds(g, SUPERSEDED, true)})` : ''} | 0 / 0 |`,
+    `| media turns the caller cut off before the answer played (not unanswered: a newer input wins) | ${r.mediaTurnsSuperseded}${r.mediaTurnsSuperseded ? ` (${kinds(g, SUPERSEDED, false)})` : ''} | |`,
     `| relay calls failed / turns unanswered (of ${g.relay.turns}) | ${d.relayCallsFailed} / ${d.relayTurnsUnanswered} | 0 / 0 |`,
     `| RSS after warm-up: first → last window (median), MB | ${r.rss.baselineMb} → ${r.rss.endMb} (**${r.rss.growthPct >= 0 ? '+' : ''}${r.rss.growthPct} %**), fitted ${r.rss.slopeMbPerHour} MB/h, max ${r.rss.maxMb} | < 5 % ${goalRss ? '(met)' : '(**not met**)'} |`,
     `| V8 heap used: first → last window, MB | ${r.heap.baselineMb} → ${r.heap.endMb} (${r.heap.growthPct} %) | |`,

@@ -13,6 +13,8 @@ interface Utterance {
 export type UnansweredKind =
   /** The caller's next utterance began before the answer's first audio and cut it (a newer input wins: intended). */
   | 'superseded'
+  /** Its transcription was cut by the caller's next utterance (the engine's turn carrying its transcript ended after the next utterance did). */
+  | 'superseded-in-stt'
   /** The engine ended a turn inside an utterance (at a pause it took for the end), so later transcripts went to other turns. */
   | 'split'
   /** The caller hung up (stop) before the answer to its last utterance played. */
@@ -40,13 +42,16 @@ const SPLIT_SLACK_MS = 300;
 export function classifyUnanswered(unanswered: number[], utterances: Utterance[], report: CallReport | undefined): UnansweredTurn[] {
   if (!report) return unanswered.map((utterance) => ({ utterance, kind: 'unknown' }));
   const turns = report.turns.filter((t) => t.index > 0).sort((a, b) => a.index - b.index);
-  // The first turn that ended before its utterance did: from there on transcripts and utterances no longer line up.
-  const split = turns.findIndex((t, j) => j < utterances.length && t.at.speechEnd < utterances[j].endMs - SPLIT_SLACK_MS);
+  // The first turn that ended outside its utterance's window: before the utterance did (a split), or
+  // after the next one did (this utterance's transcription was cut, so its transcript went to the
+  // next one's turn). From there on transcripts and utterances no longer line up.
+  const early = (j: number) => turns[j].at.speechEnd < utterances[j].endMs - SPLIT_SLACK_MS;
+  const shift = turns.findIndex((t, j) => j < utterances.length && (early(j) || (j + 1 < utterances.length && t.at.speechEnd >= utterances[j + 1].endMs)));
   return unanswered.map((k): UnansweredTurn => {
     const t = turns[k];
     const u = utterances[k];
     const detail = t ? { speechEndLateMs: Math.round(t.at.speechEnd - u.endMs), ...(t.at.responseStart !== undefined ? { responseAfterMs: Math.round(t.at.responseStart - t.at.speechEnd) } : {}) } : {};
-    if (split >= 0 && split <= k) return { utterance: k, kind: 'split', ...detail };
+    if (shift >= 0 && shift <= k) return { utterance: k, kind: early(shift) ? 'split' : 'superseded-in-stt', ...detail };
     if (!t) return { utterance: k, kind: 'no-turn' };
     if (t.at.firstAudioSent !== undefined) return { utterance: k, kind: 'late', ...detail };
     return { utterance: k, kind: k + 1 < utterances.length ? 'superseded' : 'caller-hung-up', ...detail };

@@ -21,6 +21,12 @@ describe('classifyUnanswered', () => {
     expect(classifyUnanswered([2], utterances(20), r).map((u) => u.kind)).toEqual(['split']);
   });
 
+  it("an utterance whose transcript went to the next utterance's turn was cut in its transcription", () => {
+    // Utterance 1 (ends 12488) cut while transcribed: the turn carrying its transcript ended after utterance 2 did (17275).
+    const r = report([turn(1, { speechEnd: 8200, firstAudioSent: 8500 }), turn(2, { speechEnd: 17600, firstAudioSent: 17900 })]);
+    expect(classifyUnanswered([1, 2], utterances(0), r).map((u) => u.kind)).toEqual(['superseded-in-stt', 'superseded-in-stt']);
+  });
+
   it('tells a late answer, a caller who hung up, a lost turn and a missing report apart', () => {
     const u = utterances(0);
     const late = report([turn(1, { speechEnd: 8200, firstAudioSent: 12600 })]);
