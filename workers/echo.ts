@@ -43,6 +43,9 @@ const MU = 0.3;
 /** NLMS regularisation: a reference quieter than −50 dBFS barely moves the filter (the line's noise would). */
 const DELTA = TAPS * 1e-5;
 
+/** μ-law byte → sample in [−1, 1) (exact: the 16-bit value / 2^15). */
+const ULAW_UNIT = Float64Array.from(ULAW_TO_PCM, (v) => v / 32768);
+
 const toDb = (power: number): number => (power <= 1e-10 ? SILENCE_DB : Math.max(SILENCE_DB, 10 * Math.log10(power)));
 
 export interface EchoFrameInfo {
@@ -134,17 +137,22 @@ export class EchoCanceller {
     const n0 = this.n;
     // 1. The reference that plays during this frame.
     let refPow = 0;
-    const cap = this.fifo.length;
+    const fifo = this.fifo;
+    const cap = fifo.length;
+    let head = this.fifoHead;
+    let len = this.fifoLen;
     for (let i = 0; i < FRAME; i++) {
       let v = 0;
-      if (this.fifoLen > 0) {
-        v = ULAW_TO_PCM[this.fifo[this.fifoHead]] / 32768;
-        this.fifoHead = (this.fifoHead + 1) % cap;
-        this.fifoLen--;
+      if (len > 0) {
+        v = ULAW_UNIT[fifo[head]];
+        if (++head === cap) head = 0;
+        len--;
       }
       this.ref[(n0 + i) & (REF_RING - 1)] = v;
       refPow += v * v;
     }
+    this.fifoHead = head;
+    this.fifoLen = len;
     if (refPow > 1e-9) {
       // A new stretch of reference after an inactive spell (the FIFO may already hold it).
       if (!this.wasActive) this.refStartBlock = n0 / BLOCK;
