@@ -403,7 +403,8 @@ function readCjkRun(run: string, push: (u: Omit<TextUnit, 'negated'>) => void, n
     const idiom = CJK_NOT_NEGATING.find((x) => here.startsWith(x));
     if (idiom) {
       // Politeness or degree: no negation, and nothing the question is about (唔該, 冇問題, 頂唔順).
-      push({ key: `c:${idiom}`, kind: null, fn: true, surface: idiom, cjk: true });
+      // 別的/別人 ("other") are not negations but do say something: another clinic is not this one.
+      push({ key: `c:${idiom}`, kind: null, fn: !/^[別别]/.test(idiom), surface: idiom, cjk: true });
       i += [...idiom].length;
       continue;
     }

@@ -73,5 +73,7 @@ describe('calendar facts, bookings and ages (issue 15)', () => {
   it('a modifier does not stand in for what an action phrasing is about, and 別的 is not a negation', () => {
     expect(reasonInEntry('我想换个牙医', ['我想改期。', '可以改预约时间吗？'])).toBe('content-swap');
     expect(reasonInEntry('我想把预约改到别的日子', ['我想把预约改到别的日子。', '可以改预约时间吗？'])).toBe('ok');
+    // Not knowing is still a negation: "I don't know whether to cancel" is not a cancel request.
+    expect(reasonInEntry('我唔知要唔要取消', ['我想取消預約。', '幫我取消個預約。'])).toBe('negation');
   });
 });
