@@ -1,5 +1,5 @@
 // Admission of NEW calls under resource pressure. A process near its file-descriptor limit or its
-// memory limit refuses new calls (503 at the webhook and at the socket upgrade, with a reason) so
+// memory limit refuses new calls (busy at the webhook, 503 with a reason at the socket upgrade) so
 // the calls it already has keep their sockets, provider connections and memory. Calls in progress
 // are never touched here.
 import { readdirSync, readFileSync } from 'node:fs';
