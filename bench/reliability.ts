@@ -223,6 +223,7 @@ async function fuzzer(n: number, quota: number): Promise<void> {
       i++;
       tally[transport].sent++;
       tally[transport].hardCap++;
+      if (slow) ws.resume(); // a paused ws never emits 'close': it waits to read what is buffered first
       await closedP;
       add(tally[transport].all, 'hard_cap');
       if (lastClose === 1006) add(tally[transport].delivered, 'hard_cap');
