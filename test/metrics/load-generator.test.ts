@@ -49,7 +49,7 @@ describe('load generator', () => {
       // The caller hears the answer after the engine sent it: caller latency ≥ engine turn latency.
       expect(r.responseMs[0]!).toBeGreaterThanOrEqual(turns[0].latency.turnMs! - 5);
       const s = gen.stats(0, true);
-      expect(s.turns).toEqual({ total: 1, answered: 1, failed: 0 });
+      expect(s.turns).toEqual({ total: 1, answered: 1, failed: 0, byKind: {} });
       expect(s.engine.turnMs.n).toBe(1);
       expect(s.samples!.turnMs).toEqual([turns[0].latency.turnMs]);
     }, 40_000);
