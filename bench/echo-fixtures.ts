@@ -6,7 +6,9 @@
 // another: `tune` (agent answers and caller recordings of one half) and `test` (the other half,
 // other seeds), both tuned on since the barge-in hysteresis; `heldout` (other answers, echo
 // levels, delays, noises and seeds, the callers cut at a later word and at other levels, and two
-// eSpeak voices as callers), never tuned on.
+// eSpeak voices as callers), tuned on since it was first scored; `heldout2` (other answers in other
+// agent voices, another echo path, other cuts, levels, voices, delays around 120 ms and seeds),
+// scored once before the echo canceller's rework and once after, never tuned on.
 //
 //   npx tsx bench/echo-fixtures.ts [--out data/fixtures]     writes the sets as .ulaw + .json,
 //                                                             and held-out noisy lines for dsp:eval
@@ -15,7 +17,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EspeakTts } from '../adapters/local/espeak-tts.ts';
+import { EspeakTts, type EspeakOptions } from '../adapters/local/espeak-tts.ts';
 import { ULAW_TO_PCM, PCM_TO_ULAW } from '../adapters/kit/ulaw.ts';
 import { rng } from './load/sim-providers.ts';
 import { ECHO_IR } from './load/twilio-sim.ts';
@@ -39,6 +41,23 @@ const AGENT_TEXT = {
     'To cancel an appointment, please call us at least one day ahead, otherwise we may have to charge a small fee for the missed slot.',
     'Whitening is done in two visits a week apart, and we will check your gums first to make sure the treatment is safe for you.',
   ],
+  heldout2: [
+    'Your next checkup is due in March, and I can book you in with the same hygienist as last time if you like.',
+    'We are closed on public holidays, but the emergency line is answered every day between nine and five.',
+    'A filling usually takes half an hour, and you can eat normally as soon as the numbness wears off.',
+  ],
+};
+/**
+ * The agent's eSpeak voice per answer (the engine's default is en-us): the second held-out set
+ * speaks with other voices, so its echo is not the voice the canceller and thresholds were tuned on.
+ */
+const AGENT_VOICE: Partial<Record<FixtureSet, ReadonlyArray<readonly [string, string, EspeakOptions]>>> = {
+  // (eSpeak's "+variant" suffixes are not in the WASM build: a name like en-us+f3 falls back to en-us.)
+  heldout2: [
+    ['en-gb-x-rp', 'en-GB', { pitch: 38 }],
+    ['en-029', 'en-US', { rate: 160 }],
+    ['en-us-nyc', 'en-US', { pitch: 62, rate: 185 }],
+  ],
 };
 /** Caller recordings (real read speech, test/fixtures/README.md), split between the sets. */
 const CALLER = { tune: ['human-utt3', 'human-utt4'], test: ['human-utt1', 'human-utt2', 'human-utt5'] };
@@ -53,6 +72,36 @@ const HELDOUT_ESPEAK = [
 ] as const;
 /** Held-out caller levels relative to the recordings, dB (the quieter caller tests the thresholds). */
 const HELDOUT_CALLER_GAINS = [0, -8];
+/**
+ * The second held-out set's callers (built before any change it scores, never tuned on): the
+ * longer recordings cut at their quietest frame between 1.7 and 2.5 s, the two short ones between
+ * 0.3 and 0.8 s (other first words than `heldout`'s), and two other eSpeak voices and lines.
+ */
+const HELDOUT2_CUTS: ReadonlyArray<readonly [string, number, number]> = [
+  ['human-utt1', 1700, 2500],
+  ['human-utt2', 300, 800],
+  ['human-utt3', 1700, 2500],
+  ['human-utt4', 1700, 2500],
+  ['human-utt5', 300, 800],
+];
+const HELDOUT2_ESPEAK = [
+  ['espeak-scotland', 'Hang on, does that include the X-ray as well?', 'en-gb-scotland', 'en-GB', { pitch: 70, rate: 190 }],
+  ['espeak-gbclan', 'Excuse me, I think you have the wrong date there.', 'en-gb-x-gbclan', 'en-GB', { pitch: 35, rate: 160 }],
+] as const;
+/** Second held-out caller levels relative to the recordings, dB. */
+const HELDOUT2_CALLER_GAINS = [3, -4, -10];
+/**
+ * The second held-out set's echo path: another hybrid's dispersive response (taps within 11 ms),
+ * not the one every other set and the caller simulator use (bench/load/twilio-sim.ts, ECHO_IR).
+ */
+const HELDOUT2_IR: ReadonlyArray<readonly [number, number]> = [
+  [0, 0.9],
+  [2, -0.4],
+  [5, 0.25],
+  [17, -0.15],
+  [46, 0.08],
+  [83, -0.04],
+];
 
 export type FixtureSet = keyof typeof AGENT_TEXT;
 
@@ -130,8 +179,8 @@ export function loadFixture(name: string): Uint8Array {
 }
 
 /** eSpeak speaking `text` (8 kHz μ-law), as the engine's no-key TTS does. */
-export async function speak(text: string, voice = 'en-us', language = 'en-US'): Promise<Uint8Array> {
-  const tts = new EspeakTts();
+export async function speak(text: string, voice = 'en-us', language = 'en-US', opts: EspeakOptions = {}): Promise<Uint8Array> {
+  const tts = new EspeakTts(opts);
   const parts: Uint8Array[] = [];
   const ctx = { callId: 'fixture', workflow: 'demo', language, parameters: {} };
   for await (const a of tts.synthesize({ ctx, text, voice, language, signal: new AbortController().signal })) parts.push(a);
@@ -143,11 +192,11 @@ export async function speak(text: string, voice = 'en-us', language = 'en-US'): 
  * dispersive impulse response (a hybrid's or a handset's: direct path plus a few reflections
  * within 12 ms).
  */
-export function echoOf(agent: Float64Array, n: number, startSample: number, gainDb: number, delayMs: number): Float64Array {
+export function echoOf(agent: Float64Array, n: number, startSample: number, gainDb: number, delayMs: number, ir: ReadonlyArray<readonly [number, number]> = ECHO_IR): Float64Array {
   const g = 10 ** (gainDb / 20);
   const d = Math.round((delayMs * SR) / 1000);
   const out = new Float64Array(n);
-  for (const [lag, a] of ECHO_IR) {
+  for (const [lag, a] of ir) {
     for (let i = 0; i < agent.length; i++) {
       const j = startSample + d + lag + i;
       if (j >= 0 && j < n) out[j] += g * a * agent[i];
@@ -219,7 +268,7 @@ export function buildEchoCase(spec: EchoCaseSpec, agentUlaw: Uint8Array, babble?
   const agent = decode(agentUlaw);
   const agentStart = (agentAtMs * SR) / 1000;
   const n = agentStart + agent.length + SR * 2;
-  const line = echoOf(agent, n, agentStart, spec.gainDb, spec.delayMs);
+  const line = echoOf(agent, n, agentStart, spec.gainDb, spec.delayMs, spec.set === 'heldout2' ? HELDOUT2_IR : ECHO_IR);
   let caller: EchoCase['caller'] = null;
   if (spec.barge) {
     const c = Float64Array.from(callers?.[spec.barge.name] ?? decode(loadFixture(spec.barge.name)));
@@ -252,6 +301,7 @@ export function buildEchoCase(spec: EchoCaseSpec, agentUlaw: Uint8Array, babble?
 /** Every case of a set: echo levels −6…−40 dB, delays 60…250 ms, clean and noisy lines, silent and barging callers. */
 export function echoSpecs(set: FixtureSet): EchoCaseSpec[] {
   if (set === 'heldout') return heldOutSpecs();
+  if (set === 'heldout2') return heldOut2Specs();
   const specs: EchoCaseSpec[] = [];
   const gains = [-6, -12, -20, -30, -40];
   const delays = set === 'tune' ? [60, 150, 250] : [80, 120, 200, 250];
@@ -290,9 +340,40 @@ function heldOutSpecs(): EchoCaseSpec[] {
   return specs;
 }
 
-/** Callers that are not whole recordings (the held-out set's cut recordings and eSpeak voices). */
+/**
+ * The second held-out grid (issue 13's barge-in goal, scored once before and once after the
+ * canceller work): echo at −6 dB with 100, 120 and 140 ms delay as the main point, and −3/90,
+ * −10/160, −18/210, −28/150; clean lines, pink −44, white −40 and brown −47 dBFS noise; silent
+ * and barging callers (callers at +3, −4 and −10 dB, 700–2300 ms into the answer); other seeds.
+ */
+function heldOut2Specs(): EchoCaseSpec[] {
+  const set = 'heldout2';
+  const specs: EchoCaseSpec[] = [];
+  const callers = [...HELDOUT2_CUTS.map(([name]) => name), ...HELDOUT2_ESPEAK.map(([name]) => name)];
+  const noises: Array<EchoCase['noise']> = [null, { kind: 'pink', levelDb: -44 }, { kind: 'white', levelDb: -40 }, { kind: 'brown', levelDb: -47 }];
+  let seed = 70_000;
+  let k = 0;
+  AGENT_TEXT[set].forEach((_, agentIndex) => {
+    for (const [gainDb, delayMs] of [[-6, 100], [-6, 120], [-6, 140], [-3, 90], [-10, 160], [-18, 210], [-28, 150]])
+      for (const nz of noises) {
+        specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: null, seed: seed++ });
+        const name = callers[(k * 3) % callers.length];
+        const callerGainDb = HELDOUT2_CALLER_GAINS[k % HELDOUT2_CALLER_GAINS.length];
+        k++;
+        specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: { name, afterMs: 700 + ((seed * 71) % 1600), gainDb: callerGainDb }, seed: seed++ });
+      }
+  });
+  return specs;
+}
+
+/** Callers that are not whole recordings (the held-out sets' cut recordings and eSpeak voices). */
 export async function callerAudio(set: FixtureSet): Promise<Record<string, Float64Array>> {
   const out: Record<string, Float64Array> = {};
+  if (set === 'heldout2') {
+    for (const [name, from, to] of HELDOUT2_CUTS) out[name] = cutAtPause(decode(loadFixture(name)), from, to);
+    for (const [name, text, voice, lang, opts] of HELDOUT2_ESPEAK) out[name] = decode(await speak(text, voice, lang, opts));
+    return out;
+  }
   if (set !== 'heldout') return out;
   for (const name of HELDOUT_RECORDINGS) out[name] = cutAtPause(decode(loadFixture(name)), 800, 1600);
   for (const [name, text, voice, lang] of HELDOUT_ESPEAK) out[name] = decode(await speak(text, voice, lang));
@@ -301,7 +382,10 @@ export async function callerAudio(set: FixtureSet): Promise<Record<string, Float
 
 export async function agentAudio(set: FixtureSet): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
-  for (const t of AGENT_TEXT[set]) out.push(await speak(t));
+  for (const [i, t] of AGENT_TEXT[set].entries()) {
+    const v = AGENT_VOICE[set]?.[i];
+    out.push(await speak(t, v?.[0], v?.[1], v?.[2]));
+  }
   return out;
 }
 
@@ -391,7 +475,7 @@ export async function heldOutLines(): Promise<NoisyLine[]> {
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--out');
   const root = i > 0 ? process.argv[i + 1] : 'data/fixtures';
-  for (const set of ['tune', 'test', 'heldout'] as const) {
+  for (const set of ['tune', 'test', 'heldout', 'heldout2'] as const) {
     const dir = join(root, `echo-${set}`);
     mkdirSync(dir, { recursive: true });
     const agents = await agentAudio(set);
@@ -402,7 +486,7 @@ async function main(): Promise<void> {
       const { line: _l, agent: _a, ...meta } = c;
       writeFileSync(join(dir, `${c.id}.json`), JSON.stringify(meta) + '\n');
     }
-    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ texts: AGENT_TEXT[set], callers: set === 'heldout' ? [...HELDOUT_RECORDINGS, ...HELDOUT_ESPEAK] : CALLER[set] }, null, 2) + '\n');
+    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ texts: AGENT_TEXT[set], callers: set === 'heldout' ? [...HELDOUT_RECORDINGS, ...HELDOUT_ESPEAK] : set === 'heldout2' ? [...HELDOUT2_CUTS, ...HELDOUT2_ESPEAK] : CALLER[set] }, null, 2) + '\n');
     console.log(`wrote ${echoSpecs(set).length} echo cases to ${dir}`);
   }
   const dir = join(root, 'noise-heldout');
