@@ -63,7 +63,15 @@ const FINAL_NEGATOR_RE = /(?<=\p{Script=Han})[不唔冇沒没未無无](?=[\p{P}
 /** After a pronoun or adverb ("我冇", "都唔") or another negator the final negator still refuses. */
 const NEGATOR_STAYS_AFTER = '不唔冇沒没未無无我你佢他她它们們哋都也还還仲就并並从從';
 // Tag questions: "¿abren o no?", "are you open or not?", "abren el sábado, ¿no?".
-const TAG_QUESTION_RE = /(?:\b(?:o no|or not)|,\s*¿?\s*no)\s*(?=[?.!]|$)/gu;
+const TAG_QUESTION_RE = /(?:\b(?:o no|or not|or no)|,\s*¿?\s*no)\s*(?=[?.!]|$)/gu;
+// An embedded question asks the question it embeds: "I don't know if you're open on Saturday",
+// "no sé si abren", "我唔知你哋開唔開", "不知道你们开不开". Not before what the caller wants
+// ("no sé si quiero cancelar" stays a doubt).
+const EMBEDDED_QUESTION_RE = [
+  /\b(?:i|we) (?:do not|dont) know (?:if|whether) (?=(?:you|y'all|your|the|there)\b)/g,
+  /\bno s[eé] si (?!(?:quiero|necesito|puedo|debo|me|lo|la)\b)/g,
+  /(?:我|我哋|我们|我們)?(?:唔知|不知道)(?=[你佢他她])/g,
+];
 
 const CJK_RE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
 /** Scripts written without spaces between words: analysed per character. */
@@ -82,6 +90,7 @@ export function normaliseText(text: string): string {
   t = t.replace(/[\u2018\u2019\u02bc`´]/g, "'");
   t = t.replace(/\b([ap])\.\s?m\.?(?=\s|$|[^\p{L}])/gu, '$1m');
   for (const [re, rep] of CONTRACTIONS) t = t.replace(re, rep);
+  for (const re of EMBEDDED_QUESTION_RE) t = t.replace(re, ' ');
   t = t.replace(/(\p{L})'s\b/gu, '$1'); // possessive "clinic's" → "clinic"
   // CJK politeness and clause-final particles, before punctuation (clause ends) is lost.
   for (const f of FOLDED_CJK_FILLERS) t = t.split(f).join(' ');

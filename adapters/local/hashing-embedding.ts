@@ -11,7 +11,7 @@ import type { EmbeddingModule, EmbeddingProvider } from '../kit/types.ts';
 import { normaliseText, readQuestion } from '../kit/normalise.ts';
 
 /** Bumped whenever the features change: vectors of another version mean nothing (the cache's snapshot re-embeds). */
-export const HASHING_FEATURES_VERSION = 8;
+export const HASHING_FEATURES_VERSION = 9;
 
 // Feature weights: concepts and content carry meaning, function words only a little (so "how
 // much is a filling" is not close to "how much is whitening" through "how much is a").

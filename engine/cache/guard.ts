@@ -119,7 +119,7 @@ export function guard(heardQuery: TextFeatures, entry: TextFeatures, coverage: S
   if (contradicts(query, entry) || contradicts(entry, query)) return reject('negation');
   if (!sameList(query.numbers, entry.numbers)) return reject('number');
   const booking = isBookingEntry(coverage);
-  if (!sameCalendar(query.entities, entry, booking)) return reject('entity');
+  if (!sameCalendar(query.entities, entry, booking, coverage)) return reject('entity');
 
   // What is booked is the booking's detail ("book a cleaning"), but does not stand in for the booking.
   const booked = (w: string) => booking && query.kinds.get(w) === 'service';
@@ -143,10 +143,12 @@ export function guard(heardQuery: TextFeatures, entry: TextFeatures, coverage: S
   // my car" is not "where are you"). A word the lexicon knows (an untyped concept) is no slip:
   // new to the entry, it is another topic ("car insurance" is not "dental insurance").
   const unknown = novel.filter((w) => query.kinds.get(w) !== 'modifier');
+  // The same named day or time counts as one shared unit ("any chance you're open Saturdays").
+  const shared = covered.length + (query.entities.length > 0 && entry.entities.length > 0 ? 1 : 0);
   if (unknown.length > 0) {
     const missing = [...entry.content].filter((w) => !hasWord(query.content, w));
-    if (anchored && missing.length > 0 && covered.length < 2) return reject('content-swap');
-    if (unknown.length > 1 || covered.length < 2 || unknown.some((w) => w.startsWith('k:'))) return reject('topic');
+    if (anchored && missing.length > 0 && shared < 2) return reject('content-swap');
+    if (unknownWords(query, unknown) * 2 > shared || shared < 2 || unknown.some((w) => w.startsWith('k:'))) return reject('topic');
   }
   // Modifiers ("nearby", "dental", "the clinic") may be added to a question that shares something,
   // but not in place of what the phrasing is about: "换个牙医" (another dentist) is not "改期".
@@ -157,6 +159,32 @@ export function guard(heardQuery: TextFeatures, entry: TextFeatures, coverage: S
     if (onlyAction || [...entry.content].some((w) => !entry.kinds.has(w) && !hasWord(query.content, w))) return reject('content-swap');
   }
   return { ok: true, anchored };
+}
+
+const WORDS_ZH = new Intl.Segmenter('zh', { granularity: 'word' });
+const cjkWords = new WeakMap<TextFeatures, Array<{ segment: string }>>();
+
+/**
+ * How many words the unknown units make: a Latin unit is a word; unknown CJK characters count
+ * once per word of the question (ICU's dictionary word breaks), so an unknown two-character
+ * word ("公司", "地方") is one stray word, not two.
+ */
+function unknownWords(query: TextFeatures, unknown: string[]): number {
+  const chars = unknown.filter((w) => w.startsWith('c:')).map((w) => w.slice(2));
+  if (chars.length < 2) return unknown.length;
+  let segs = cjkWords.get(query);
+  if (!segs) {
+    segs = [...WORDS_ZH.segment(query.norm)].filter((s) => s.isWordLike);
+    cjkWords.set(query, segs);
+  }
+  const hit = new Set<number>();
+  let unplaced = 0;
+  for (const c of chars) {
+    const i = segs.findIndex((s) => s.segment.includes(c));
+    if (i < 0) unplaced++;
+    else hit.add(i);
+  }
+  return unknown.length - chars.length + hit.size + unplaced;
 }
 
 /** Equal units, or one a prefix (≥ 4 letters) of the other: "whiten"/"whitening" after stemming. */
@@ -177,8 +205,12 @@ const RELATIVE_CALENDAR = new Set([...RELATIVE_DAYS, 'week:relative', 'time:morn
  * a request to cancel or move a booking answers whatever day the booking is on (the entry names
  * none, and its answer asks for the booking, not the day).
  */
-function sameCalendar(query: string[], entry: TextFeatures, booking: boolean): boolean {
+function sameCalendar(query: string[], entry: TextFeatures, booking: boolean, coverage: Set<string>): boolean {
   let q = query;
+  const hours = coverage.has('k:hours');
+  // Today or tonight beside a question about something that has no day (a toothache, a price)
+  // says when, not which answer; a question about the hours names its day.
+  if (!hours && entry.entities.length === 0 && q.every((x) => RELATIVE_CALENDAR.has(x))) return true;
   if (q.some((x) => x.startsWith('day:') && !RELATIVE_DAYS.has(x))) q = q.filter((x) => !RELATIVE_DAYS.has(x));
   if (entry.entities.includes('day:weekdays')) q = [...new Set(q.map((x) => (WEEKDAYS.has(x) ? 'day:weekdays' : x)))].sort();
   if (entry.entities.length === 0 && [...entry.kinds.values()].includes('action')) return true;
