@@ -162,6 +162,8 @@ export function guard(heardQuery: TextFeatures, entry: TextFeatures, coverage: S
 }
 
 const WORDS_ZH = new Intl.Segmenter('zh', { granularity: 'word' });
+// ICU loads its CJK dictionary on the first segmentation (≈ 5 ms): at start, not in a lookup.
+void [...WORDS_ZH.segment('预约')];
 const cjkWords = new WeakMap<TextFeatures, Array<{ segment: string }>>();
 
 /**
