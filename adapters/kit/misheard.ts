@@ -16,6 +16,8 @@ const MIN_METAPHONE = 3;
 /** Edits allowed between the heard word and its vocabulary word, by which sound matched. */
 const MAX_EDITS_ENGLISH = 3;
 const MAX_EDITS_SPANISH = 2;
+/** A spelling slip is looked for in words of at least this many letters. */
+const SLIP_MIN = 5;
 
 /**
  * Spanish spelling by sound: h is silent, b/v, s/z/soft c, y/ll, j/soft g, k/qu/hard c are one
@@ -38,11 +40,14 @@ export function spanishSound(w: string): string {
 
 export class Misheard {
   private readonly english = new Map<string, string[]>();
+  /** Vocabulary words by first letter, for a spelling slip that changes the sound key. */
+  private readonly byInitial = new Map<string, string[]>();
   private readonly spanish = new Map<string, string[]>();
   private readonly cjk = new Map<string, string>();
   private readonly cjkLengths: number[];
   private readonly readings = new Map<string, string>();
   private readonly maxEdits: number;
+  private readonly slips: boolean;
 
   /**
    * `latin`: vocabulary words (one word each); `cjk`: vocabulary strings of two or more CJK
@@ -53,9 +58,10 @@ export class Misheard {
     latin: Iterable<string>,
     cjk: Iterable<string>,
     private readonly known: (w: string) => boolean,
-    opts: { maxEdits?: number } = {},
+    opts: { maxEdits?: number; slips?: boolean } = {},
   ) {
     this.maxEdits = opts.maxEdits ?? Infinity;
+    this.slips = opts.slips ?? false;
     const add = (m: Map<string, string[]>, k: string, w: string) => {
       const list = m.get(k) ?? [];
       if (!list.includes(w)) list.push(w);
@@ -66,6 +72,7 @@ export class Misheard {
       const [m] = doubleMetaphone(w);
       if (m.length >= MIN_METAPHONE) add(this.english, m, w);
       add(this.spanish, spanishSound(w), w);
+      add(this.byInitial, w[0], w);
     }
     const lengths = new Set<number>();
     for (const w of cjk) {
@@ -91,7 +98,30 @@ export class Misheard {
         if (d <= Math.min(max, this.maxEdits) && d < bestEdits) [best, bestEdits] = [c, d];
       }
     }
-    return best;
+    return best ?? (this.slips ? this.slip(w) : null);
+  }
+
+  /**
+   * A word one letter off a vocabulary word (two when both have seven letters or more), with the
+   * same first letter, where exactly one vocabulary word is that near: "wensday" → "wednesday",
+   * "biernes" → "viernes" by sound, "wenesday" by spelling. A spelling slip that the sound keys
+   * miss; only for a closed vocabulary (`slips`: the calendar's), where a word that near is no
+   * other word: among open vocabularies a real word is ("chance" is not "change").
+   */
+  private slip(w: string): string | null {
+    if (w.length < SLIP_MIN) return null;
+    let best: string | null = null;
+    let bestEdits = Infinity;
+    let tie = false;
+    for (const c of this.byInitial.get(w[0]) ?? []) {
+      if (c.length < SLIP_MIN || Math.abs(c.length - w.length) > 2) continue;
+      const max = Math.min(w.length >= 7 && c.length >= 7 ? 2 : 1, this.maxEdits);
+      const d = edits(w, c);
+      if (d > max || d > bestEdits) continue;
+      tie = d === bestEdits && c !== best;
+      [best, bestEdits] = [c, d];
+    }
+    return tie ? null : best;
   }
 
   /**

@@ -272,7 +272,7 @@ const MISHEARD = new Misheard(
   CJK_WORDS.keys(),
   knownLatin,
 );
-const MISHEARD_CALENDAR = new Misheard(CALENDAR_WORDS, [], knownLatin, { maxEdits: 2 });
+const MISHEARD_CALENDAR = new Misheard(CALENDAR_WORDS, [], knownLatin, { maxEdits: 2, slips: true });
 const AGE_RE = new RegExp(
   `\\b(\\d+|${Object.keys(NUMBER_WORDS).join('|')}|one|uno|una|un) ?(-|\\s)?(years?|yr)(-|\\s)old\\b|\\b(\\d+|${Object.keys(NUMBER_WORDS).join('|')}|un|uno) anos\\b|[\\d${Object.keys(CJK_DIGITS).join('')}${Object.keys(CJK_UNITS).join('')}]+岁`,
   'g',

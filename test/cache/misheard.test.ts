@@ -26,6 +26,16 @@ describe('misheard words', () => {
     expect(m.latin('council2')).toBeNull();
   });
 
+  it('reads a spelling slip in a closed vocabulary, never an ambiguous one or in an open vocabulary', () => {
+    const calendar = new Misheard(['wednesday', 'weekday', 'viernes', 'saturday'], [], () => false, { slips: true });
+    expect(calendar.latin('wenesday')).toBe('wednesday'); // one letter off, the sound key misses it
+    expect(calendar.latin('saturdy')).toBe('saturday');
+    expect(calendar.latin('wensday')).toBeNull(); // two off both wednesday and weekday: ambiguous
+    expect(calendar.latin('satur')).toBeNull(); // too far
+    const open = new Misheard(['change', 'cancel'], [], () => false);
+    expect(open.latin('chance')).toBeNull(); // a real word one letter off "change" is not "change"
+  });
+
   it('puts calendar words and meaningless CJK homophones back in the normalised text', () => {
     expect(normaliseText('are you open on sundae')).toBe('are you open on sunday');
     expect(normaliseText('我想预越看牙')).toBe('我想预约看牙');
