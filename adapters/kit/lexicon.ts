@@ -27,7 +27,7 @@ export const CJK_FILLERS = [
   '還有就是', '还有就是', '就是', '的話', '的话', '嘅話', '方便',
 ];
 /** Sentence-final particles: dropped only at the end of a CJK clause. */
-export const CJK_FINAL_PARTICLES = '呀啊啦喇嘛吖囉咯喎噃吧㗎嘞哦喔';
+export const CJK_FINAL_PARTICLES = '呀啊啦喇嘛吖囉咯喎噃吧㗎嘞哦喔咋啫呗唄';
 
 /** English contractions expanded before analysis so "don't" and "do not" look alike. */
 export const CONTRACTIONS: Array<[RegExp, string]> = [
@@ -109,7 +109,9 @@ export const FUNCTION_WORDS: Record<string, Set<string>> = {
 
 /** CJK characters that are grammar, not content (pronouns, particles, copulas, question words). */
 export const CJK_FUNCTION_CHARS = new Set(
-  [...'你我佢他她它哋們们的嘅係是喺在有冇嗎吗呢咩乜嘢啲個个些就都也又和同及與与或要想會会可以能咗了過过着緊紧嚟來来去俾畀給给被將将把從从對对於于為为幾几多少點点邊边哪誰谁甚什麼么樣样呀啊啦喇嘛得到下吓咁噉嗰咪幫帮請请'],
+  [...'你我佢他她它哋們们的嘅係是喺在有冇嗎吗呢咩乜嘢啲個个些就都也又和同及與与或要想會会可以能咗了過过着緊紧嚟來来去俾畀給给被將将把從从對对於于為为幾几多少點点邊边哪誰谁甚什麼么樣样呀啊啦喇嘛得到下吓咁噉嗰咪幫帮請请' +
+    // closed-class words a caller adds anywhere: "first/only", "still", "this", "namely"
+    '先還还這这即'],
 );
 
 /**

@@ -61,3 +61,15 @@ describe('normaliseText: embedded questions and tag questions', () => {
     expect(analyse('no, are you open sundays').negations).toBeGreaterThan(0);
   });
 });
+
+describe('CJK closed-class words', () => {
+  it('final particles and adverbs a caller adds anywhere are not content', () => {
+    const content = [...analyse('我個仔，佢先五歲咋，你哋有冇幫小朋友睇牙？').content];
+    expect(content).not.toContain('c:先');
+    expect(content).not.toContain('c:咋');
+    expect([...analyse('你们周三还开着吗').content]).not.toContain('c:还');
+  });
+  it('那 stays content: 那里 is "where"', () => {
+    expect(inEntry('诊所在那里', '你们诊所在哪里？')).toBe(inEntry('诊所在哪里', '你们诊所在哪里？'));
+  });
+});
