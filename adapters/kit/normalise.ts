@@ -104,6 +104,8 @@ export function normaliseText(text: string): string {
   let out = heard(words).join(' ');
   // No spaces between adjacent CJK characters: speech recognisers space them inconsistently.
   out = out.replace(/(\S) (?=\S)/g, (m, a: string, offset: number, s: string) => (isCjk(a) && isCjk(s[offset + 2] ?? '') ? a : m));
+  // A weekday's last character misheard ("星期添", "禮拜陸"): the prefix says it is a day.
+  out = out.replace(CJK_DAY_RE, (day) => MISHEARD_CJK_DAYS.cjkRun(day, (x) => CJK_DAYS.has(x), () => false));
   return out.replace(/\p{Script=Han}{2,}/gu, (run) => MISHEARD.cjkRun(run, (x) => CJK_WORDS.has(x), (c) => CJK_WORDS.has(c) || CJK_FN.has(c)));
 }
 
@@ -273,6 +275,9 @@ const MISHEARD = new Misheard(
   knownLatin,
 );
 const MISHEARD_CALENDAR = new Misheard(CALENDAR_WORDS, [], knownLatin, { maxEdits: 2, slips: true });
+const CJK_DAYS = new Set(['星期', '禮拜', '礼拜'].flatMap((p) => [...'一二三四五六日天'].map((d) => p + d)));
+const CJK_DAY_RE = /(?:星期|禮拜|礼拜)\p{Script=Han}/gu;
+const MISHEARD_CJK_DAYS = new Misheard([], CJK_DAYS, () => true);
 const AGE_RE = new RegExp(
   `\\b(\\d+|${Object.keys(NUMBER_WORDS).join('|')}|one|uno|una|un) ?(-|\\s)?(years?|yr)(-|\\s)old\\b|\\b(\\d+|${Object.keys(NUMBER_WORDS).join('|')}|un|uno) anos\\b|[\\d${Object.keys(CJK_DIGITS).join('')}${Object.keys(CJK_UNITS).join('')}]+岁`,
   'g',

@@ -26,6 +26,13 @@ describe('misheard words', () => {
     expect(m.latin('council2')).toBeNull();
   });
 
+  it('reads a weekday whose last character was misheard, and leaves 星期几 and other words alone', () => {
+    expect(normaliseText('你地星期陸開唔開')).toBe(normaliseText('你哋星期六開唔開'));
+    expect(normaliseText('星期添开门吗')).toBe(normaliseText('星期天开门吗'));
+    expect(analyse('星期添开门吗').entities).toEqual(['day:sun']);
+    expect(normaliseText('星期几开门')).toContain('星期几');
+  });
+
   it('reads a spelling slip in a closed vocabulary, never an ambiguous one or in an open vocabulary', () => {
     const calendar = new Misheard(['wednesday', 'weekday', 'viernes', 'saturday'], [], () => false, { slips: true });
     expect(calendar.latin('wenesday')).toBe('wednesday'); // one letter off, the sound key misses it
