@@ -120,9 +120,35 @@ function heard(words: string[]): string[] {
       i++;
       continue;
     }
+    const joined = splitWord(words, i);
+    if (joined) {
+      out.push(joined.word);
+      i += joined.parts - 1;
+      continue;
+    }
     out.push(MISHEARD_CALENDAR.latin(w) ?? w);
   }
   return out;
+}
+
+/**
+ * A word a recogniser split in two or three ("in surance", "can sell", "a point meant"): the
+ * pieces joined, where one of them is no word the reader knows and the whole is a vocabulary
+ * word or sounds like one of six letters or more. The joined word is then read like any other
+ * (a sound-alike only offers its concept to the guard).
+ */
+function splitWord(words: string[], i: number): { word: string; parts: number } | null {
+  for (const parts of [3, 2]) {
+    const piece = words.slice(i, i + parts);
+    if (piece.length < parts || !piece.every((w) => /^\p{Script=Latin}+$/u.test(w))) continue;
+    if (piece.every((w) => knownLatin(w) || LATIN_WORDS.has(w) || LATIN_WORDS.has(stem(w)))) continue;
+    const word = piece.join('');
+    if (word.length < 6) continue;
+    if (LATIN_WORDS.has(word) || LATIN_WORDS.has(stem(word))) return { word, parts };
+    const alt = MISHEARD.latin(word);
+    if (alt && alt.length >= 6) return { word, parts };
+  }
+  return null;
 }
 
 function dropFillerPhrases(words: string[]): string[] {

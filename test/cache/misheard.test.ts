@@ -33,6 +33,15 @@ describe('misheard words', () => {
     expect(normaliseText('星期几开门')).toContain('星期几');
   });
 
+  it('joins a word the recogniser split, only where the whole is or sounds like a vocabulary word', () => {
+    expect(normaliseText('is dental in surance accepted there')).toBe(normaliseText('is dental insurance accepted there'));
+    expect(analyse('i want to can sell my appointment').heard.get('cansell')?.key).toBe('k:cancel');
+    expect(reasonInEntry('i want to can sell my appointment', ['I want to cancel my appointment.'])).toBe('ok');
+    expect(reasonInEntry('i want to can sell my appointment', ["I'd like to book an appointment."])).not.toBe('ok');
+    expect(normaliseText('can i park my car')).toBe('can i park my car'); // known words stay apart
+    expect(normaliseText('can some one see me')).toContain('some one'); // "someone" is no vocabulary word
+  });
+
   it('reads a spelling slip in a closed vocabulary, never an ambiguous one or in an open vocabulary', () => {
     const calendar = new Misheard(['wednesday', 'weekday', 'viernes', 'saturday'], [], () => false, { slips: true });
     expect(calendar.latin('wenesday')).toBe('wednesday'); // one letter off, the sound key misses it
