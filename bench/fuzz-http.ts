@@ -2,6 +2,7 @@
 // webhooks, odd query strings, many requests at once, and slow clients (headers or body dripped a
 // byte at a time) — while a well-formed webhook request must still be answered.
 import { connect } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 
 export interface HttpFuzzResult {
@@ -10,7 +11,7 @@ export interface HttpFuzzResult {
   byRoute: Record<string, Record<string, number>>;
   /** 4xx answers from the two counted webhooks, as the client saw them: route → status → n. */
   webhook4xx: Record<string, Record<string, number>>;
-  slowClients: { opened: number; closedByEngine: number; closeAfterS: { p50: number | null; max: number | null }; stillOpenAtEnd: number; goodRequestsAnsweredMeanwhile: number; goodRequestsFailed: number };
+  slowClients: { opened: number; closedByEngine: number; closeAfterS: { p50: number | null; max: number | null }; stillOpenAtEnd: number; goodRequestsAnsweredMeanwhile: number; goodRequestsFailed: number; goodRequestFailures: { atS: number; why: string }[]; goodRequestMs: { p50: number | null; max: number | null } };
 }
 
 const WEBHOOKS = new Set(['/twilio/voice', '/twilio/status']);
@@ -89,15 +90,7 @@ export async function slowClients(base: string, count: number, holdMs: number, d
     });
     return { s, stop: () => ((ended = true), clearInterval(drip), s.destroy()) };
   });
-  let answered = 0;
-  let failed = 0;
-  while (performance.now() - t0 < holdMs) {
-    const r = await fetch(`${base}/twilio/voice`, { method: 'POST', body: 'CallSid=CAslowcheck', headers: { 'content-type': 'application/x-www-form-urlencoded' }, signal: AbortSignal.timeout(5000) }).catch(() => undefined);
-    if (r?.status === 200) answered++;
-    else failed++;
-    await r?.arrayBuffer().catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  const probe = await probeWebhook(base, holdMs);
   const stillOpen = open;
   for (const c of sockets) c.stop();
   const sorted = [...closedAfter].sort((a, b) => a - b);
@@ -106,7 +99,41 @@ export async function slowClients(base: string, count: number, holdMs: number, d
     closedByEngine: closedAfter.length,
     closeAfterS: { p50: sorted.length ? Math.round(sorted[Math.floor(sorted.length / 2)] * 10) / 10 : null, max: sorted.length ? Math.round(sorted[sorted.length - 1] * 10) / 10 : null },
     stillOpenAtEnd: stillOpen,
-    goodRequestsAnsweredMeanwhile: answered,
-    goodRequestsFailed: failed,
+    goodRequestsAnsweredMeanwhile: probe.answered,
+    goodRequestsFailed: probe.failures.length,
+    goodRequestFailures: probe.failures,
+    goodRequestMs: probe.ms,
   };
+}
+
+/**
+ * A well-formed webhook request every second for `holdMs`, each with a 5 s timeout, sent from a
+ * worker thread: the bench's main thread draws fuzz samples and drives hundreds of sockets, and a
+ * probe there timed that work (its first request went unanswered in every full run), not the engine.
+ */
+function probeWebhook(base: string, holdMs: number): Promise<{ answered: number; failures: { atS: number; why: string }[]; ms: { p50: number | null; max: number | null } }> {
+  const code = `
+    const { parentPort, workerData: { url, holdMs } } = require('node:worker_threads');
+    (async () => {
+      const t0 = performance.now(), ms = [], failures = [];
+      let answered = 0;
+      while (performance.now() - t0 < holdMs) {
+        const sentAt = performance.now();
+        let why = '';
+        const r = await fetch(url, { method: 'POST', body: 'CallSid=CAslowcheck', headers: { 'content-type': 'application/x-www-form-urlencoded' }, signal: AbortSignal.timeout(5000) })
+          .catch((e) => ((why = e.name + ': ' + ((e.cause && e.cause.message) || e.message)), undefined));
+        if (r) await r.arrayBuffer().catch(() => undefined);
+        if (r && r.status === 200) (answered++, ms.push(performance.now() - sentAt));
+        else failures.push({ atS: Math.round((sentAt - t0) / 100) / 10, why: r ? 'status ' + r.status : why });
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+      ms.sort((a, b) => a - b);
+      const round = (x) => (x === undefined ? null : Math.round(x));
+      parentPort.postMessage({ answered, failures, ms: { p50: round(ms[Math.floor(ms.length / 2)]), max: round(ms[ms.length - 1]) } });
+    })();`;
+  return new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { url: `${base}/twilio/voice`, holdMs } });
+    w.once('message', (m) => (resolve(m), void w.terminate()));
+    w.once('error', reject);
+  });
 }

@@ -368,7 +368,7 @@ const md = [
   `| silent sockets closed by the start timeout | ${result.silentSocketsClosed} | all |`,
   `| hostile HTTP requests (${httpResult.requests}, 200 at a time) by route and status | ${Object.entries(httpResult.byRoute).map(([r, st]) => `${r} ${Object.entries(st).map(([k, v]) => `${k}×${v}`).join(' ')}`).join('; ')} | no 5xx |`,
   `| slow HTTP clients (${slowResult.opened}, a byte every 500 ms for 30 s): closed by the engine / still open | ${slowResult.closedByEngine} (after p50 ${slowResult.closeAfterS.p50} s, max ${slowResult.closeAfterS.max} s) / ${slowResult.stillOpenAtEnd} | |`,
-  `| good webhook requests answered while they hung on | ${slowResult.goodRequestsAnsweredMeanwhile} of ${slowResult.goodRequestsAnsweredMeanwhile + slowResult.goodRequestsFailed} | all |`,
+  `| good webhook requests answered while they hung on (sent from a worker thread, 5 s timeout; answer ms p50 / max) | ${slowResult.goodRequestsAnsweredMeanwhile} of ${slowResult.goodRequestsAnsweredMeanwhile + slowResult.goodRequestsFailed} (${slowResult.goodRequestMs.p50} / ${slowResult.goodRequestMs.max})${slowResult.goodRequestFailures.map((f) => `; at ${f.atS} s: ${f.why}`).join('')} | all |`,
   `| exit code after SIGTERM | ${exitCode} | 0 |`,
   '',
   'Rejections by kind: the engine\'s count against what its own parser makes of the messages sent (a lower bound from connections whose every message was read, proven by a ping answered after them, and an upper bound of all sent; messages sent after the engine ended a call are dropped unread). Order and state kinds (wrong_order, wrong_stream, duplicate_stream, bad_language, no_start) depend on the call, so only their count is given.',
