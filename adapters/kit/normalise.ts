@@ -134,7 +134,7 @@ function heard(words: string[]): string[] {
 /**
  * A word a recogniser split in two or three ("in surance", "can sell", "a point meant"): the
  * pieces joined, where one of them is no word the reader knows and the whole is a vocabulary
- * word or sounds like one of six letters or more. The joined word is then read like any other
+ * word or sounds like one of six letters or more, or like a calendar word ("weak days"). The joined word is then read like any other
  * (a sound-alike only offers its concept to the guard).
  */
 function splitWord(words: string[], i: number): { word: string; parts: number } | null {
@@ -145,6 +145,8 @@ function splitWord(words: string[], i: number): { word: string; parts: number } 
     const word = piece.join('');
     if (word.length < 6) continue;
     if (LATIN_WORDS.has(word) || LATIN_WORDS.has(stem(word))) return { word, parts };
+    const day = CALENDAR.has(word) ? word : MISHEARD_CALENDAR.latin(word);
+    if (day) return { word: day, parts };
     const alt = MISHEARD.latin(word);
     if (alt && alt.length >= 6) return { word, parts };
   }

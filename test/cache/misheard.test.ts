@@ -38,6 +38,9 @@ describe('misheard words', () => {
     expect(analyse('i want to can sell my appointment').heard.get('cansell')?.key).toBe('k:cancel');
     expect(reasonInEntry('i want to can sell my appointment', ['I want to cancel my appointment.'])).toBe('ok');
     expect(reasonInEntry('i want to can sell my appointment', ["I'd like to book an appointment."])).not.toBe('ok');
+    expect(normaliseText('what time do you close on weak days')).toBe(normaliseText('what time do you close on weekdays'));
+    expect(normaliseText('are you open on satur day')).toBe(normaliseText('are you open on saturday'));
+    expect(normaliseText('i feel weak today')).toContain('weak today');
     expect(normaliseText('can i park my car')).toBe('can i park my car'); // known words stay apart
     expect(normaliseText('can some one see me')).toContain('some one'); // "someone" is no vocabulary word
   });
