@@ -4,6 +4,7 @@
 import { sify } from 'chinese-conv';
 import { extractEntities, foldScript } from './entities.ts';
 import { Misheard } from './misheard.ts';
+import { SpanishForms } from './stem-es.ts';
 
 export { foldScript };
 import {
@@ -302,6 +303,9 @@ const MISHEARD = new Misheard(
   CJK_WORDS.keys(),
   knownLatin,
 );
+const SPANISH_FORMS = new SpanishForms(
+  CONCEPTS.flatMap((c) => c.words.split('|').map((x) => [fold(x.trim()), c.id] as [string, string])),
+);
 const MISHEARD_CALENDAR = new Misheard(CALENDAR_WORDS, [], knownLatin, { maxEdits: 2, slips: true });
 const CJK_DAYS = new Set(['星期', '禮拜', '礼拜'].flatMap((p) => [...'一二三四五六日天'].map((d) => p + d)));
 const CJK_DAY_RE = /(?:星期|禮拜|礼拜)\p{Script=Han}/gu;
@@ -399,7 +403,7 @@ export function readQuestion(norm: string): QuestionReading {
     if (ref) push({ key: `k:${ref.id}`, kind: ref.kind, fn: borrowing && !ref.kind, surface: tok, cjk: false });
     else {
       const fn = borrowing || tok.length < 2 || ALL_FUNCTION_WORDS.has(tok) || FOLDED_LIGHT.has(tok);
-      const alt = fn ? null : MISHEARD.latin(tok);
+      const alt = fn ? null : (MISHEARD.latin(tok) ?? SPANISH_FORMS.word(tok));
       const heard = alt ? (LATIN_WORDS.get(alt) ?? LATIN_WORDS.get(stem(alt))) : undefined;
       push({ key: st, kind: null, fn, surface: tok, cjk: false, ...(heard ? { heard: { key: `k:${heard.id}`, kind: heard.kind } } : {}) });
     }
