@@ -113,6 +113,8 @@ export function normaliseText(text: string): string {
 /** Misheard Latin words put back to the vocabulary word they sound like; a split prefix joined ("re schedule"). */
 function heard(words: string[]): string[] {
   const out: string[] = [];
+  // Per word, once: whether the reader knows it (a split is looked for only where a piece is unknown).
+  const unknown = words.map((w) => LATIN_RE.test(w) && !(knownLatin(w) || LATIN_WORDS.has(w) || LATIN_WORDS.has(stem(w))));
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
     const next = words[i + 1];
@@ -121,7 +123,7 @@ function heard(words: string[]): string[] {
       i++;
       continue;
     }
-    const joined = splitWord(words, i);
+    const joined = splitWord(words, unknown, i);
     if (joined) {
       out.push(joined.word);
       i += joined.parts - 1;
@@ -132,26 +134,47 @@ function heard(words: string[]): string[] {
   return out;
 }
 
+const LATIN_RE = /^\p{Script=Latin}+$/u;
+/** Joined pieces already looked up: callers repeat their words (bounded; cleared when full). */
+const JOINS = new Map<string, string | null>();
+const JOINS_MAX = 4096;
+
 /**
  * A word a recogniser split in two or three ("in surance", "can sell", "a point meant"): the
  * pieces joined, where one of them is no word the reader knows and the whole is a vocabulary
- * word or sounds like one of six letters or more, or like a calendar word ("weak days"). The joined word is then read like any other
- * (a sound-alike only offers its concept to the guard).
+ * word or sounds like one of six letters or more, or like a calendar word ("weak days"). The
+ * joined word is then read like any other (a sound-alike only offers its concept to the guard).
  */
-function splitWord(words: string[], i: number): { word: string; parts: number } | null {
+function splitWord(words: string[], unknown: boolean[], i: number): { word: string; parts: number } | null {
   for (const parts of [3, 2]) {
-    const piece = words.slice(i, i + parts);
-    if (piece.length < parts || !piece.every((w) => /^\p{Script=Latin}+$/u.test(w))) continue;
-    if (piece.every((w) => knownLatin(w) || LATIN_WORDS.has(w) || LATIN_WORDS.has(stem(w)))) continue;
-    const word = piece.join('');
+    if (i + parts > words.length) continue;
+    let any = false;
+    let latin = true;
+    for (let j = i; j < i + parts; j++) {
+      any ||= unknown[j];
+      latin &&= LATIN_RE.test(words[j]);
+    }
+    if (!any || !latin) continue;
+    const word = words.slice(i, i + parts).join('');
     if (word.length < 6) continue;
-    if (LATIN_WORDS.has(word) || LATIN_WORDS.has(stem(word))) return { word, parts };
-    const day = CALENDAR.has(word) ? word : MISHEARD_CALENDAR.latin(word);
-    if (day) return { word: day, parts };
-    const alt = MISHEARD.latin(word);
-    if (alt && alt.length >= 6) return { word, parts };
+    let found = JOINS.get(word);
+    if (found === undefined) {
+      found = joinOf(word);
+      if (JOINS.size >= JOINS_MAX) JOINS.clear();
+      JOINS.set(word, found);
+    }
+    if (found) return { word: found, parts };
   }
   return null;
+}
+
+/** What joined pieces read as: a vocabulary word, a calendar word, a sound-alike of a long vocabulary word; or null. */
+function joinOf(word: string): string | null {
+  if (LATIN_WORDS.has(word) || LATIN_WORDS.has(stem(word))) return word;
+  const day = CALENDAR.has(word) ? word : MISHEARD_CALENDAR.latin(word);
+  if (day) return day;
+  const alt = MISHEARD.latin(word);
+  return alt && alt.length >= 6 ? word : null;
 }
 
 function dropFillerPhrases(words: string[]): string[] {
