@@ -5,7 +5,7 @@
 // engine's turn detector with its default settings. Barge-in is the engine's rule: voiced speech
 // of BARGE_IN_MIN_SPEECH_MS while the agent plays.
 //
-//   npx tsx bench/echo-eval.ts [--set tune|test|heldout|heldout2] [--settings silero+aec,webrtc+aec,silero,webrtc]
+//   npx tsx bench/echo-eval.ts [--set tune|test|heldout|heldout2] [--settings silero+aec,webrtc+aec,silero,webrtc] [--out FILE]
 //
 // Reports, per setting: false barge-ins per minute of agent speech (silent callers, and before the
 // caller starts), real barge-ins detected, and reaction time from the start of the overlapping
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     out[s.id] = { summary: sum, cases: rs };
   }
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  const file = new URL(`./results/echo-eval-${set}.json`, import.meta.url);
+  const file = process.argv.includes('--out') ? new URL(arg('--out', ''), `file://${process.cwd()}/`) : new URL(`./results/echo-eval-${set}.json`, import.meta.url);
   writeFileSync(file, JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, set, settings: out }, null, 1) + '\n');
   console.log(`\nwrote ${fileURLToPath(file)}`);
 }

@@ -7,17 +7,25 @@
 //
 //   1. Delay: normalised cross-correlation of 4 ms amplitude envelopes, mic vs reference, over
 //      lags 0..MAX_DELAY_MS, re-estimated every 100 ms while the reference plays.
-//   2. NLMS, 128 taps (16 ms) around that delay, on the μ-law-decoded reference.
+//   2. NLMS, 128 taps (16 ms) around that delay, on the μ-law-decoded reference, adapting on the
+//      pre-whitened signals (both through the reference's LPC inverse filter, order 8): speech is
+//      strongly coloured and plain NLMS on it converged to about 10 dB in the half second a
+//      caller may leave before talking over the agent; whitened, it reaches 20–35 dB on a clean
+//      line. Two filters (foreground/background, as in Speex's MDF): the background adapts, the
+//      foreground takes its weights only when they left less of the line, frame before frame, so
+//      a caller who slips past the double-talk test and drags the background off does not take
+//      the cancellation (and the echo estimate) with them.
 //   3. Double talk: a frame more than 6 dB above the echo the line can hold (the envelope fit's
 //      ERL × the loudest reference around the delay) is the caller talking; the filter freezes.
 //      A quieter caller shows when adapting makes the frame worse: that frame's updates are
-//      undone and the filter freezes too (learning the caller as echo used to wreck the filter
-//      just as they started talking, and the echo estimate went back to its worst case).
+//      undone and the filter freezes too.
 //   4. The frame reports the echo level left in its residual (`echoDb`): the echo the line can
-//      hold, less the filter's measured ERLE; with no delay yet, the loudest recent reference
-//      (the echo cannot be louder than 0 dB ERL), and once the reference has played long enough
-//      for any echo to show without one correlating, the line's noise level. The turn detector
-//      uses it to tell the agent's voice from the caller's.
+//      hold (once the filter cancels 6 dB or more, its own echo estimate for the frame ×2 when
+//      lower: the bound is the loudest reference within ±20 ms), less the filter's measured ERLE;
+//      with no delay yet, the loudest recent reference (the echo cannot be louder than 0 dB ERL),
+//      and once the reference has played long enough for any echo to show without one
+//      correlating, the line's noise level. The turn detector uses it to tell the agent's voice
+//      from the caller's.
 // With no reference playing, the canceller costs one comparison a frame.
 import { ULAW_TO_PCM } from '../adapters/kit/ulaw.ts';
 import { Correlator } from './correlate.ts';
@@ -43,6 +51,16 @@ const MU = 0.3;
 /** NLMS regularisation: a reference quieter than −50 dBFS barely moves the filter (the line's noise would). */
 const DELTA = TAPS * 1e-5;
 
+/** The filter's own echo estimate is used once its ERLE reaches this (6 dB), times ESTIMATE_K (3 dB of margin). */
+const ESTIMATE_ERLE = 4;
+const ESTIMATE_K = 2;
+/** Order of the pre-whitening LPC filter (see whiten). */
+const LPC_ORDER = 8;
+/** Gaussian lag window (60 Hz at 8 kHz) for the LPC autocorrelation. */
+const LAG_WINDOW = Float64Array.from({ length: LPC_ORDER + 1 }, (_, k) => Math.exp(-0.5 * ((2 * Math.PI * 60 * k) / 8000) ** 2));
+/** NLMS regularisation on the whitened reference (whitening takes 10-20 dB off its power). */
+const DELTA_W = TAPS * 1e-6;
+
 /** μ-law byte → sample in [−1, 1) (exact: the 16-bit value / 2^15). */
 const ULAW_UNIT = Float64Array.from(ULAW_TO_PCM, (v) => v / 32768);
 
@@ -67,6 +85,11 @@ export class EchoCanceller {
   private readonly refEnv = new Float32Array(ENV_RING);
   /** NLMS weights, float32 values (Math.fround on update) held as float64 for cheaper reads. */
   private readonly w = new Float64Array(TAPS);
+  /** The foreground filter's weights (see process, step 3). */
+  private readonly wf = new Float64Array(TAPS);
+  /** Smoothed a-priori residual energies of the background and the foreground filter. */
+  private sB = 0;
+  private sF = 0;
   /** Absolute sample index of the next inbound sample. */
   private n = 0;
   private lastRefAt = -Infinity;
@@ -90,18 +113,30 @@ export class EchoCanceller {
   /** The line's noise power per sample (tracked: fast down, slow up). */
   private noisePow = 1;
   private doubleTalkHold = 0;
+  /** Frames in a row the foreground made the line worse while the background did not take over. */
+  private divergent = 0;
   /** The filter's residual for the current frame, frozen (e0) and adapting (eA); the weights before the frame. */
   private readonly e0 = new Float32Array(FRAME);
   private readonly eA = new Float32Array(FRAME);
+  private readonly eB = new Float32Array(FRAME);
   private readonly wPrev = new Float64Array(TAPS);
   /** The reference under the filter for the current frame, contiguous (see process). */
   private readonly seg = new Float64Array(FRAME + TAPS);
+  /** The same and the frame's line samples, pre-whitened (see whiten); the LPC analysis state. */
+  private readonly segW = new Float64Array(FRAME + TAPS);
+  private readonly micW = new Float64Array(FRAME);
+  private readonly lpcR = new Float64Array(LPC_ORDER + 1);
+  private readonly lpcA = new Float64Array(LPC_ORDER + 1);
+  private readonly lpcTmp = new Float64Array(LPC_ORDER + 1);
   framesActive = 0;
   /** Test/diagnostics: frames the filter adapted on, frames flagged double talk, frames whose updates were undone, and restarts from zero. */
   adapted = 0;
   doubleTalk = 0;
   undone = 0;
   resets = 0;
+  /** Test/diagnostics: background weights taken by the foreground, and background restarts from the foreground. */
+  copies = 0;
+  restarts = 0;
 
   /** Agent audio that was just sent: it plays after what is already queued. */
   queue(ulaw: Uint8Array): void {
@@ -166,6 +201,8 @@ export class EchoCanceller {
       this.doubleTalkHold = 0;
       this.erle = 1;
       this.w.fill(0);
+      this.wf.fill(0);
+      this.sB = this.sF = 0;
       out.echoDb = SILENCE_DB;
       out.active = false;
       return;
@@ -187,8 +224,11 @@ export class EchoCanceller {
       this.refEnv[(b0 + k) & (ENV_RING - 1)] = Math.sqrt(r / BLOCK);
     }
     this.n += FRAME;
-    // The delay is re-estimated on echo alone: the caller's voice would pull it off.
-    if (++this.sinceEstimate >= 5 && this.doubleTalkHold === 0) {
+    // The delay is re-estimated on echo alone: the caller's voice would pull it off. But while the
+    // filter cancels nothing (ERLE under 3 dB) there is nothing to protect, and a wrong delay
+    // (found by chance before the echo arrived) makes every frame look like double talk, which
+    // would otherwise keep it for good.
+    if (++this.sinceEstimate >= 5 && (this.doubleTalkHold === 0 || this.erle < 2)) {
       this.sinceEstimate = 0;
       this.estimateDelay(b0 + BLOCKS_PER_FRAME);
     }
@@ -196,6 +236,8 @@ export class EchoCanceller {
     let micPow = 0;
     let resPow = 0;
     let expected = 0;
+    let passed = false;
+    let yPow = 0;
     for (let i = 0; i < FRAME; i++) {
       const d = pcm[off + i] / 32768;
       micPow += d * d;
@@ -225,42 +267,78 @@ export class EchoCanceller {
       let adapt = this.doubleTalkHold === 0 && expected > 4 * this.noisePow && expected > 1e-8;
       // What the filter as it stood before the frame leaves of it (e0, res0): needed when it does
       // not adapt, and when adapting looks bad (computed then from the saved weights).
-      let res0 = -1;
+      // Two filters (the two-path structure of Speex's MDF and of Ochiai's canceller): the
+      // background `w` adapts whenever the tests above allow; the foreground `wf` takes the
+      // background's weights only once those have left less of the line than its own, frame
+      // before frame, over the last frames (a-priori residuals: the caller's voice, unpredictable
+      // from the reference, weighs the same in both). A caller the double-talk tests miss (at or
+      // under the echo's level) drags the background off; the foreground holds (and with it the
+      // echo estimate), and the background restarts from it once clearly worse.
+      const resF = this.frozenResidual(this.wf, pcm, off, this.e0);
+      // The foreground's echo estimate for the frame (its output, ŷ = line − residual), per sample.
+      for (let i = 0; i < FRAME; i++) {
+        const yv = pcm[off + i] / 32768 - this.e0[i];
+        yPow += yv * yv;
+      }
+      yPow /= FRAME;
+      let useBackground = false;
       if (adapt) {
+        const resB0 = this.frozenResidual(w, pcm, off, this.eB);
+        this.sB = 0.5 * this.sB + resB0;
+        this.sF = 0.5 * this.sF + resF;
+        // Adapt on the pre-whitened signals (see whiten): speech is strongly coloured, and NLMS on
+        // it converges along its loud formants only, slowly elsewhere. The filter learnt on the
+        // whitened reference and line is the one that cancels the raw signals (the echo path is
+        // linear, and both went through the same A(z)); the frame is cancelled with it as it
+        // adapts, sample by sample, on the raw reference.
+        this.whiten(n0, base, pcm, off);
+        const xw = this.segW;
+        const dw = this.micW;
         this.wPrev.set(w);
         let xPow = 0;
         for (let j = 0; j < TAPS; j++) {
-          const v = x[TAPS - 1 - j];
+          const v = xw[TAPS - 1 - j];
           xPow += v * v;
         }
         const eA = this.eA;
-        // Each sample's weight update and the next sample's filter output share one pass over the
-        // taps (same terms, same order as two passes: the output reads the updated weights).
+        let resA = 0;
+        // Each sample's weight update and the next sample's filter outputs (whitened and raw)
+        // share one pass over the taps (the outputs read the updated weights).
         let y = 0;
-        for (let j = 0; j < TAPS; j++) y += w[j] * x[TAPS - 1 - j];
+        let yr = 0;
+        for (let j = 0; j < TAPS; j++) {
+          y += w[j] * xw[TAPS - 1 - j];
+          yr += w[j] * x[TAPS - 1 - j];
+        }
         for (let i = 0; i < FRAME; i++) {
           const t = i + TAPS - 1;
           if (i > 0) {
-            const xin = x[t];
-            const xout = x[t - TAPS];
+            const xin = xw[t];
+            const xout = xw[t - TAPS];
             xPow += xin * xin - xout * xout;
           }
-          const e = pcm[off + i] / 32768 - y;
-          const g = (MU * e) / (xPow + DELTA);
+          const e = dw[i] - y;
+          const er = pcm[off + i] / 32768 - yr;
+          const g = (MU * e) / (xPow + DELTA_W);
           let next = 0;
-          let xPrev = x[t + 1]; // past the segment on the last sample: next is unused then
+          let nextR = 0;
+          let xPrev = xw[t + 1]; // past the segment on the last sample: next is unused then
+          let xrPrev = x[t + 1];
           for (let j = 0; j < TAPS; j++) {
-            const xj = x[t - j];
+            const xj = xw[t - j];
             const wj = Math.fround(w[j] + g * xj);
             w[j] = wj;
             next += wj * xPrev;
+            nextR += wj * xrPrev;
             xPrev = xj;
+            xrPrev = x[t - j];
           }
           y = next;
-          eA[i] = e;
-          resPow += e * e;
+          yr = nextR;
+          eA[i] = er;
+          resA += er * er;
         }
-        if (resPow > 1.25 * micPow && resPow > (res0 = this.frozenResidual(this.wPrev, pcm, off))) {
+        if (resA > 1.25 * micPow && resA > resB0) {
           // Adapting made this frame worse: something other than echo was on it (double talk the
           // tests missed). Undo the frame's updates and hold adaptation, as for double talk.
           w.set(this.wPrev);
@@ -269,22 +347,45 @@ export class EchoCanceller {
           this.doubleTalkHold = 3;
         } else {
           this.adapted++;
-          for (let i = 0; i < FRAME; i++) pcm[off + i] = clamp16(eA[i] * 32768);
+          // The background is trusted with the frame while it did at least as well as the
+          // foreground (then the frame is cancelled as it adapts, sample by sample).
+          useBackground = this.sB <= this.sF;
+          if (useBackground) resPow = resA;
+        }
+        if (this.sB < 0.9 * this.sF) {
+          this.wf.set(this.wPrev);
+          this.sF = this.sB;
+          this.copies++;
+        } else if (this.sB > 4 * this.sF && this.sF > 0) {
+          // The background went astray (it adapted on the caller): start it again from the foreground.
+          w.set(this.wf);
+          this.sB = this.sF;
+          this.restarts++;
         }
       }
-      if (!adapt) {
-        if (res0 < 0) res0 = this.frozenResidual(w, pcm, off);
-        const e0 = this.e0;
-        if (this.doubleTalkHold === 0 && res0 > 1.25 * micPow && res0 > 1e-7 * FRAME) {
-          // Divergence (the filter adds more than it removes): keep the line as it was, start over.
-          resPow = micPow;
+      if (useBackground) {
+        const eA = this.eA;
+        for (let i = 0; i < FRAME; i++) pcm[off + i] = clamp16(eA[i] * 32768);
+        this.divergent = 0;
+      } else if (this.doubleTalkHold === 0 && resF > 1.25 * micPow && resF > 1e-7 * FRAME) {
+        // Divergence (the foreground adds more than it removes): keep the line as it was (and
+        // report all of its echo), and start over when it happens twice in a row (once comes with
+        // the line's noise alone, between two syllables).
+        resPow = micPow;
+        passed = true;
+        if (++this.divergent >= 2) {
           w.fill(0);
+          this.wf.fill(0);
+          this.sB = this.sF = 0;
           this.erle = 1;
           this.resets++;
-        } else {
-          resPow = res0;
-          for (let i = 0; i < FRAME; i++) pcm[off + i] = clamp16(e0[i] * 32768);
+          this.divergent = 0;
         }
+      } else {
+        this.divergent = 0;
+        resPow = resF;
+        const e0 = this.e0;
+        for (let i = 0; i < FRAME; i++) pcm[off + i] = clamp16(e0[i] * 32768);
       }
       if (adapt && micPow > 1e-7 * FRAME) {
         // ERLE over echo-only frames, smoothed (power ratio).
@@ -294,7 +395,14 @@ export class EchoCanceller {
       }
     }
     // 4. The echo left in the output: what the line can hold, less what the filter removes.
-    if (this.delay >= 0) out.echoDb = toDb(expected / this.erle);
+    // (A frame passed on as it came holds all of its echo.)
+    if (this.delay >= 0) {
+      // Once the filter cancels well (ERLE ≥ ESTIMATE_ERLE), its own echo estimate for the frame
+      // (×2) stands for the echo on the line when lower than the bound: the bound is the loudest
+      // reference within ±20 ms, many dB over the echo between two syllables.
+      const echo = !passed && this.erle >= ESTIMATE_ERLE ? Math.min(expected, ESTIMATE_K * yPow) : expected;
+      out.echoDb = toDb(passed ? expected : echo / this.erle);
+    }
     else if (this.n / BLOCK - this.refStartBlock > MAX_LAG_BLOCKS + MIN_OVERLAP_BLOCKS + 25) {
       // The reference has played long enough for any echo to show, and none correlates: whatever
       // echo there is stays under the line's noise.
@@ -303,10 +411,60 @@ export class EchoCanceller {
     out.active = true;
   }
 
-  /** The residual of `pcm[off..]` under the filter `w` without adapting (into e0), and its power. */
-  private frozenResidual(w: Float64Array, pcm: Int16Array, off: number): number {
+  /**
+   * The reference under the filter (seg, with the LPC_ORDER samples before it) and the frame's line
+   * samples through the reference's LPC inverse filter A(z) (order LPC_ORDER, from the
+   * autocorrelation of the reference under the filter, smoothed over frames) into segW and micW.
+   * Both go through the same A(z), so the echo path between them is unchanged.
+   */
+  private whiten(n0: number, base: number, pcm: Int16Array, off: number): void {
+    const mask = REF_RING - 1;
     const x = this.seg;
-    const e0 = this.e0;
+    const L = FRAME + TAPS - 1;
+    const r = this.lpcR;
+    for (let k = 0; k <= LPC_ORDER; k++) {
+      let acc = 0;
+      for (let m = k; m < L; m++) acc += x[m] * x[m - k];
+      r[k] = 0.5 * r[k] + 0.5 * acc;
+    }
+    const a = this.lpcA;
+    a.fill(0);
+    a[0] = 1;
+    if (r[0] > 1e-9) {
+      // Levinson-Durbin, with a little white noise added (r[0] × 1.001) and a lag window, so the
+      // inverse filter stays mild on near-periodic frames.
+      let err = r[0] * 1.001;
+      const tmp = this.lpcTmp;
+      for (let i = 1; i <= LPC_ORDER; i++) {
+        let acc = r[i] * LAG_WINDOW[i];
+        for (let j = 1; j < i; j++) acc += a[j] * r[i - j] * LAG_WINDOW[i - j];
+        const k = -acc / err;
+        for (let j = 1; j < i; j++) tmp[j] = a[j] + k * a[i - j];
+        for (let j = 1; j < i; j++) a[j] = tmp[j];
+        a[i] = k;
+        err *= 1 - k * k;
+        if (err <= 0) break;
+      }
+    }
+    // The LPC_ORDER reference samples before the segment (ring index of seg[0] is n0 - base - TAPS + 1).
+    const from = n0 - base - TAPS + 1;
+    const xw = this.segW;
+    for (let m = 0; m < L; m++) {
+      let acc = x[m];
+      for (let k = 1; k <= LPC_ORDER; k++) acc += a[k] * (m - k >= 0 ? x[m - k] : this.ref[(from + m - k) & mask]);
+      xw[m] = acc;
+    }
+    const dw = this.micW;
+    for (let i = 0; i < FRAME; i++) {
+      let acc = pcm[off + i] / 32768;
+      for (let k = 1; k <= LPC_ORDER; k++) acc += a[k] * (i - k >= 0 ? pcm[off + i - k] / 32768 : this.mic[(n0 + i - k) & mask]);
+      dw[i] = acc;
+    }
+  }
+
+  /** The residual of `pcm[off..]` under the filter `w` without adapting (into `e0`), and its power. */
+  private frozenResidual(w: Float64Array, pcm: Int16Array, off: number, e0: Float32Array): number {
+    const x = this.seg;
     let res = 0;
     // Four outputs at a time, each summed over the taps in order as one at a time would: a weight
     // and one new reference sample loaded per tap instead of a pair per output.
@@ -442,6 +600,8 @@ export class EchoCanceller {
     this.pendingDelay = -1;
     if (this.delay < 0 || Math.abs(fine - this.delay) > 8) {
       this.w.fill(0);
+      this.wf.fill(0);
+      this.sB = this.sF = 0;
       this.erle = 1;
       this.delay = fine;
     }
