@@ -4,6 +4,7 @@
 import { sify } from 'chinese-conv';
 import { extractEntities, foldScript } from './entities.ts';
 import { Misheard } from './misheard.ts';
+import { memo } from './memo.ts';
 import { SpanishForms } from './stem-es.ts';
 
 export { foldScript };
@@ -135,9 +136,6 @@ function heard(words: string[]): string[] {
 }
 
 const LATIN_RE = /^\p{Script=Latin}+$/u;
-/** Joined pieces already looked up: callers repeat their words (bounded; cleared when full). */
-const JOINS = new Map<string, string | null>();
-const JOINS_MAX = 4096;
 
 /**
  * A word a recogniser split in two or three ("in surance", "can sell", "a point meant"): the
@@ -157,25 +155,20 @@ function splitWord(words: string[], unknown: boolean[], i: number): { word: stri
     if (!any || !latin) continue;
     const word = words.slice(i, i + parts).join('');
     if (word.length < 6) continue;
-    let found = JOINS.get(word);
-    if (found === undefined) {
-      found = joinOf(word);
-      if (JOINS.size >= JOINS_MAX) JOINS.clear();
-      JOINS.set(word, found);
-    }
+    const found = joinOf(word);
     if (found) return { word: found, parts };
   }
   return null;
 }
 
-/** What joined pieces read as: a vocabulary word, a calendar word, a sound-alike of a long vocabulary word; or null. */
-function joinOf(word: string): string | null {
+/** What joined pieces read as: a vocabulary word, a calendar word, a sound-alike of a long vocabulary word; or null (remembered per word). */
+const joinOf = memo((word: string): string | null => {
   if (LATIN_WORDS.has(word) || LATIN_WORDS.has(stem(word))) return word;
   const day = CALENDAR.has(word) ? word : MISHEARD_CALENDAR.latin(word);
   if (day) return day;
   const alt = MISHEARD.latin(word);
   return alt && alt.length >= 6 ? word : null;
-}
+});
 
 function dropFillerPhrases(words: string[]): string[] {
   const out: string[] = [];

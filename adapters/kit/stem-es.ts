@@ -4,13 +4,13 @@
 // verb or noun is read as the lexicon word with that stem (one concept only: a stem two
 // concepts share says nothing), and only offered to the guard like a misheard word.
 import { createRequire } from 'node:module';
+import { memo } from './memo.ts';
 
 interface SnowballStemmer {
   stem(word: string): string;
 }
 const snowball = createRequire(import.meta.url)('snowball-stemmers') as { newStemmer(language: string): SnowballStemmer };
 const SPANISH = snowball.newStemmer('spanish');
-const SEEN_MAX = 4096;
 
 /** The Snowball stem of a (lower-case, accent-folded) Spanish word. */
 export function spanishStem(word: string): string {
@@ -20,8 +20,8 @@ export function spanishStem(word: string): string {
 /** Maps a word to the vocabulary word with its Spanish stem, where exactly one concept has that stem. */
 export class SpanishForms {
   private readonly byStem = new Map<string, { word: string; concept: string } | null>();
-  /** Words already read: callers repeat their words (bounded; cleared when full). */
-  private readonly seen = new Map<string, string | null>();
+  /** The vocabulary word of the same stem, or null (none, or two concepts share it); remembered per word. */
+  private readonly lookup = memo((w: string) => this.byStem.get(spanishStem(w))?.word ?? null);
 
   /** `vocabulary`: [word, concept id] pairs (Latin-script words, accent-folded). */
   constructor(vocabulary: Iterable<[string, string]>, private readonly minLength = 4) {
@@ -34,15 +34,7 @@ export class SpanishForms {
     }
   }
 
-  /** The vocabulary word of the same stem, or null (none, or two concepts share it). */
   word(w: string): string | null {
-    if (w.length < this.minLength) return null;
-    let found = this.seen.get(w);
-    if (found === undefined) {
-      found = this.byStem.get(spanishStem(w))?.word ?? null;
-      if (this.seen.size >= SEEN_MAX) this.seen.clear();
-      this.seen.set(w, found);
-    }
-    return found;
+    return w.length < this.minLength ? null : this.lookup(w);
   }
 }
