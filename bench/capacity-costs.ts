@@ -1,5 +1,5 @@
 // CPU per frame of what a Media Streams frame costs, stage by stage, for the capacity analysis
-// (README, Scale-out): process.cpuUsage() over many frames on this thread, so the figure is CPU
+// (bench/README.md, Scale-out): process.cpuUsage() over many frames on this thread, so the figure is CPU
 // time, not wall time, and holds up on a shared machine.
 //   npx tsx bench/capacity-costs.ts        → prints a table, writes bench/results/capacity-costs.json
 //   (BENCH_COSTS_OUT=other.json: bench/results/other.json instead)
@@ -97,6 +97,6 @@ rows.push({ stage: 'DSP frame, WebRTC VAD, 125 calls per task', usPerFrame: dspC
 console.log('| stage | CPU µs per frame | where |\n|---|---|---|');
 for (const r of rows) console.log(`| ${r.stage} | ${r.usPerFrame} | ${r.note} |`);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-// BENCH_COSTS_OUT names another file under bench/results/ (e.g. to keep a run beside the one the README quotes).
+// BENCH_COSTS_OUT names another file under bench/results/ (e.g. to keep a run beside the one bench/README.md quotes).
 const out = process.env.BENCH_COSTS_OUT ?? 'capacity-costs.json';
 writeFileSync(new URL(`./results/${out}`, import.meta.url), JSON.stringify({ at: new Date().toISOString(), node: process.version, loadAvg: loadavg().map((l) => Math.round(l * 100) / 100), rows }, null, 2));

@@ -98,7 +98,7 @@ if (holdS !== undefined && !(holdS > 0 && holdS <= 600)) {
 if (args['node-flags'] !== undefined) process.env.BENCH_ENGINE_NODE_FLAGS = args['node-flags'];
 
 // A narrowed run (--only, --settings, --steps, --hold, --engine-env, --node-flags) writes custom-* files, so it never
-// replaces the results of the whole suite that the README quotes.
+// replaces the results of the whole suite that bench/README.md quotes.
 const custom = [args.only, sweepSettings, sweepSteps, holdS, args['node-flags']].some((x) => x !== undefined) || Object.keys(engineEnv).length > 0;
 const DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const RESULTS = DIR + (custom ? 'custom-' : '');
@@ -180,7 +180,7 @@ if (parts.has('micro')) {
   progress('micro: engine hot paths (frame parse, frame encode, sentence chunking)');
   micro = { engine: await runEnginePathBenches(P.micro.timeMs), external: [] };
   micro.external.push(await external('./micro/dsp.bench.ts', './results/dsp-micro.json', {}, 180_000));
-  // The quick profile's smaller cache run keeps its own file; cache.json holds the full run the README quotes.
+  // The quick profile's smaller cache run keeps its own file; cache.json holds the full run bench/README.md quotes.
   const cacheOut = profileName === 'quick' ? 'cache-quick.json' : 'cache.json';
   micro.external.push(await external('./micro/cache.bench.ts', `./results/${cacheOut}`, { BENCH_CACHE_SIZES: P.micro.cacheSizes, BENCH_CACHE_CYCLES: P.micro.cacheCycles, BENCH_CACHE_OUT: cacheOut }, profileName === 'quick' ? 240_000 : 3_600_000));
   out.micro = micro;

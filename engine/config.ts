@@ -76,7 +76,7 @@ export const ConfigSchema = z.object({
    * off (VAD only) | spectral (light suppression tracking the noise floor, ~40 µs per frame)
    * | rnnoise (RNNoise WASM at 48 kHz, ~400 µs per frame). Off by default: WebRTC VAD alone
    * finds every labelled utterance down to 10 dB SNR, and a 2-core machine then holds 2,000
-   * calls' DSP; turn spectral on for noisy lines (see README, "DSP").
+   * calls' DSP; turn spectral on for noisy lines (see bench/README.md, "DSP").
    */
   DSP_DENOISE: z.enum(['off', 'spectral', 'rnnoise']).default('off'),
   /** WebRTC VAD aggressiveness 0..3. */
@@ -84,7 +84,7 @@ export const ConfigSchema = z.object({
   /**
    * silero (Silero VAD v5, batched per shard task; a speech probability) | webrtc (WebRTC VAD, a
    * decision per frame). Silero by default: it finds every turn at 20, 10 and 5 dB SNR where WebRTC
-   * VAD merges turns on noise (README, "DSP").
+   * VAD merges turns on noise (bench/README.md, "DSP").
    */
   DSP_VAD: z.enum(['silero', 'webrtc']).default('silero'),
   /** Cancel the agent's own echo on the line (NLMS on the audio the engine sent, workers/echo.ts). */
@@ -108,7 +108,7 @@ export const ConfigSchema = z.object({
    * A pause inside speech up to this long counts as speech once it resumes, so barge-in's minimum
    * speech spans a short gap between words (0: off). Off by default: with 100 ms (and a 240 ms
    * minimum speech) barge-in over echo came ~100 ms sooner, but noise on the line made 3× the
-   * false barge-ins (README, "Turn taking").
+   * false barge-ins (bench/README.md, "Turn taking").
    */
   TURN_PAUSE_BRIDGE_MS: int(0, 0, 1000),
   /** Speech needed while the agent talks to count as a barge-in (a cough is shorter). */
