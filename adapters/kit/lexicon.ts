@@ -264,6 +264,7 @@ export const CONCEPTS: Array<{ id: string; kind?: ConceptKind; words: string }> 
   { id: 'hospital', kind: 'place', words: 'hospital|hospitals|emergency room|er|a&e|hospital|醫院|医院|急症室' },
   { id: 'pharmacy', kind: 'place', words: 'pharmacy|chemist|drugstore|farmacia|藥房|药房|藥店|药店|藥局|药局' },
   { id: 'station', kind: 'place', words: 'station|subway|metro|bus stop|train|estación|estacion|metro|地鐵站|地铁站|車站|车站|地鐵|地铁' },
+  { id: 'branch', kind: 'place', words: 'branch|branches|other location|other locations|sucursal|sucursales|otra clínica|otra clinica|分店|分行|分院|分所' },
   { id: 'shop', kind: 'place', words: 'shop|store|mall|restaurant|supermarket|tienda|centro comercial|restaurante|商場|商场|餐廳|餐厅|超市' },
   { id: 'pet', kind: 'animal', words: 'pet|pets|dog|dogs|cat|cats|animal|animals|mascota|mascotas|perro|perros|gato|gatos|animales|寵物|宠物|狗|貓|猫|動物|动物' },
   { id: 'insurance', kind: 'payment', words: 'insurance|insured|insurer|insurers|dental plan|health plan|coverage|cover|covered|seguro|seguros|aseguradora|aseguradoras|cobertura|cubren|cubre|保險|保险|醫保|医保|保' },

@@ -73,3 +73,14 @@ describe('CJK closed-class words', () => {
     expect(inEntry('诊所在那里', '你们诊所在哪里？')).toBe(inEntry('诊所在哪里', '你们诊所在哪里？'));
   });
 });
+
+describe('guard: another branch is another place', () => {
+  // The FAQ speaks of the clinic: a question about one of its branches (or another location)
+  // must not be given the clinic's address, in any language.
+  it('refuses a branch against the clinic address, and keeps the plain question', () => {
+    expect(inEntry('¿Dónde queda la sucursal del centro?', '¿Dónde está la clínica?')).not.toBe('ok');
+    expect(inEntry('Where is your downtown branch?', 'Where is the clinic?')).not.toBe('ok');
+    expect(inEntry('你哋分店喺邊度？', '你哋喺邊度？')).not.toBe('ok');
+    expect(inEntry('¿Dónde queda la clínica?', '¿Dónde está la clínica?')).toBe('ok');
+  });
+});
