@@ -161,6 +161,8 @@ export const WorkflowSchema = z.object({
   /** The three lines above in other languages, keyed like `prompts` (e.g. {"es": {"goodbye": "…"}}). */
   lines: z.record(z.string(), z.object({ greeting: z.string().min(1).optional(), fallback: z.string().min(1).optional(), goodbye: z.string().min(1).optional() })).default({}),
   faq: z.array(FaqEntrySchema).default([]),
+  /** Share another workflow's FAQ (its id, in the same directory) instead of listing one: two modes of one business keep one FAQ. */
+  faqFrom: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a workflow id').optional(),
   /**
    * After an answer fails (every provider of a role down), the caller hears the fallback line
    * (pre-synthesised at startup for media calls); then the call goes on, or hangs up once it played.
@@ -209,6 +211,14 @@ export function loadWorkflows(dir: string, warn?: (message: string) => void): Ma
     const wf = parseWorkflow(raw, path, warn);
     if (wf.id !== basename(f, '.json')) throw new Error(`workflow ${path}: id "${wf.id}" must match the file name`);
     out.set(wf.id, wf);
+  }
+  for (const [id, wf] of out) {
+    if (wf.faqFrom === undefined) continue;
+    const from = out.get(wf.faqFrom);
+    if (wf.faq.length > 0) throw new Error(`workflow ${id}: has both an faq and faqFrom "${wf.faqFrom}"; keep one`);
+    if (!from) throw new Error(`workflow ${id}: faqFrom "${wf.faqFrom}" names no workflow in ${dir}`);
+    if (from.faqFrom !== undefined) throw new Error(`workflow ${id}: faqFrom "${wf.faqFrom}", which itself takes its FAQ from "${from.faqFrom}"; name that one`);
+    out.set(id, { ...wf, faq: from.faq });
   }
   return out;
 }

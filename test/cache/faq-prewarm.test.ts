@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HashingEmbedding } from '../../adapters/local/hashing-embedding.ts';
 import { FAQ_STATE, ResponseCache, faqEntryId } from '../../engine/cache/index.ts';
 import { loadConfig } from '../../engine/config.ts';
 import { prewarmFaq } from '../../engine/faq-prewarm.ts';
-import { parseWorkflow } from '../../engine/workflow.ts';
+import { loadWorkflows, parseWorkflow } from '../../engine/workflow.ts';
 
 const open: ResponseCache[] = [];
 async function make(): Promise<ResponseCache> {
@@ -113,8 +112,9 @@ describe('prewarmFaq', () => {
   });
 
   it('the demo workflows’ FAQ examples load and pre-warm', async () => {
-    for (const file of ['demo.json', 'demo-relay.json']) {
-      const w = parseWorkflow(JSON.parse(readFileSync(new URL(`../../engine/workflows/${file}`, import.meta.url), 'utf8')), file);
+    const workflows = loadWorkflows(new URL('../../engine/workflows', import.meta.url).pathname);
+    for (const id of ['demo', 'demo-relay']) {
+      const w = workflows.get(id)!;
       const withExamples = w.faq.filter((f) => f.examples.length > 0);
       expect(withExamples.length).toBe(w.faq.length);
       const c = await make();
