@@ -3,6 +3,7 @@
 // or a separate file with a `queries` array of the same shape) and prints the report as JSON on
 // stdout: overall, per language partition and per outcome. --table prints a Markdown table instead.
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config.ts';
 import { evaluateFaq, type EvalReport, type EvalTally } from './evaluate.ts';
@@ -51,6 +52,9 @@ async function main(): Promise<void> {
   }
   const cfg = loadConfig(process.env, overrides);
   let faq = readJson(values.faq, 'FAQ file');
+  // A workflow that shares another's FAQ (faqFrom) is scored on that one, as the engine loads it.
+  const from = (faq as { faqFrom?: unknown }).faqFrom;
+  if (typeof from === 'string') faq = readJson(join(dirname(values.faq), `${from}.json`), 'FAQ file');
   if (values['questions-only']) faq = withoutPhrasings(faq);
   const queries = values.queries ? readJson(values.queries, 'queries file') : undefined;
   const report = await evaluateFaq(faq, queries, cfg, { log: stderrLog }); // stdout is the JSON report
