@@ -46,7 +46,7 @@ const TV =
 type Kind = 'babble' | 'tv' | 'street';
 
 /** A single talker (the TV) from a random point, looped, at unit RMS: its own pauses stay in. */
-function talker(x: Float64Array, n: number, seed: number): Float64Array {
+export function talker(x: Float64Array, n: number, seed: number): Float64Array {
   const off = Math.floor(rng(seed)() * x.length);
   return scaleToRms(Float64Array.from({ length: n }, (_, i) => x[(off + i) % x.length]), 1);
 }
