@@ -101,12 +101,6 @@ const NO_ECHO_DB = -90;
 const ECHO_PEAK_FRAMES = 3;
 /** The percentile of the last lineProbWindowMs of probabilities taken for the line's background. */
 const LINE_PROB_PERCENTILE = 0.1;
-/**
- * The percentile of the last lineProbWindowMs of levels, every frame counted, that the background's
- * level is at least: a TV that starts talking while a turn is open (its tracker paused) still
- * raises it; the caller talking half the time leaves the 30th percentile to the background.
- */
-const LINE_LEVEL_PERCENTILE = 0.3;
 /** Frames whose mean level the foreground gate judges (200 ms: a syllable, not one frame's spike). */
 const RECENT_FRAMES = 10;
 /**
@@ -162,12 +156,10 @@ export class TurnDetector {
   /** Noise floor (dBFS) and non-speech probability of the line, tracked over unvoiced frames. */
   private floorDb: number | undefined;
   private probFloor = 0;
-  /** The last frames' probabilities and levels (rings), the probabilities' low percentile and the levels' (trackLineProb). */
+  /** The last frames' probabilities (a ring) and their low percentile (trackLineProb). */
   private readonly probRing: Float32Array;
-  private readonly levelRing: Float32Array;
   private probAt = 0;
   private lineProbLow = 0;
-  private lineLevelLow = -Infinity;
   /** Foreground gate: the line outside turns (level dB, speech probability), the caller's level in turns, the last frames' levels. */
   private readonly fgFrac: number;
   private bgDb = 0;
@@ -200,7 +192,6 @@ export class TurnDetector {
     this.echoConfirm = opts.echoConfirmDb ?? 0;
     this.onsetCredit = opts.onsetCreditMs ?? 0;
     this.probRing = new Float32Array(Math.round((opts.lineProbWindowMs ?? 8000) / this.frameMs));
-    this.levelRing = new Float32Array(this.probRing.length);
     this.pauseBridge = opts.pauseBridgeMs ?? 0;
     this.fgFrac = opts.foregroundFrac ?? 0.3;
   }
@@ -282,7 +273,7 @@ export class TurnDetector {
   /** The frame decision: hysteresis on the probability, the noise-floor gate, the echo gate. */
   private voiced(f: FrameFeatures): boolean {
     const level = f.levelDb;
-    this.trackLineProb(f.prob, level);
+    this.trackLineProb(f.prob);
     const onset = Math.min(0.95, Math.max(this.onset, Math.max(this.probFloor, this.lineProbLow) + this.probMargin));
     const offset = Math.min(onset, Math.max(this.offset, onset - (this.onset - this.offset)));
     // Loud enough to be the caller: above the noise floor, and above the echo left in the frame.
@@ -315,19 +306,17 @@ export class TurnDetector {
   /**
    * The foreground gate: on a line whose background the VAD calls speech, a voiced frame stays
    * voiced only if the last RECENT_FRAMES frames' mean level (dB) stands fgFrac of the way from the
-   * background's level to the caller's, twice that to start voicing outside a turn (hysteresis);
-   * before the caller's first turn, above the background. So a turn ends when the level drops back
-   * to the talkers behind the caller, and their loudest moments do not start one. Both levels are
-   * tracked on frames without echo (the agent's voice says nothing about the line).
+   * background's level to the caller's (before the caller's first turn: above the background). So
+   * a turn ends when the level drops back to the talkers behind the caller, and their loudest
+   * moments do not start one. Both levels are tracked on frames without echo (the agent's voice
+   * says nothing about the line).
    */
   private foreground(level: number, prob: number, v: boolean, echo: boolean): boolean {
     const i = this.recentAt++ % RECENT_FRAMES;
     this.recentSum += level - this.recent[i];
     this.recent[i] = level;
     if (v && this.bgFrames > 0 && this.bgProb >= TALKER_BG_PROB) {
-      const bg = Math.max(this.bgDb, this.lineLevelLow);
-      const frac = this.voicing || this.inTurn ? this.fgFrac : Math.min(1, 2 * this.fgFrac);
-      const gate = bg + frac * Math.max(0, (this.callerDb ?? bg) - bg);
+      const gate = this.bgDb + this.fgFrac * Math.max(0, (this.callerDb ?? this.bgDb) - this.bgDb);
       if (this.recentSum / Math.min(this.recentAt, RECENT_FRAMES) < gate) v = false;
     }
     if (echo) return v;
@@ -356,19 +345,14 @@ export class TurnDetector {
    * high between the caller's words, where a quiet line's drops to near zero. The caller speaking
    * most of the time still leaves the low tail to the background.
    */
-  private trackLineProb(prob: number, level: number | undefined): void {
+  private trackLineProb(prob: number): void {
     const n = this.probRing.length;
     if (n === 0) return;
-    this.levelRing[this.probAt % n] = level ?? -Infinity;
     this.probRing[this.probAt++ % n] = prob;
     // From 1 s of line on, every 10 frames.
     if (this.probAt % 10 !== 0 || this.probAt < 50) return;
     const sorted = this.probRing.slice(0, Math.min(this.probAt, n)).sort();
     this.lineProbLow = sorted[Math.floor(LINE_PROB_PERCENTILE * sorted.length)];
-    if (this.fgFrac > 0 && level !== undefined) {
-      const levels = this.levelRing.slice(0, Math.min(this.probAt, n)).sort();
-      this.lineLevelLow = levels[Math.floor(LINE_LEVEL_PERCENTILE * levels.length)];
-    }
   }
 
   reset(): void {
