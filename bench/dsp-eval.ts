@@ -179,6 +179,8 @@ export interface Row {
   spurious: number;
   /** Labelled utterances that the rule split into more than one detected utterance. */
   split: number;
+  /** Detected turns that ran over more than one labelled utterance (the later ones go unanswered). */
+  merged: number;
   startErrMs: (number | null)[];
   endErrMs: (number | null)[];
   snrInDb: number | null;
@@ -252,6 +254,7 @@ export function evaluate(name: string, opts: DspOptions, clean: Float64Array | n
     endErrMs.push(hits[hits.length - 1].endMs - l.endMs);
   }
   const spurious = found_.filter((d) => !labels.speech.some((l) => overlaps(d, l))).length;
+  const merged = found_.filter((d) => labels.speech.filter((l) => overlaps(d, l)).length > 1).length;
 
   let snrInDb: number | null = null;
   let snrOutDb: number | null = null;
@@ -286,6 +289,7 @@ export function evaluate(name: string, opts: DspOptions, clean: Float64Array | n
     allFound: found === labels.speech.length,
     spurious,
     split,
+    merged,
     startErrMs,
     endErrMs,
     snrInDb: snrInDb === null ? null : r2(snrInDb),
@@ -330,8 +334,8 @@ function batchedCost(ulaw: Uint8Array, opts: DspOptions, calls: number): number 
 function table(rows: Row[]): string {
   const fmt = (xs: (number | null)[]): string => xs.map((x) => (x === null ? '–' : String(x))).join(' / ');
   const lines = [
-    '| fixture | VAD | denoise | acc | prec | rec | found | spurious | split | start err ms | end err ms | SNR in → out (gain) dB | band SNR in → out (gain) dB | CPU µs/frame (1 call / 32 batched) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| fixture | VAD | denoise | acc | prec | rec | found | spurious | split | merged | start err ms | end err ms | SNR in → out (gain) dB | band SNR in → out (gain) dB | CPU µs/frame (1 call / 32 batched) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const gain = (i: number | null, o: number | null, g: number | null): string =>
@@ -339,7 +343,7 @@ function table(rows: Row[]): string {
     const snr = gain(r.snrInDb, r.snrOutDb, r.snrGainDb);
     const band = r.cleanSdrDb !== null ? `clean SDR ${r.cleanSdrDb}` : gain(r.bandSnrInDb, r.bandSnrOutDb, r.bandSnrGainDb);
     lines.push(
-      `| ${r.fixture} | ${r.vad} | ${r.denoise} | ${r.accuracy} | ${r.precision} | ${r.recall} | ${r.found}/${r.labelled} | ${r.spurious} | ${r.split} | ${fmt(r.startErrMs)} | ${fmt(r.endErrMs)} | ${snr} | ${band} | ${r.usPerFrame}${r.usPerFrameBatched32 === null ? '' : ` / ${r.usPerFrameBatched32}`} |`,
+      `| ${r.fixture} | ${r.vad} | ${r.denoise} | ${r.accuracy} | ${r.precision} | ${r.recall} | ${r.found}/${r.labelled} | ${r.spurious} | ${r.split} | ${r.merged} | ${fmt(r.startErrMs)} | ${fmt(r.endErrMs)} | ${snr} | ${band} | ${r.usPerFrame}${r.usPerFrameBatched32 === null ? '' : ` / ${r.usPerFrameBatched32}`} |`,
     );
   }
   return lines.join('\n');
@@ -385,10 +389,10 @@ async function main(): Promise<void> {
   console.log(table(rows));
   const summary = SETTINGS.map((st) => {
     const rs = rows.filter((r) => r.vad === st.vad && r.denoise === st.denoise);
-    return `${st.vad}+${st.denoise}: every utterance found ${rs.every((r) => r.allFound) ? 'yes' : 'NO'}, none split ${rs.every((r) => r.split === 0) ? 'yes' : 'NO'}, spurious ${rs.reduce((a, r) => a + r.spurious, 0)}`;
+    return `${st.vad}+${st.denoise}: every utterance found ${rs.every((r) => r.allFound) ? 'yes' : 'NO'}, none split ${rs.every((r) => r.split === 0) ? 'yes' : 'NO'}, merged ${rs.reduce((a, r) => a + r.merged, 0)}, spurious ${rs.reduce((a, r) => a + r.spurious, 0)}`;
   });
   console.log('\n' + summary.join('\n'));
-  const ok = rows.filter((r) => r.vad === 'silero' && r.denoise === 'off').every((r) => r.allFound && r.split === 0 && r.spurious === 0);
+  const ok = rows.filter((r) => r.vad === 'silero' && r.denoise === 'off').every((r) => r.allFound && r.split === 0 && r.merged === 0 && r.spurious === 0);
   const out = new URL(dir ? `./results/dsp-eval-${basename(dir)}.json` : './results/dsp-eval.json', import.meta.url);
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(

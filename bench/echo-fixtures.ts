@@ -157,7 +157,7 @@ export function rms(x: Float64Array, from = 0, to = x.length): number {
   return Math.sqrt(s / Math.max(1, to - from));
 }
 
-function scaleToRms(x: Float64Array, target: number): Float64Array {
+export function scaleToRms(x: Float64Array, target: number): Float64Array {
   const r = rms(x);
   if (r > 0) for (let i = 0; i < x.length; i++) x[i] *= target / r;
   return x;
@@ -432,33 +432,43 @@ export function noisyLines(prefix: string, utts: Float64Array[], kinds: NoiseKin
     for (const snr of [20, 10, 5]) {
       const r = rng(seed);
       const picks = [0, 1, 2].map(() => utts[Math.floor(r() * utts.length)]);
-      const gap = 1.6 * SR;
-      const n = SR + picks.reduce((a, p) => a + p.length + gap, 0);
-      const speech = new Float64Array(n);
-      const spans: Array<{ startMs: number; endMs: number }> = [];
-      let at = SR;
-      for (const p of picks) {
-        speech.set(p, at);
-        spans.push({ startMs: Math.round((at / SR) * 1000), endMs: Math.round(((at + p.length) / SR) * 1000) });
-        at += p.length + gap;
-      }
-      let sp = 0;
-      let cnt = 0;
-      for (const s of spans) {
-        const a = (s.startMs * SR) / 1000;
-        const b = (s.endMs * SR) / 1000;
-        for (let i = a; i < b; i++) sp += speech[i] * speech[i];
-        cnt += b - a;
-      }
-      const speechRms = Math.sqrt(sp / cnt);
-      const z = noise(kind, n, seed++, babble);
-      const g = speechRms / 10 ** (snr / 20);
-      const line = new Float64Array(n);
-      for (let i = 0; i < n; i++) line[i] = 0.5 * (speech[i] + g * z[i]);
-      out.push({ name: `${prefix}-${kind}-${snr}db`, ulaw: encode(line), labels: { durationMs: Math.round((n / SR) * 1000), speech: spans } });
+      const s = seed++;
+      out.push(mixCall(`${prefix}-${kind}-${snr}db`, picks, [1600, 1600, 1600], (n) => noise(kind, n, s, babble), snr));
     }
   }
   return out;
+}
+
+/**
+ * One call: 1 s of line, then each utterance followed by its pause (`pausesMs`, one per
+ * utterance), under `noiseOf(n)` (unit RMS) at `snr` dB (speech RMS over its spans against the
+ * noise RMS), labelled.
+ */
+export function mixCall(name: string, picks: Float64Array[], pausesMs: number[], noiseOf: (n: number) => Float64Array, snr: number): NoisyLine {
+  const gaps = pausesMs.map((ms) => Math.round((ms * SR) / 1000));
+  const n = SR + picks.reduce((a, p, k) => a + p.length + gaps[k], 0);
+  const speech = new Float64Array(n);
+  const spans: Array<{ startMs: number; endMs: number }> = [];
+  let at = SR;
+  picks.forEach((p, k) => {
+    speech.set(p, at);
+    spans.push({ startMs: Math.round((at / SR) * 1000), endMs: Math.round(((at + p.length) / SR) * 1000) });
+    at += p.length + gaps[k];
+  });
+  let sp = 0;
+  let cnt = 0;
+  for (const s of spans) {
+    const a = Math.round((s.startMs * SR) / 1000);
+    const b = Math.min(n, Math.round((s.endMs * SR) / 1000));
+    for (let i = a; i < b; i++) sp += speech[i] * speech[i];
+    cnt += b - a;
+  }
+  const speechRms = Math.sqrt(sp / cnt);
+  const z = noiseOf(n);
+  const g = speechRms / 10 ** (snr / 20);
+  const line = new Float64Array(n);
+  for (let i = 0; i < n; i++) line[i] = 0.5 * (speech[i] + g * z[i]);
+  return { name, ulaw: encode(line), labels: { durationMs: Math.round((n / SR) * 1000), speech: spans } };
 }
 
 /**

@@ -105,6 +105,11 @@ export const ConfigSchema = z.object({
   /** A frame must be this many dB above the line's noise floor to count as voiced (0: off). */
   TURN_SNR_GATE_DB: num(3, 0, 40),
   /**
+   * On a line whose background is other talkers (babble, a TV), a frame must stand this fraction
+   * of the way from the background's level to the caller's to count as voiced (0: off).
+   */
+  TURN_FOREGROUND_FRAC: num(0.3, 0, 1),
+  /**
    * A pause inside speech up to this long counts as speech once it resumes, so barge-in's minimum
    * speech spans a short gap between words (0: off). Off by default: with 100 ms (and a 240 ms
    * minimum speech) barge-in over echo came ~100 ms sooner, but noise on the line made 3× the

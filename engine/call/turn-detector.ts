@@ -15,6 +15,10 @@
 // The hangover adapts to the words so far (interim transcripts): short when they form a complete
 // utterance, long when they trail off ("and", "so", "um", "because", their Spanish and Chinese
 // equivalents, Cantonese particles), the default when there is nothing to judge.
+//
+// On a line whose background is itself speech (babble, a TV), where the probability cannot tell
+// the caller from it, a frame must also stand part of the way from the background's level to the
+// caller's (the foreground gate): the caller is the nearest talker.
 
 import type { Config } from '../config.ts';
 
@@ -58,6 +62,11 @@ export interface TurnDetectorOptions {
    * (babble) do not hold a turn open between the caller's words.
    */
   lineProbWindowMs?: number;
+  /**
+   * On a line whose background is speech, the fraction of the way from the background's level to
+   * the caller's that the last 200 ms must reach for a frame to be voiced (default 0.3; 0: off).
+   */
+  foregroundFrac?: number;
 }
 
 /** What the DSP says about one frame. A bare boolean is a VAD decision with no level. */
@@ -92,6 +101,22 @@ const NO_ECHO_DB = -90;
 const ECHO_PEAK_FRAMES = 3;
 /** The percentile of the last lineProbWindowMs of probabilities taken for the line's background. */
 const LINE_PROB_PERCENTILE = 0.1;
+/** Frames whose mean level the foreground gate judges (200 ms: a syllable, not one frame's spike). */
+const RECENT_FRAMES = 10;
+/**
+ * The background's mean speech probability above which it counts as talkers (foreground gate on):
+ * babble and a TV run 0.3–0.8 outside turns; steady noise stays under 0.12 (the callers' own
+ * onsets before a turn starts), where the level would only split turns at their soft syllables.
+ */
+const TALKER_BG_PROB = 0.2;
+/**
+ * Per-frame weights of the level trackers: the background over ≈ 2 s; the caller's up over
+ * ≈ 0.4 s of voice and down over ≈ 1 s (the caller is the loudest talker: a turn the talkers
+ * started must not hold the caller's level down for long).
+ */
+const BG_ALPHA = 0.01;
+const CALLER_UP = 0.05;
+const CALLER_DOWN = 0.02;
 /** The onset credit that suits Silero VAD (it confirms 100–250 ms into a soft onset). */
 export const SILERO_ONSET_CREDIT_MS = 200;
 
@@ -135,6 +160,15 @@ export class TurnDetector {
   private readonly probRing: Float32Array;
   private probAt = 0;
   private lineProbLow = 0;
+  /** Foreground gate: the line outside turns (level dB, speech probability), the caller's level in turns, the last frames' levels. */
+  private readonly fgFrac: number;
+  private bgDb = 0;
+  private bgProb = 0;
+  private bgFrames = 0;
+  private callerDb: number | undefined;
+  private readonly recent = new Float64Array(RECENT_FRAMES);
+  private recentSum = 0;
+  private recentAt = 0;
   private words = '';
   private language: string | undefined;
   private completeness: Completeness = 'unknown';
@@ -159,6 +193,7 @@ export class TurnDetector {
     this.onsetCredit = opts.onsetCreditMs ?? 0;
     this.probRing = new Float32Array(Math.round((opts.lineProbWindowMs ?? 8000) / this.frameMs));
     this.pauseBridge = opts.pauseBridgeMs ?? 0;
+    this.fgFrac = opts.foregroundFrac ?? 0.3;
   }
 
   get speaking(): boolean {
@@ -255,7 +290,8 @@ export class TurnDetector {
     if (audible && level !== undefined) {
       this.runMs += this.frameMs;
     } else if (!audible) this.runMs = 0;
-    const v = audible && f.prob >= (this.voicing ? offset : onset);
+    let v = audible && f.prob >= (this.voicing ? offset : onset);
+    if (level !== undefined && this.fgFrac > 0) v = this.foreground(level, f.prob, v, echoDb > NO_ECHO_DB);
     if (v && outOfEcho >= this.echoConfirm) this.confirmed = true;
     this.voicing = v;
     if (!v && !this.inTurn && level !== undefined) {
@@ -264,6 +300,32 @@ export class TurnDetector {
       else this.floorDb += (level < this.floorDb ? 0.1 : 0.01) * (level - this.floorDb);
       this.probFloor += 0.01 * (f.prob - this.probFloor);
     }
+    return v;
+  }
+
+  /**
+   * The foreground gate: on a line whose background the VAD calls speech, a voiced frame stays
+   * voiced only if the last RECENT_FRAMES frames' mean level (dB) stands fgFrac of the way from the
+   * background's level to the caller's (before the caller's first turn: above the background). So
+   * a turn ends when the level drops back to the talkers behind the caller, and their loudest
+   * moments do not start one. Both levels are tracked on frames without echo (the agent's voice
+   * says nothing about the line).
+   */
+  private foreground(level: number, prob: number, v: boolean, echo: boolean): boolean {
+    const i = this.recentAt++ % RECENT_FRAMES;
+    this.recentSum += level - this.recent[i];
+    this.recent[i] = level;
+    if (v && this.bgFrames > 0 && this.bgProb >= TALKER_BG_PROB) {
+      const gate = this.bgDb + this.fgFrac * Math.max(0, (this.callerDb ?? this.bgDb) - this.bgDb);
+      if (this.recentSum / Math.min(this.recentAt, RECENT_FRAMES) < gate) v = false;
+    }
+    if (echo) return v;
+    if (!this.inTurn) {
+      // The probability's mean from the first frame, then ≈ the last 2 s; the level from the first frame on.
+      const a = Math.max(BG_ALPHA, 1 / ++this.bgFrames);
+      this.bgDb = this.bgFrames === 1 ? level : this.bgDb + BG_ALPHA * (level - this.bgDb);
+      this.bgProb += a * (prob - this.bgProb);
+    } else if (v) this.callerDb = this.callerDb === undefined ? level : this.callerDb + (level > this.callerDb ? CALLER_UP : CALLER_DOWN) * (level - this.callerDb);
     return v;
   }
 
@@ -315,6 +377,7 @@ export type TurnSettings = Pick<
   | 'TURN_OFFSET_PROB'
   | 'TURN_NOISE_PROB_MARGIN'
   | 'TURN_SNR_GATE_DB'
+  | 'TURN_FOREGROUND_FRAC'
   | 'TURN_PAUSE_BRIDGE_MS'
   | 'BARGE_IN_ECHO_MARGIN_DB'
   | 'BARGE_IN_ECHO_HOLD_DB'
@@ -332,6 +395,7 @@ export function turnDetectorFor(c: TurnSettings): TurnDetector {
     offsetProb: c.TURN_OFFSET_PROB,
     noiseProbMargin: c.TURN_NOISE_PROB_MARGIN,
     snrGateDb: c.TURN_SNR_GATE_DB,
+    foregroundFrac: c.TURN_FOREGROUND_FRAC,
     echoMarginDb: c.BARGE_IN_ECHO_MARGIN_DB,
     echoHoldDb: c.BARGE_IN_ECHO_HOLD_DB,
     echoConfirmDb: c.BARGE_IN_ECHO_CONFIRM_DB,

@@ -122,6 +122,38 @@ describe('TurnDetector on speech probabilities (issue 13)', () => {
     expect(withOnly(burst, 0)).toBe(1);
   });
 
+  describe('the foreground gate: the caller is the nearest talker', () => {
+    let seed = 11;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    /** Other talkers behind the caller: a VAD probability of 0.6-1, levels within 6 dB of -36 dBFS. */
+    const talkers = (n: number): F[] => Array.from({ length: n }, () => ({ prob: 0.6 + 0.4 * rnd(), levelDb: -36 + 6 * (2 * rnd() - 1) }));
+    const steady = (n: number): F[] => rep(n, { prob: 0.02, levelDb: -36 });
+    const caller = (n: number): F[] => rep(n, { prob: 0.99, levelDb: -16 });
+    const kinds = (d: TurnDetector, frames: F[]) => feed(d, frames).map((e) => e.type);
+
+    /** Events after 3 s of the talkers alone (the detector has learnt the line); the same talkers each time. */
+    const after = (opts: Partial<typeof base> & { foregroundFrac?: number }, frames: () => F[]) => {
+      seed = 11;
+      const d = new TurnDetector({ ...base, ...opts });
+      feed(d, talkers(150));
+      return feed(d, frames(), 150).map((e) => e.type);
+    };
+
+    it('ends a turn when the level falls back to the talkers behind the caller, though the VAD still hears speech', () => {
+      const call = () => [...caller(60), ...talkers(60), ...caller(40)];
+      expect(after({}, call)).toEqual(['start', 'end', 'start']);
+      // Without it the talkers hold a turn open: no question is ever answered.
+      expect(after({ foregroundFrac: 0 }, call)).not.toContain('end');
+    });
+
+    it('judges the level only where the background is speech: on steady noise a soft stretch stays in the turn', () => {
+      // 600 ms of the caller, 800 ms of soft speech (-32.5 dBFS: out of the noise floor, short of the gate), the caller again.
+      const soft = () => [...caller(30), ...rep(40, { prob: 0.95, levelDb: -32.5 }), ...caller(20)];
+      expect(after({}, soft)).toEqual(['start', 'end', 'start']);
+      expect(kinds(new TurnDetector(base), [...steady(150), ...soft()])).toEqual(['start']);
+    });
+  });
+
   it("does not take the agent's echo for the caller, but hears the caller above it", () => {
     const d = new TurnDetector({ ...base, echoMarginDb: 6 });
     // Speech-like frames no louder than the echo left in them: nothing.
