@@ -46,9 +46,12 @@ export interface CaseResult {
   dspFrames: number;
 }
 
+/** The turn-taking settings from the environment (TURN_*, BARGE_IN_*), as the engine takes them; the defaults otherwise. */
+const TURN_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('TURN_') || k.startsWith('BARGE_IN_')));
+
 /** Runs one case; the agent's playback is cleared at a barge-in decision, as the engine does. */
 export function runCase(c: EchoCase, s: Setting): CaseResult {
-  const config = ConfigSchema.parse({});
+  const config = ConfigSchema.parse(TURN_ENV);
   const dsp = new CallDsp({ denoise: 'off', vadMode: 2, vad: s.vad });
   const det = turnDetectorFor({ ...config, DSP_VAD: s.vad });
   const frames = Math.floor(c.line.length / FRAME_BYTES);
@@ -76,7 +79,7 @@ export function runCase(c: EchoCase, s: Setting): CaseResult {
       dspUs += d.user + d.system;
       dspFrames++;
     }
-    const e = det.push({ prob: dsp.lastProb, levelDb, echoDb: dsp.lastEchoDb }, t);
+    const e = det.push({ prob: dsp.lastProb, levelDb, echoDb: dsp.lastEchoDb, echoShare: dsp.lastEchoShare }, t);
     if (e?.type === 'end') counted = false;
     if (e?.type !== 'voiced' || counted || !playing || e.voicedMs < config.BARGE_IN_MIN_SPEECH_MS) continue;
     counted = true;
