@@ -7,7 +7,8 @@
 //
 //   npx tsx bench/echo-eval.ts [--set tune|test|heldout|heldout2|heldout3] [--settings silero+aec,webrtc+aec,silero,webrtc] [--out FILE]
 //
-// Reports, per setting: false barge-ins per minute of agent speech (silent callers, and before the
+// The turn detector takes TURN_* and BARGE_IN_* settings from the environment, as the engine does
+// (e.g. BARGE_IN_ECHO_SHARE=1 turns the band-by-band test off). Reports, per setting: false barge-ins per minute of agent speech (silent callers, and before the
 // caller starts), real barge-ins detected, and reaction time from the start of the overlapping
 // speech to the barge-in decision (p50/p95/max), overall and at −6 dB / 120 ms. Writes
 // bench/results/echo-eval-<set>.json. Thresholds were tuned on `tune`, `test` and (after its

@@ -26,6 +26,9 @@
 //      and once the reference has played long enough for any echo to show without one
 //      correlating, the line's noise level. The turn detector uses it to tell the agent's voice
 //      from the caller's.
+//   5. The output band by band (workers/echo-bands.ts, once a delay is known): the share of the
+//      frame's energy in bands standing out of the echo left there and the noise (`echoShare`),
+//      for a caller who does not stand out of the echo over the whole band.
 // With no reference playing, the canceller costs one comparison a frame.
 import { ULAW_TO_PCM } from '../adapters/kit/ulaw.ts';
 import { Correlator } from './correlate.ts';

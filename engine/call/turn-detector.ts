@@ -7,7 +7,8 @@
 // when its level stands out of the line's noise floor (so a VAD that calls steady noise speech
 // cannot hold a turn open for ever). While the agent's own audio may be echoing, a frame is the
 // caller's only if it is louder than the echo the DSP estimates is left in it plus the noise: by
-// `echoMarginDb` to start voicing, by `echoHoldDb` to go on (the caller's quieter syllables), and
+// `echoMarginDb` to start voicing, by `echoHoldDb` to go on (the caller's quieter syllables), or
+// when enough of its energy stands out of the echo band by band (`echoShareMin`), and
 // optionally a stretch becomes a turn (and so a barge-in) only once one of its frames stood
 // `echoConfirmDb` out (residual echo and line noise rarely stand that far out, but neither does a
 // caller on a very noisy line).
