@@ -60,7 +60,7 @@ rows.push({ stage: 'DSP frame, WebRTC VAD, 125 calls per task', usPerFrame: dspC
   const calls = 50;
   const ecs = Array.from({ length: calls }, () => new EchoCanceller());
   const pcm = new Int16Array(FRAME_BYTES);
-  const info = { echoDb: 0, active: false };
+  const info = { echoShare: 0, echoDb: 0, active: false };
   const frames = Math.floor(agent.length / FRAME_BYTES);
   let k = 0;
   const step = () => {

@@ -5,9 +5,10 @@
 // engine's turn detector with its default settings. Barge-in is the engine's rule: voiced speech
 // of BARGE_IN_MIN_SPEECH_MS while the agent plays.
 //
-//   npx tsx bench/echo-eval.ts [--set tune|test|heldout|heldout2] [--settings silero+aec,webrtc+aec,silero,webrtc] [--out FILE]
+//   npx tsx bench/echo-eval.ts [--set tune|test|heldout|heldout2|heldout3] [--settings silero+aec,webrtc+aec,silero,webrtc] [--out FILE]
 //
-// Reports, per setting: false barge-ins per minute of agent speech (silent callers, and before the
+// The turn detector takes TURN_* and BARGE_IN_* settings from the environment, as the engine does
+// (e.g. BARGE_IN_ECHO_SHARE=1 turns the band-by-band test off). Reports, per setting: false barge-ins per minute of agent speech (silent callers, and before the
 // caller starts), real barge-ins detected, and reaction time from the start of the overlapping
 // speech to the barge-in decision (p50/p95/max), overall and at −6 dB / 120 ms. Writes
 // bench/results/echo-eval-<set>.json. Thresholds were tuned on `tune`, `test` and (after its
@@ -46,9 +47,12 @@ export interface CaseResult {
   dspFrames: number;
 }
 
+/** The turn-taking settings from the environment (TURN_*, BARGE_IN_*), as the engine takes them; the defaults otherwise. */
+const TURN_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('TURN_') || k.startsWith('BARGE_IN_')));
+
 /** Runs one case; the agent's playback is cleared at a barge-in decision, as the engine does. */
 export function runCase(c: EchoCase, s: Setting): CaseResult {
-  const config = ConfigSchema.parse({});
+  const config = ConfigSchema.parse(TURN_ENV);
   const dsp = new CallDsp({ denoise: 'off', vadMode: 2, vad: s.vad });
   const det = turnDetectorFor({ ...config, DSP_VAD: s.vad });
   const frames = Math.floor(c.line.length / FRAME_BYTES);
@@ -76,7 +80,7 @@ export function runCase(c: EchoCase, s: Setting): CaseResult {
       dspUs += d.user + d.system;
       dspFrames++;
     }
-    const e = det.push({ prob: dsp.lastProb, levelDb, echoDb: dsp.lastEchoDb }, t);
+    const e = det.push({ prob: dsp.lastProb, levelDb, echoDb: dsp.lastEchoDb, echoShare: dsp.lastEchoShare }, t);
     if (e?.type === 'end') counted = false;
     if (e?.type !== 'voiced' || counted || !playing || e.voicedMs < config.BARGE_IN_MIN_SPEECH_MS) continue;
     counted = true;

@@ -8,7 +8,9 @@
 // levels, delays, noises and seeds, the callers cut at a later word and at other levels, and two
 // eSpeak voices as callers), tuned on since it was first scored; `heldout2` (other answers in other
 // agent voices, another echo path, other cuts, levels, voices, delays around 120 ms and seeds),
-// scored once before the echo canceller's rework and once after, never tuned on.
+// scored twice (before and after the echo canceller's rework), tuned on since; `heldout3` (four
+// other answers in other voices, a third echo path, callers cut at later pauses, quiet callers,
+// hum among the lines), scored once before the sub-band barge-in work and once after, never tuned on.
 //
 //   npx tsx bench/echo-fixtures.ts [--out data/fixtures]     writes the sets as .ulaw + .json,
 //                                                             and held-out noisy lines for dsp:eval
@@ -46,6 +48,12 @@ const AGENT_TEXT = {
     'We are closed on public holidays, but the emergency line is answered every day between nine and five.',
     'A filling usually takes half an hour, and you can eat normally as soon as the numbness wears off.',
   ],
+  heldout3: [
+    'Thank you for waiting. I have found two free slots next week, on Wednesday at ten past nine and on Friday just after lunch.',
+    'Please bring your insurance card and a list of any medicines you take, and arrive ten minutes early to fill in the forms.',
+    'Our orthodontist works here every other Monday, so a consultation for braces would be on the fourteenth at the earliest.',
+    'I am sorry, I did not quite catch that; could you tell me the name the booking was made under, and the date of birth?',
+  ],
 };
 /**
  * The agent's eSpeak voice per answer (the engine's default is en-us): the second held-out set
@@ -57,6 +65,13 @@ const AGENT_VOICE: Partial<Record<FixtureSet, ReadonlyArray<readonly [string, st
     ['en-gb-x-rp', 'en-GB', { pitch: 38 }],
     ['en-029', 'en-US', { rate: 160 }],
     ['en-us-nyc', 'en-US', { pitch: 62, rate: 185 }],
+  ],
+  // The third held-out set: two other accents, and the default voice pitched low and slowed.
+  heldout3: [
+    ['en-gb-x-gbcwmd', 'en-GB', { pitch: 58, rate: 165 }],
+    ['en-gb-x-lancastr', 'en-GB', { pitch: 42, rate: 180 }],
+    ['en-us', 'en-US', { pitch: 25, rate: 150 }],
+    ['en-gb-x-gbcwmd', 'en-GB', { pitch: 70, rate: 200 }],
   ],
 };
 /** Caller recordings (real read speech, test/fixtures/README.md), split between the sets. */
@@ -101,6 +116,38 @@ const HELDOUT2_IR: ReadonlyArray<readonly [number, number]> = [
   [17, -0.15],
   [46, 0.08],
   [83, -0.04],
+];
+
+/**
+ * The third held-out set's callers (built and scored before the sub-band work, never tuned on):
+ * the recordings cut at pauses later than the other sets' (the long ones between 2.6 and 3.6 s,
+ * the short ones between 1.5 and 2.1 s), and two more eSpeak callers, one high and fast, one low and slow.
+ */
+const HELDOUT3_CUTS: ReadonlyArray<readonly [string, number, number]> = [
+  ['human-utt1', 2900, 3900],
+  ['human-utt2', 1500, 2100],
+  ['human-utt3', 2600, 3400],
+  ['human-utt4', 2600, 3600],
+  ['human-utt5', 1500, 2100],
+];
+const HELDOUT3_ESPEAK = [
+  ['espeak-rp-high', 'No no, I meant the appointment for my daughter, not for me.', 'en-gb-x-rp', 'en-GB', { pitch: 85, rate: 205 }],
+  ['espeak-029-low', 'Could you say the address again, slowly please?', 'en-029', 'en-US', { pitch: 20, rate: 135 }],
+] as const;
+/** Third held-out caller levels relative to the recordings, dB (two of the four quiet). */
+const HELDOUT3_CALLER_GAINS = [0, -7, 2, -12];
+/**
+ * The third held-out set's echo path: a softer, more smeared response (the direct path split
+ * over two samples, reflections out to 14 ms), unlike ECHO_IR and HELDOUT2_IR.
+ */
+const HELDOUT3_IR: ReadonlyArray<readonly [number, number]> = [
+  [0, 0.6],
+  [1, 0.45],
+  [4, -0.3],
+  [9, 0.18],
+  [26, -0.1],
+  [64, 0.06],
+  [112, -0.03],
 ];
 
 export type FixtureSet = keyof typeof AGENT_TEXT;
@@ -268,7 +315,7 @@ export function buildEchoCase(spec: EchoCaseSpec, agentUlaw: Uint8Array, babble?
   const agent = decode(agentUlaw);
   const agentStart = (agentAtMs * SR) / 1000;
   const n = agentStart + agent.length + SR * 2;
-  const line = echoOf(agent, n, agentStart, spec.gainDb, spec.delayMs, spec.set === 'heldout2' ? HELDOUT2_IR : ECHO_IR);
+  const line = echoOf(agent, n, agentStart, spec.gainDb, spec.delayMs, spec.set === 'heldout2' ? HELDOUT2_IR : spec.set === 'heldout3' ? HELDOUT3_IR : ECHO_IR);
   let caller: EchoCase['caller'] = null;
   if (spec.barge) {
     const c = Float64Array.from(callers?.[spec.barge.name] ?? decode(loadFixture(spec.barge.name)));
@@ -302,6 +349,7 @@ export function buildEchoCase(spec: EchoCaseSpec, agentUlaw: Uint8Array, babble?
 export function echoSpecs(set: FixtureSet): EchoCaseSpec[] {
   if (set === 'heldout') return heldOutSpecs();
   if (set === 'heldout2') return heldOut2Specs();
+  if (set === 'heldout3') return heldOut3Specs();
   const specs: EchoCaseSpec[] = [];
   const gains = [-6, -12, -20, -30, -40];
   const delays = set === 'tune' ? [60, 150, 250] : [80, 120, 200, 250];
@@ -366,9 +414,42 @@ function heldOut2Specs(): EchoCaseSpec[] {
   return specs;
 }
 
+/**
+ * The third held-out grid (issue 13's barge-in goal, scored once before and once after the
+ * sub-band work): −6 dB at 100, 115 and 130 ms on clean lines, pink −41, white −45 and brown −43
+ * or hum −40 dBFS; and −4/110, −12/180, −20/90, −30/240 on clean or hum/brown lines; silent and
+ * barging callers (at 0, −7, +2 and −12 dB, 600–2500 ms into the answer); other seeds.
+ */
+function heldOut3Specs(): EchoCaseSpec[] {
+  const set = 'heldout3';
+  const specs: EchoCaseSpec[] = [];
+  const callers = [...HELDOUT3_CUTS.map(([name]) => name), ...HELDOUT3_ESPEAK.map(([name]) => name)];
+  let seed = 110_000;
+  let k = 0;
+  AGENT_TEXT[set].forEach((_, agentIndex) => {
+    const other: EchoCase['noise'] = agentIndex % 2 ? { kind: 'brown', levelDb: -43 } : { kind: 'hum', levelDb: -40 };
+    const grid: Array<[number, number, EchoCase['noise']]> = [];
+    for (const delayMs of [100, 115, 130]) for (const nz of [null, { kind: 'pink', levelDb: -41 } as const, { kind: 'white', levelDb: -45 } as const, other]) grid.push([-6, delayMs, nz]);
+    for (const [gainDb, delayMs] of [[-4, 110], [-12, 180], [-20, 90], [-30, 240]]) for (const nz of [null, other]) grid.push([gainDb, delayMs, nz]);
+    for (const [gainDb, delayMs, nz] of grid) {
+      specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: null, seed: seed++ });
+      const name = callers[(k * 2 + agentIndex) % callers.length];
+      const callerGainDb = HELDOUT3_CALLER_GAINS[k % HELDOUT3_CALLER_GAINS.length];
+      k++;
+      specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: { name, afterMs: 600 + ((seed * 89) % 1900), gainDb: callerGainDb }, seed: seed++ });
+    }
+  });
+  return specs;
+}
+
 /** Callers that are not whole recordings (the held-out sets' cut recordings and eSpeak voices). */
 export async function callerAudio(set: FixtureSet): Promise<Record<string, Float64Array>> {
   const out: Record<string, Float64Array> = {};
+  if (set === 'heldout3') {
+    for (const [name, from, to] of HELDOUT3_CUTS) out[name] = cutAtPause(decode(loadFixture(name)), from, to);
+    for (const [name, text, voice, lang, opts] of HELDOUT3_ESPEAK) out[name] = decode(await speak(text, voice, lang, opts));
+    return out;
+  }
   if (set === 'heldout2') {
     for (const [name, from, to] of HELDOUT2_CUTS) out[name] = cutAtPause(decode(loadFixture(name)), from, to);
     for (const [name, text, voice, lang, opts] of HELDOUT2_ESPEAK) out[name] = decode(await speak(text, voice, lang, opts));
@@ -485,7 +566,7 @@ export async function heldOutLines(): Promise<NoisyLine[]> {
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--out');
   const root = i > 0 ? process.argv[i + 1] : 'data/fixtures';
-  for (const set of ['tune', 'test', 'heldout', 'heldout2'] as const) {
+  for (const set of ['tune', 'test', 'heldout', 'heldout2', 'heldout3'] as const) {
     const dir = join(root, `echo-${set}`);
     mkdirSync(dir, { recursive: true });
     const agents = await agentAudio(set);
@@ -496,7 +577,7 @@ async function main(): Promise<void> {
       const { line: _l, agent: _a, ...meta } = c;
       writeFileSync(join(dir, `${c.id}.json`), JSON.stringify(meta) + '\n');
     }
-    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ texts: AGENT_TEXT[set], callers: set === 'heldout' ? [...HELDOUT_RECORDINGS, ...HELDOUT_ESPEAK] : set === 'heldout2' ? [...HELDOUT2_CUTS, ...HELDOUT2_ESPEAK] : CALLER[set] }, null, 2) + '\n');
+    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ texts: AGENT_TEXT[set], callers: set === 'heldout' ? [...HELDOUT_RECORDINGS, ...HELDOUT_ESPEAK] : set === 'heldout2' ? [...HELDOUT2_CUTS, ...HELDOUT2_ESPEAK] : set === 'heldout3' ? [...HELDOUT3_CUTS, ...HELDOUT3_ESPEAK] : CALLER[set] }, null, 2) + '\n');
     console.log(`wrote ${echoSpecs(set).length} echo cases to ${dir}`);
   }
   const dir = join(root, 'noise-heldout');

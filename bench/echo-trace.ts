@@ -2,7 +2,7 @@
 // level, the caller's own level, the echo truly left after the canceller (the echo-only line less
 // the canceller's echo estimate), the canceller's estimate of it (echoDb), the VAD probability and
 // the turn detector's voiced run.
-//   npx tsx bench/echo-trace.ts --set heldout2 --id <case id> [--from ms] [--to ms]
+//   npx tsx bench/echo-trace.ts --set heldout2 --id <case id> [--from ms] [--to ms] [--vad silero|webrtc]
 import { CallDsp, FRAME_BYTES, loadDsp } from '../workers/dsp-core.ts';
 import { EspeakTts } from '../adapters/local/espeak-tts.ts';
 import { ConfigSchema } from '../engine/config.ts';
@@ -28,8 +28,9 @@ const other = buildEchoCase({ ...spec, gainDb: -200 }, agents[spec.agentIndex], 
 const from = Number(arg('--from', String((c.caller?.startMs ?? 1000) - 200)));
 const to = Number(arg('--to', String(from + 700)));
 const config = ConfigSchema.parse({});
-const dsp = new CallDsp({ denoise: 'off', vadMode: 2, vad: 'silero' });
-const det = turnDetectorFor({ ...config, DSP_VAD: 'silero' });
+const vad = arg('--vad', 'silero') as 'silero' | 'webrtc';
+const dsp = new CallDsp({ denoise: 'off', vadMode: 2, vad });
+const det = turnDetectorFor({ ...config, DSP_VAD: vad });
 const pcm = new Int16Array(FRAME_BYTES);
 const db = (p: number) => (p <= 1e-10 ? -100 : 10 * Math.log10(p)).toFixed(1).padStart(6);
 console.log(`${c.id}: caller from ${c.caller?.startMs} ms`);
@@ -38,7 +39,7 @@ for (let f = 0; f * FRAME_BYTES + FRAME_BYTES <= c.line.length; f++) {
   const t = f * 20;
   if (f === Math.round(c.agentAtMs / 20)) dsp.queuePlayout(c.agent);
   const level = dsp.process(c.line, f * FRAME_BYTES, pcm, 0);
-  const e = det.push({ prob: dsp.lastProb, levelDb: level, echoDb: dsp.lastEchoDb }, t);
+  const e = det.push({ prob: dsp.lastProb, levelDb: level, echoDb: dsp.lastEchoDb, echoShare: dsp.lastEchoShare }, t);
   if (t < from || t > to) continue;
   const ec = dsp.echoCanceller;
   let pl = 0, pc = 0, pe = 0, pr = 0;
@@ -53,5 +54,5 @@ for (let f = 0; f * FRAME_BYTES + FRAME_BYTES <= c.line.length; f++) {
     pr += (ec - yhat) ** 2;
   }
   const n = FRAME_BYTES;
-  console.log(`${String(t).padStart(5)} ${db(pl / n)} ${db(pc / n)} ${db(pe / n)} ${db(pr / n)} ${dsp.lastEchoDb.toFixed(1).padStart(6)} | ${level.toFixed(1).padStart(6)} ${dsp.lastProb.toFixed(2)} ${e?.type === 'voiced' ? e.voicedMs : ''}${ec ? ` | adapted ${ec.adapted} dt ${ec.doubleTalk} undone ${ec.undone} copies ${ec.copies} restarts ${ec.restarts} resets ${ec.resets} delay ${ec.delay}` : ''}`);
+  console.log(`${String(t).padStart(5)} ${db(pl / n)} ${db(pc / n)} ${db(pe / n)} ${db(pr / n)} ${dsp.lastEchoDb.toFixed(1).padStart(6)} | ${level.toFixed(1).padStart(6)} ${dsp.lastProb.toFixed(2)} share ${dsp.lastEchoShare.toFixed(2)} ${det.lastVoiced ? "V" : " "} ${e?.type === 'voiced' ? e.voicedMs : ''}${ec ? ` | adapted ${ec.adapted} dt ${ec.doubleTalk} undone ${ec.undone} copies ${ec.copies} restarts ${ec.restarts} resets ${ec.resets} delay ${ec.delay}` : ''}`);
 }

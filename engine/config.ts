@@ -131,6 +131,13 @@ export const ConfigSchema = z.object({
    */
   BARGE_IN_ECHO_CONFIRM_DB: num(0, 0, 60),
   /**
+   * While the agent's echo may be on the line, a frame also counts as the caller's when this share
+   * of its energy lies in bands standing 6 dB out of the echo left and the noise (the canceller's
+   * band-by-band view, workers/echo-bands.ts), however loud the echo is over the whole band
+   * (1: off).
+   */
+  BARGE_IN_ECHO_SHARE: num(0.5, 0, 1),
+  /**
    * Media Streams: start a speculative answer (cache, then LLM) on the interim transcript when the
    * caller pauses on words that sound complete. Off by default: a speculation in the call's current
    * language is thrown away when the final transcript switches language, and each mid-sentence

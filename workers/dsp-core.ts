@@ -64,12 +64,14 @@ export class CallDsp {
   readonly silero: SileroStream | null;
   /** Created when the first agent audio is queued. */
   private echo: EchoCanceller | null = null;
-  private readonly echoInfo: EchoFrameInfo = { echoDb: SILENCE_DB, active: false };
+  private readonly echoInfo: EchoFrameInfo = { echoDb: SILENCE_DB, echoShare: 0, active: false };
   framesProcessed = 0;
   /** Decision, probability and echo level of the last frame processed. */
   lastSpeech = false;
   lastProb = 0;
   lastEchoDb = SILENCE_DB;
+  /** Share of the last frame's energy in bands standing out of the echo (workers/echo-bands.ts). */
+  lastEchoShare = 0;
   /** Where the samples of the last frame that did not fit the Silero window are (stage()). */
   private carryPcm: Int16Array | null = null;
   private carryOff = 0;
@@ -121,6 +123,7 @@ export class CallDsp {
     if (this.echo) {
       this.echo.process(pcmOut, outOff, this.echoInfo);
       this.lastEchoDb = this.echoInfo.echoDb;
+      this.lastEchoShare = this.echoInfo.echoShare;
     }
     if (this.denoiser) this.denoiser.process(pcmOut, outOff);
     if (this.vad) {
@@ -214,6 +217,7 @@ export interface DspTask {
  *   Float32[n]           levelDb
  *   Float32[n]           speech probability
  *   Float32[n]           echo level left in the frame, dBFS
+ *   Float32[n]           share of the frame's energy standing out of the echo, band by band
  *   Uint8[n]             speech (0/1)
  */
 export interface DspResultView {
@@ -223,18 +227,19 @@ export interface DspResultView {
   levels: Float32Array;
   probs: Float32Array;
   echoDb: Float32Array;
+  echoShare: Float32Array;
   speech: Uint8Array;
 }
 
 const HEADER_BYTES = 8;
 
 export function allocResult(n: number): ArrayBuffer {
-  return new ArrayBuffer(HEADER_BYTES + n * FRAME_BYTES * 2 + n * 12 + n);
+  return new ArrayBuffer(HEADER_BYTES + n * FRAME_BYTES * 2 + n * 16 + n);
 }
 
 export function viewResult(buf: ArrayBuffer): DspResultView {
   const n = new Uint32Array(buf, 0, 2)[1];
-  if (buf.byteLength !== HEADER_BYTES + n * FRAME_BYTES * 2 + n * 12 + n) throw new Error('malformed DSP result buffer');
+  if (buf.byteLength !== HEADER_BYTES + n * FRAME_BYTES * 2 + n * 16 + n) throw new Error('malformed DSP result buffer');
   const r = viewResultUnchecked(buf, n);
   r.liveCalls = new Uint32Array(buf, 0, 2)[0];
   return r;
@@ -285,6 +290,7 @@ export class DspCore {
         const f = first[c] + k;
         r.levels[f] = dsp.stage(ulaw, f * FRAME_BYTES, r.pcm, f * FRAME_BYTES);
         r.echoDb[f] = dsp.lastEchoDb;
+        r.echoShare[f] = dsp.lastEchoShare;
         if (dsp.silero?.ready) {
           waiting.push(dsp);
           waitingFrame.push(f);
@@ -338,6 +344,7 @@ function viewResultUnchecked(buf: ArrayBuffer, n: number): DspResultView {
     levels: new Float32Array(buf, levelOff, n),
     probs: new Float32Array(buf, levelOff + n * 4, n),
     echoDb: new Float32Array(buf, levelOff + n * 8, n),
-    speech: new Uint8Array(buf, levelOff + n * 12, n),
+    echoShare: new Float32Array(buf, levelOff + n * 12, n),
+    speech: new Uint8Array(buf, levelOff + n * 16, n),
   };
 }

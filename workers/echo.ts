@@ -26,9 +26,13 @@
 //      and once the reference has played long enough for any echo to show without one
 //      correlating, the line's noise level. The turn detector uses it to tell the agent's voice
 //      from the caller's.
+//   5. The output band by band (workers/echo-bands.ts, once a delay is known): the share of the
+//      frame's energy in bands standing out of the echo left there and the noise (`echoShare`),
+//      for a caller who does not stand out of the echo over the whole band.
 // With no reference playing, the canceller costs one comparison a frame.
 import { ULAW_TO_PCM } from '../adapters/kit/ulaw.ts';
 import { Correlator } from './correlate.ts';
+import { EchoBands, type BandFrame } from './echo-bands.ts';
 
 const FRAME = 160;
 const BLOCK = 32; // 4 ms envelope blocks
@@ -69,6 +73,8 @@ const toDb = (power: number): number => (power <= 1e-10 ? SILENCE_DB : Math.max(
 export interface EchoFrameInfo {
   /** Echo level still in the output frame, dBFS (SILENCE when no reference is near). */
   echoDb: number;
+  /** Share of the output frame's energy in bands standing out of the echo left and the noise (workers/echo-bands.ts; 0 when unknown). */
+  echoShare: number;
   /** The reference is playing or its echo may still be arriving. */
   active: boolean;
 }
@@ -128,6 +134,10 @@ export class EchoCanceller {
   private readonly lpcR = new Float64Array(LPC_ORDER + 1);
   private readonly lpcA = new Float64Array(LPC_ORDER + 1);
   private readonly lpcTmp = new Float64Array(LPC_ORDER + 1);
+  /** The residual band by band (step 5), and the frame's line as it came. */
+  private readonly bands = new EchoBands();
+  private readonly bandFrame: BandFrame = { echoOnly: false, passed: false, filterTrusted: false, erle: 1, estimateK: ESTIMATE_K };
+  private readonly lineSeg = new Int16Array(FRAME);
   framesActive = 0;
   /** Test/diagnostics: frames the filter adapted on, frames flagged double talk, frames whose updates were undone, and restarts from zero. */
   adapted = 0;
@@ -200,15 +210,18 @@ export class EchoCanceller {
       this.firstCoarse = -1;
       this.doubleTalkHold = 0;
       this.erle = 1;
+      this.bands.reset();
       this.w.fill(0);
       this.wf.fill(0);
       this.sB = this.sF = 0;
       out.echoDb = SILENCE_DB;
+      out.echoShare = 0;
       out.active = false;
       return;
     }
     this.framesActive++;
     for (let i = 0; i < FRAME; i++) this.mic[(n0 + i) & (REF_RING - 1)] = pcm[off + i] / 32768;
+    this.lineSeg.set(pcm.subarray(off, off + FRAME));
     // 2. Envelopes (4 ms blocks) for the delay estimate.
     const b0 = n0 / BLOCK;
     for (let k = 0; k < BLOCKS_PER_FRAME; k++) {
@@ -237,6 +250,7 @@ export class EchoCanceller {
     let resPow = 0;
     let expected = 0;
     let passed = false;
+    let echoOnly = false;
     let yPow = 0;
     for (let i = 0; i < FRAME; i++) {
       const d = pcm[off + i] / 32768;
@@ -378,6 +392,7 @@ export class EchoCanceller {
           this.wf.fill(0);
           this.sB = this.sF = 0;
           this.erle = 1;
+          this.bands.reset();
           this.resets++;
           this.divergent = 0;
         }
@@ -387,6 +402,7 @@ export class EchoCanceller {
         const e0 = this.e0;
         for (let i = 0; i < FRAME; i++) pcm[off + i] = clamp16(e0[i] * 32768);
       }
+      echoOnly = adapt;
       if (adapt && micPow > 1e-7 * FRAME) {
         // ERLE over echo-only frames, smoothed (power ratio).
         const r = micPow / Math.max(resPow, 1e-12);
@@ -402,12 +418,20 @@ export class EchoCanceller {
       // reference within ±20 ms, many dB over the echo between two syllables.
       const echo = !passed && this.erle >= ESTIMATE_ERLE ? Math.min(expected, ESTIMATE_K * yPow) : expected;
       out.echoDb = toDb(passed ? expected : echo / this.erle);
+      // 5. The output band by band (seg[TAPS − 1 − LEAD + i] is the reference at the delay for sample i).
+      const bf = this.bandFrame;
+      bf.echoOnly = echoOnly && !passed;
+      bf.passed = passed;
+      bf.filterTrusted = this.erle >= ESTIMATE_ERLE;
+      bf.erle = this.erle;
+      out.echoShare = this.bands.analyse(this.lineSeg, pcm, off, this.seg, TAPS - 1 - LEAD, bf);
     }
     else if (this.n / BLOCK - this.refStartBlock > MAX_LAG_BLOCKS + MIN_OVERLAP_BLOCKS + 25) {
       // The reference has played long enough for any echo to show, and none correlates: whatever
       // echo there is stays under the line's noise.
       out.echoDb = toDb(this.noisePow);
     } else out.echoDb = toDb(this.loudestRecentRef());
+    if (this.delay < 0) out.echoShare = 0;
     out.active = true;
   }
 
@@ -603,6 +627,7 @@ export class EchoCanceller {
       this.wf.fill(0);
       this.sB = this.sF = 0;
       this.erle = 1;
+      this.bands.reset();
       this.delay = fine;
     }
     this.coarse = coarse;

@@ -304,6 +304,7 @@ class Shard {
             speech: r.speech[j] === 1,
             prob: r.probs[j],
             echoDb: r.echoDb[j],
+            echoShare: r.echoShare[j],
             levelDb: r.levels[j],
             pcm: r.pcm.subarray(j * FRAME_BYTES, (j + 1) * FRAME_BYTES),
             arrivedAt: e.arrived[i],

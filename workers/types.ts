@@ -25,6 +25,8 @@ export interface DspFrame {
    * audio the engine sent (-100 when none of it can be in this frame).
    */
   echoDb: number;
+  /** Share of the frame's energy in bands standing out of the echo left and the noise (0: none, or unknown). */
+  echoShare: number;
   /** Frame level in dBFS after noise suppression. */
   levelDb: number;
   /** 160 samples of 8 kHz PCM16 after noise suppression (what STT should hear). */

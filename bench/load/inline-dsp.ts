@@ -60,7 +60,7 @@ class InlineChannel implements DspChannel {
   private process(src: Uint8Array, off: number, arrivedAt: number): DspFrame {
     const pcm = new Int16Array(FRAME_BYTES);
     const levelDb = this.dsp.process(src, off, pcm, 0);
-    return { seq: this.seq++, speech: this.dsp.lastSpeech, prob: this.dsp.lastProb, echoDb: this.dsp.lastEchoDb, levelDb, pcm, arrivedAt, doneAt: arrivedAt };
+    return { seq: this.seq++, speech: this.dsp.lastSpeech, prob: this.dsp.lastProb, echoDb: this.dsp.lastEchoDb, echoShare: this.dsp.lastEchoShare, levelDb, pcm, arrivedAt, doneAt: arrivedAt };
   }
 
   playout(ulaw: Uint8Array): void {

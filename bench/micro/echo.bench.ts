@@ -17,7 +17,7 @@ const cases = echoSpecs(set).map((s) => buildEchoCase(s, agents[s.agentIndex]));
 
 const sums = { silent: { us: 0, frames: 0 }, barge: { us: 0, frames: 0 } };
 const pcm = new Int16Array(160);
-const info = { echoDb: 0, active: false };
+const info = { echoShare: 0, echoDb: 0, active: false };
 // Twice over: the first pass warms the JIT up and is not counted.
 for (const counted of [false, true]) {
   for (const c of cases) {

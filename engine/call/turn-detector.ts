@@ -7,7 +7,8 @@
 // when its level stands out of the line's noise floor (so a VAD that calls steady noise speech
 // cannot hold a turn open for ever). While the agent's own audio may be echoing, a frame is the
 // caller's only if it is louder than the echo the DSP estimates is left in it plus the noise: by
-// `echoMarginDb` to start voicing, by `echoHoldDb` to go on (the caller's quieter syllables), and
+// `echoMarginDb` to start voicing, by `echoHoldDb` to go on (the caller's quieter syllables), or
+// when enough of its energy stands out of the echo band by band (`echoShareMin`), and
 // optionally a stretch becomes a turn (and so a barge-in) only once one of its frames stood
 // `echoConfirmDb` out (residual echo and line noise rarely stand that far out, but neither does a
 // caller on a very noisy line).
@@ -48,6 +49,12 @@ export interface TurnDetectorOptions {
   /** While echo may be present, a stretch counts only once one voiced frame stood this far out of echo and noise (default 0: off). */
   echoConfirmDb?: number;
   /**
+   * A frame also stands out of the echo when this share of its energy lies in bands standing out
+   * of the echo left and the noise (FrameFeatures.echoShare; default 1: off): the caller's voice
+   * fills bands the agent's syllable leaves empty while the whole band is still the agent's.
+   */
+  echoShareMin?: number;
+  /**
    * Soft onset credited to speech when the VAD confirms it (default 0): the frames just before,
    * as long as they stood out of the noise floor and the echo. Worth it for a neural VAD, which
    * confirms a few windows into an utterance; less than a barge-in's minimum speech, so the VAD
@@ -77,6 +84,8 @@ export interface FrameFeatures {
   levelDb?: number;
   /** Echo level left in the frame, dBFS (≤ -90: none). */
   echoDb?: number;
+  /** Share of the frame's energy in bands standing out of the echo left and the noise (0..1). */
+  echoShare?: number;
 }
 
 export type Completeness = 'complete' | 'trailing' | 'unknown';
@@ -132,6 +141,7 @@ export class TurnDetector {
   private readonly echoMargin: number;
   private readonly echoHold: number;
   private readonly echoConfirm: number;
+  private readonly echoShareMin: number;
   /** The last ECHO_PEAK_FRAMES echo estimates (a ring). */
   private readonly echoRing = new Float64Array(ECHO_PEAK_FRAMES).fill(NO_ECHO_DB);
   private echoAt = 0;
@@ -190,6 +200,7 @@ export class TurnDetector {
     this.echoHold = opts.echoHoldDb ?? this.echoMargin;
     if (!(this.echoHold <= this.echoMargin)) throw new RangeError(`echoHoldDb (${this.echoHold}) must not exceed echoMarginDb (${this.echoMargin})`);
     this.echoConfirm = opts.echoConfirmDb ?? 0;
+    this.echoShareMin = opts.echoShareMin ?? 1;
     this.onsetCredit = opts.onsetCreditMs ?? 0;
     this.probRing = new Float32Array(Math.round((opts.lineProbWindowMs ?? 8000) / this.frameMs));
     this.pauseBridge = opts.pauseBridgeMs ?? 0;
@@ -285,14 +296,16 @@ export class TurnDetector {
     if (level !== undefined && echoDb > NO_ECHO_DB) {
       const masker = this.floorDb === undefined ? echoDb : 10 * Math.log10(10 ** (echoDb / 10) + 10 ** (this.floorDb / 10));
       outOfEcho = level - masker;
-      if (outOfEcho < (this.voicing ? this.echoHold : this.echoMargin)) audible = false;
+      const bandsOut = f.echoShare !== undefined && this.echoShareMin < 1 && f.echoShare >= this.echoShareMin;
+      if (outOfEcho < (this.voicing ? this.echoHold : this.echoMargin) && !bandsOut) audible = false;
     }
     if (audible && level !== undefined) {
       this.runMs += this.frameMs;
     } else if (!audible) this.runMs = 0;
     let v = audible && f.prob >= (this.voicing ? offset : onset);
     if (level !== undefined && this.fgFrac > 0) v = this.foreground(level, f.prob, v, echoDb > NO_ECHO_DB);
-    if (v && outOfEcho >= this.echoConfirm) this.confirmed = true;
+    // (Off, every voiced frame confirms: one voiced by its bands alone may stand under the echo over the whole band.)
+    if (v && (this.echoConfirm <= 0 || outOfEcho >= this.echoConfirm)) this.confirmed = true;
     this.voicing = v;
     if (!v && !this.inTurn && level !== undefined) {
       // Track the line while nobody speaks: fast down, slow up (a turn's silences are not noise).
@@ -382,6 +395,7 @@ export type TurnSettings = Pick<
   | 'BARGE_IN_ECHO_MARGIN_DB'
   | 'BARGE_IN_ECHO_HOLD_DB'
   | 'BARGE_IN_ECHO_CONFIRM_DB'
+  | 'BARGE_IN_ECHO_SHARE'
 >;
 
 /** A call's turn detector from the deployment's settings (validated at startup by engine/config.ts). */
@@ -399,6 +413,7 @@ export function turnDetectorFor(c: TurnSettings): TurnDetector {
     echoMarginDb: c.BARGE_IN_ECHO_MARGIN_DB,
     echoHoldDb: c.BARGE_IN_ECHO_HOLD_DB,
     echoConfirmDb: c.BARGE_IN_ECHO_CONFIRM_DB,
+    echoShareMin: c.BARGE_IN_ECHO_SHARE,
     pauseBridgeMs: c.TURN_PAUSE_BRIDGE_MS,
     onsetCreditMs: c.DSP_VAD === 'silero' ? SILERO_ONSET_CREDIT_MS : 0,
   });

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { TurnDetector, classifyUtterance, type Completeness, type TurnEvent } from '../../engine/call/turn-detector.ts';
+import { TurnDetector, classifyUtterance, turnDetectorFor, type Completeness, type TurnEvent } from '../../engine/call/turn-detector.ts';
+import { ConfigSchema } from '../../engine/config.ts';
 
 /** Runs a VAD pattern ("1" = speech frame, "0" = silence, 20 ms each) through a detector. */
 function run(pattern: string, opts = { minSpeechMs: 100, endSilenceMs: 500 }): TurnEvent[] {
@@ -69,7 +70,7 @@ describe('TurnDetector', () => {
 
 describe('TurnDetector on speech probabilities (issue 13)', () => {
   const base = { minSpeechMs: 100, endSilenceMs: 500, endSilenceMinMs: 200, endSilenceMaxMs: 900 };
-  type F = { prob: number; levelDb?: number; echoDb?: number };
+  type F = { prob: number; levelDb?: number; echoDb?: number; echoShare?: number };
   const feed = (d: TurnDetector, frames: F[], from = 0): TurnEvent[] => {
     const out: TurnEvent[] = [];
     frames.forEach((f, i) => {
@@ -189,6 +190,20 @@ describe('TurnDetector on speech probabilities (issue 13)', () => {
     expect(ev.map((e) => e.type)).toEqual(['start']);
     // No echo on the line: the confirmation does not apply.
     expect(feed(new TurnDetector(opts), rep(30, { prob: 0.99, levelDb: -34 })).map((e) => e.type)).toEqual(['start']);
+  });
+
+  it('under echo, takes a frame below the echo over the whole band as speech when its bands stand out (echoShareMin)', () => {
+    // 600 ms of a caller 4 dB under the echo left, over the whole band: never out of it by 6 dB.
+    const caller = (share: number) => rep(30, { prob: 0.99, levelDb: -46, echoDb: -42, echoShare: share });
+    const opts = { ...base, echoMarginDb: 6, echoHoldDb: 0, echoShareMin: 0.5 };
+    // Most of its energy in bands standing out of the echo: a turn.
+    expect(feed(new TurnDetector(opts), caller(0.8)).map((e) => e.type)).toEqual(['start']);
+    // The same frames with few bands out (residual echo), or with the band test off: none.
+    expect(feed(new TurnDetector(opts), caller(0.3))).toEqual([]);
+    expect(feed(new TurnDetector({ ...opts, echoShareMin: 1 }), caller(0.8))).toEqual([]);
+    // From the deployment's settings (BARGE_IN_ECHO_SHARE, default 0.5).
+    const fromConfig = turnDetectorFor({ ...ConfigSchema.parse({}), TURN_MIN_SPEECH_MS: 100 });
+    expect(feed(fromConfig, caller(0.8)).map((e) => e.type)).toEqual(['start']);
   });
 
   it('judges a frame against the loudest echo estimate of the last three frames', () => {
