@@ -19,7 +19,8 @@
 //
 // On a line whose background is itself speech (babble, a TV), where the probability cannot tell
 // the caller from it, a frame must also stand part of the way from the background's level to the
-// caller's (the foreground gate): the caller is the nearest talker.
+// caller's (the foreground gate): the caller is the nearest talker. A turn starts there only once
+// the level stands further out (a TV's loud syllable reaches the gate; the caller's onset goes past it).
 
 import type { Config } from '../config.ts';
 
@@ -118,6 +119,14 @@ const RECENT_FRAMES = 10;
  * onsets before a turn starts), where the level would only split turns at their soft syllables.
  */
 const TALKER_BG_PROB = 0.2;
+/**
+ * How far from the background's level to the caller's the last 200 ms must stand for a turn to
+ * start on such a line (at least the gate's own fraction): a single talker behind the caller (a
+ * TV) reaches the gate with its loud syllables, a few dB over its mean level, for a few hundred
+ * ms at a time; the caller's onset goes further. The frames stay voiced (a turn starts on them a
+ * frame or two later if they go on); only the start waits.
+ */
+const START_FRAC = 0.6;
 /**
  * Per-frame weights of the level trackers: the background over ≈ 2 s; the caller's up over
  * ≈ 0.4 s of voice and down over ≈ 1 s (the caller is the loudest talker: a turn the talkers
@@ -258,7 +267,7 @@ export class TurnDetector {
       this.voicedMs += this.frameMs;
       this.silenceMs = 0;
       this.lastVoiceAt = at;
-      if (!this.inTurn && this.voicedMs >= this.opts.minSpeechMs && this.confirmed) {
+      if (!this.inTurn && this.voicedMs >= this.opts.minSpeechMs && this.confirmed && this.standsOut()) {
         this.inTurn = true;
         return { type: 'start', at, startedAt: this.startedAt };
       }
@@ -340,6 +349,14 @@ export class TurnDetector {
       this.bgProb += a * (prob - this.bgProb);
     } else if (v) this.callerDb = this.callerDb === undefined ? level : this.callerDb + (level > this.callerDb ? CALLER_UP : CALLER_DOWN) * (level - this.callerDb);
     return v;
+  }
+
+  /** Whether the last 200 ms stand far enough out of the talkers behind the caller for a turn to start (START_FRAC). */
+  private standsOut(): boolean {
+    if (this.fgFrac <= 0 || this.bgFrames === 0 || this.bgProb < TALKER_BG_PROB) return true;
+    const frac = Math.max(this.fgFrac, START_FRAC);
+    const gate = this.bgDb + frac * Math.max(0, (this.callerDb ?? this.bgDb) - this.bgDb);
+    return this.recentSum / Math.min(this.recentAt, RECENT_FRAMES) >= gate;
   }
 
   /** The highest echo estimate over the last ECHO_PEAK_FRAMES frames (≤ NO_ECHO_DB: none now). */

@@ -147,6 +147,18 @@ describe('TurnDetector on speech probabilities (issue 13)', () => {
       expect(after({ foregroundFrac: 0 }, call)).not.toContain('end');
     });
 
+    it("starts no turn on a TV's loud stretch that reaches the gate but not the start margin, and still on the caller", () => {
+      // After one turn of the caller (-16 dBFS) over talkers at -36: the gate is -30, a start needs -24.
+      const loud = () => [...caller(60), ...talkers(60), ...rep(20, { prob: 0.9, levelDb: -27 }), ...talkers(40), ...caller(40)];
+      expect(after({}, loud)).toEqual(['start', 'end', 'start']);
+      // The stretch passes the gate (its frames are voiced): only the start waits for more.
+      seed = 11;
+      const d = new TurnDetector(base);
+      feed(d, [...talkers(150), ...loud().slice(0, 140)]);
+      expect(d.lastVoiced).toBe(true);
+      expect(d.speaking).toBe(false);
+    });
+
     it('judges the level only where the background is speech: on steady noise a soft stretch stays in the turn', () => {
       // 600 ms of the caller, 800 ms of soft speech (-32.5 dBFS: out of the noise floor, short of the gate), the caller again.
       const soft = () => [...caller(30), ...rep(40, { prob: 0.95, levelDb: -32.5 }), ...caller(20)];
