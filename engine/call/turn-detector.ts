@@ -154,6 +154,8 @@ export class TurnDetector {
   /** The last ECHO_PEAK_FRAMES echo estimates (a ring). */
   private readonly echoRing = new Float64Array(ECHO_PEAK_FRAMES).fill(NO_ECHO_DB);
   private echoAt = 0;
+  /** The last frame may hold the agent's echo (the echo gate decides it, and its level is not the line's). */
+  private echoNow = false;
   /** The current stretch has had a frame out of the echo by echoConfirm (or no echo was on the line). */
   private confirmed = false;
   private readonly onsetCredit: number;
@@ -300,6 +302,7 @@ export class TurnDetector {
     let audible = true;
     if (level !== undefined && this.snrGate > 0 && this.floorDb !== undefined && level < this.floorDb + this.snrGate) audible = false;
     const echoDb = this.echoPeak(f.echoDb);
+    this.echoNow = echoDb > NO_ECHO_DB;
     /** How far the frame stands out of the echo and the noise together (Infinity: no echo). */
     let outOfEcho = Infinity;
     if (level !== undefined && echoDb > NO_ECHO_DB) {
@@ -351,9 +354,13 @@ export class TurnDetector {
     return v;
   }
 
-  /** Whether the last 200 ms stand far enough out of the talkers behind the caller for a turn to start (START_FRAC). */
+  /**
+   * Whether the last 200 ms stand far enough out of the talkers behind the caller for a turn to
+   * start (START_FRAC). Not while the agent's echo may be on the line: its level is the echo's too,
+   * and the echo gate already judges those frames (a barge-in must not wait on it).
+   */
   private standsOut(): boolean {
-    if (this.fgFrac <= 0 || this.bgFrames === 0 || this.bgProb < TALKER_BG_PROB) return true;
+    if (this.fgFrac <= 0 || this.echoNow || this.bgFrames === 0 || this.bgProb < TALKER_BG_PROB) return true;
     const frac = Math.max(this.fgFrac, START_FRAC);
     const gate = this.bgDb + frac * Math.max(0, (this.callerDb ?? this.bgDb) - this.bgDb);
     return this.recentSum / Math.min(this.recentAt, RECENT_FRAMES) >= gate;

@@ -159,6 +159,13 @@ describe('TurnDetector on speech probabilities (issue 13)', () => {
       expect(d.speaking).toBe(false);
     });
 
+    it('leaves a stretch under the agent\'s echo to the echo gate: the start margin does not hold a barge-in back', () => {
+      // The same -27 dBFS stretch, 400 ms, now with the agent's echo on the line (33 dB under it): a barge-in.
+      const barge = (echoDb?: number) => () => [...caller(60), ...talkers(60), ...rep(20, { prob: 0.9, levelDb: -27, echoDb })];
+      expect(after({}, barge(-60))).toEqual(['start', 'end', 'start']);
+      expect(after({}, barge(undefined))).toEqual(['start', 'end']);
+    });
+
     it('judges the level only where the background is speech: on steady noise a soft stretch stays in the turn', () => {
       // 600 ms of the caller, 800 ms of soft speech (-32.5 dBFS: out of the noise floor, short of the gate), the caller again.
       const soft = () => [...caller(30), ...rep(40, { prob: 0.95, levelDb: -32.5 }), ...caller(20)];
