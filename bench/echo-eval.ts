@@ -5,7 +5,7 @@
 // engine's turn detector with its default settings. Barge-in is the engine's rule: voiced speech
 // of BARGE_IN_MIN_SPEECH_MS while the agent plays.
 //
-//   npx tsx bench/echo-eval.ts [--set tune|test|heldout|heldout2|heldout3] [--settings silero+aec,webrtc+aec,silero,webrtc] [--out FILE]
+//   npx tsx bench/echo-eval.ts [--set tune|test|heldout|heldout2|heldout3|heldout4] [--settings silero+aec,webrtc+aec,silero,webrtc] [--out FILE]
 //
 // The turn detector takes TURN_* and BARGE_IN_* settings from the environment, as the engine does
 // (e.g. BARGE_IN_ECHO_SHARE=1 turns the band-by-band test off). Reports, per setting: false barge-ins per minute of agent speech (silent callers, and before the

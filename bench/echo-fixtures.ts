@@ -10,7 +10,9 @@
 // agent voices, another echo path, other cuts, levels, voices, delays around 120 ms and seeds),
 // scored twice (before and after the echo canceller's rework), tuned on since; `heldout3` (four
 // other answers in other voices, a third echo path, callers cut at later pauses, quiet callers,
-// hum among the lines), scored once before the sub-band barge-in work and once after, never tuned on.
+// hum among the lines), scored once before the sub-band barge-in work and once after, tuned on since;
+// `heldout4` (four more answers and voices, a fourth echo path, other cuts, levels and noise levels),
+// scored once before the round-2 barge-in work and once after, never tuned on.
 //
 //   npx tsx bench/echo-fixtures.ts [--out data/fixtures]     writes the sets as .ulaw + .json,
 //                                                             and held-out noisy lines for dsp:eval
@@ -54,6 +56,12 @@ const AGENT_TEXT = {
     'Our orthodontist works here every other Monday, so a consultation for braces would be on the fourteenth at the earliest.',
     'I am sorry, I did not quite catch that; could you tell me the name the booking was made under, and the date of birth?',
   ],
+  heldout4: [
+    'Right, let me just check that for you. Your crown is ready, so we can fit it on Thursday afternoon if that still suits you.',
+    'Children under twelve are seen by Doctor Okafor, who has a quiet room with toys, and parents are welcome to stay throughout.',
+    'After an extraction, avoid hot drinks and rinsing for a day, and call us straight away if the bleeding does not stop.',
+    'We will send a reminder by text two days before, and you can reply to that message to confirm or to change the time.',
+  ],
 };
 /**
  * The agent's eSpeak voice per answer (the engine's default is en-us): the second held-out set
@@ -72,6 +80,13 @@ const AGENT_VOICE: Partial<Record<FixtureSet, ReadonlyArray<readonly [string, st
     ['en-gb-x-lancastr', 'en-GB', { pitch: 42, rate: 180 }],
     ['en-us', 'en-US', { pitch: 25, rate: 150 }],
     ['en-gb-x-gbcwmd', 'en-GB', { pitch: 70, rate: 200 }],
+  ],
+  // The fourth held-out set: the plain British voice, Scottish, New York slowed, and Clan pitched high.
+  heldout4: [
+    ['en', 'en-GB', { pitch: 45, rate: 170 }],
+    ['en-gb-scotland', 'en-GB', { pitch: 55, rate: 175 }],
+    ['en-us-nyc', 'en-US', { pitch: 40, rate: 150 }],
+    ['en-gb-x-gbclan', 'en-GB', { pitch: 66, rate: 192 }],
   ],
 };
 /** Caller recordings (real read speech, test/fixtures/README.md), split between the sets. */
@@ -149,6 +164,36 @@ const HELDOUT3_IR: ReadonlyArray<readonly [number, number]> = [
   [64, 0.06],
   [112, -0.03],
 ];
+
+/**
+ * The fourth held-out set's callers (built and scored before the round-2 barge-in work, never
+ * tuned on): the recordings cut at pauses none of the other sets use (the long ones late in the
+ * recording, the short ones around 1 s), and two more eSpeak callers.
+ */
+const HELDOUT4_CUTS: ReadonlyArray<readonly [string, number, number]> = [
+  ['human-utt1', 4200, 5000],
+  ['human-utt2', 1000, 1400],
+  ['human-utt3', 3500, 4100],
+  ['human-utt4', 3900, 4700],
+  ['human-utt5', 900, 1400],
+];
+const HELDOUT4_ESPEAK = [
+  ['espeak-en-mid', 'Actually, can we do Thursday morning instead?', 'en', 'en-GB', { pitch: 60, rate: 170 }],
+  ['espeak-nyc-low', 'Hold on, hold on, what was the price again?', 'en-us-nyc', 'en-US', { pitch: 30, rate: 145 }],
+] as const;
+/** Fourth held-out caller levels relative to the recordings, dB (three of the five quiet). */
+const HELDOUT4_CALLER_GAINS = [-2, -9, 4, -6, -11];
+/** The fourth held-out set's echo path: a ringing response, reflections alternating out to 12 ms. */
+const HELDOUT4_IR: ReadonlyArray<readonly [number, number]> = [
+  [0, 0.75],
+  [3, -0.5],
+  [7, 0.3],
+  [13, -0.2],
+  [31, 0.1],
+  [58, -0.07],
+  [95, 0.04],
+];
+const SET_IR: Partial<Record<FixtureSet, ReadonlyArray<readonly [number, number]>>> = { heldout2: HELDOUT2_IR, heldout3: HELDOUT3_IR, heldout4: HELDOUT4_IR };
 
 export type FixtureSet = keyof typeof AGENT_TEXT;
 
@@ -315,7 +360,7 @@ export function buildEchoCase(spec: EchoCaseSpec, agentUlaw: Uint8Array, babble?
   const agent = decode(agentUlaw);
   const agentStart = (agentAtMs * SR) / 1000;
   const n = agentStart + agent.length + SR * 2;
-  const line = echoOf(agent, n, agentStart, spec.gainDb, spec.delayMs, spec.set === 'heldout2' ? HELDOUT2_IR : spec.set === 'heldout3' ? HELDOUT3_IR : ECHO_IR);
+  const line = echoOf(agent, n, agentStart, spec.gainDb, spec.delayMs, SET_IR[spec.set] ?? ECHO_IR);
   let caller: EchoCase['caller'] = null;
   if (spec.barge) {
     const c = Float64Array.from(callers?.[spec.barge.name] ?? decode(loadFixture(spec.barge.name)));
@@ -350,6 +395,7 @@ export function echoSpecs(set: FixtureSet): EchoCaseSpec[] {
   if (set === 'heldout') return heldOutSpecs();
   if (set === 'heldout2') return heldOut2Specs();
   if (set === 'heldout3') return heldOut3Specs();
+  if (set === 'heldout4') return heldOut4Specs();
   const specs: EchoCaseSpec[] = [];
   const gains = [-6, -12, -20, -30, -40];
   const delays = set === 'tune' ? [60, 150, 250] : [80, 120, 200, 250];
@@ -442,9 +488,42 @@ function heldOut3Specs(): EchoCaseSpec[] {
   return specs;
 }
 
+/**
+ * The fourth held-out grid (issue 13's barge-in goal, round 2, scored once before and once after):
+ * −6 dB at 105, 120 and 135 ms on clean lines, pink −47, white −42 and hum −44 or brown −38 dBFS;
+ * and −5/125, −8/95, −14/200, −22/130, −33/70 on clean or hum/brown lines; silent and barging
+ * callers (at −2, −9, +4, −6 and −11 dB, 500–2700 ms into the answer); other seeds.
+ */
+function heldOut4Specs(): EchoCaseSpec[] {
+  const set = 'heldout4';
+  const specs: EchoCaseSpec[] = [];
+  const callers = [...HELDOUT4_CUTS.map(([name]) => name), ...HELDOUT4_ESPEAK.map(([name]) => name)];
+  let seed = 150_000;
+  let k = 0;
+  AGENT_TEXT[set].forEach((_, agentIndex) => {
+    const other: EchoCase['noise'] = agentIndex % 2 ? { kind: 'hum', levelDb: -44 } : { kind: 'brown', levelDb: -38 };
+    const grid: Array<[number, number, EchoCase['noise']]> = [];
+    for (const delayMs of [105, 120, 135]) for (const nz of [null, { kind: 'pink', levelDb: -47 } as const, { kind: 'white', levelDb: -42 } as const, other]) grid.push([-6, delayMs, nz]);
+    for (const [gainDb, delayMs] of [[-5, 125], [-8, 95], [-14, 200], [-22, 130], [-33, 70]]) for (const nz of [null, other]) grid.push([gainDb, delayMs, nz]);
+    for (const [gainDb, delayMs, nz] of grid) {
+      specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: null, seed: seed++ });
+      const name = callers[(k * 3 + agentIndex) % callers.length];
+      const callerGainDb = HELDOUT4_CALLER_GAINS[k % HELDOUT4_CALLER_GAINS.length];
+      k++;
+      specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: { name, afterMs: 500 + ((seed * 97) % 2200), gainDb: callerGainDb }, seed: seed++ });
+    }
+  });
+  return specs;
+}
+
 /** Callers that are not whole recordings (the held-out sets' cut recordings and eSpeak voices). */
 export async function callerAudio(set: FixtureSet): Promise<Record<string, Float64Array>> {
   const out: Record<string, Float64Array> = {};
+  if (set === 'heldout4') {
+    for (const [name, from, to] of HELDOUT4_CUTS) out[name] = cutAtPause(decode(loadFixture(name)), from, to);
+    for (const [name, text, voice, lang, opts] of HELDOUT4_ESPEAK) out[name] = decode(await speak(text, voice, lang, opts));
+    return out;
+  }
   if (set === 'heldout3') {
     for (const [name, from, to] of HELDOUT3_CUTS) out[name] = cutAtPause(decode(loadFixture(name)), from, to);
     for (const [name, text, voice, lang, opts] of HELDOUT3_ESPEAK) out[name] = decode(await speak(text, voice, lang, opts));
@@ -566,7 +645,7 @@ export async function heldOutLines(): Promise<NoisyLine[]> {
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--out');
   const root = i > 0 ? process.argv[i + 1] : 'data/fixtures';
-  for (const set of ['tune', 'test', 'heldout', 'heldout2', 'heldout3'] as const) {
+  for (const set of ['tune', 'test', 'heldout', 'heldout2', 'heldout3', 'heldout4'] as const) {
     const dir = join(root, `echo-${set}`);
     mkdirSync(dir, { recursive: true });
     const agents = await agentAudio(set);
@@ -577,7 +656,7 @@ async function main(): Promise<void> {
       const { line: _l, agent: _a, ...meta } = c;
       writeFileSync(join(dir, `${c.id}.json`), JSON.stringify(meta) + '\n');
     }
-    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ texts: AGENT_TEXT[set], callers: set === 'heldout' ? [...HELDOUT_RECORDINGS, ...HELDOUT_ESPEAK] : set === 'heldout2' ? [...HELDOUT2_CUTS, ...HELDOUT2_ESPEAK] : set === 'heldout3' ? [...HELDOUT3_CUTS, ...HELDOUT3_ESPEAK] : CALLER[set] }, null, 2) + '\n');
+    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ texts: AGENT_TEXT[set], callers: set === 'heldout' ? [...HELDOUT_RECORDINGS, ...HELDOUT_ESPEAK] : set === 'heldout2' ? [...HELDOUT2_CUTS, ...HELDOUT2_ESPEAK] : set === 'heldout3' ? [...HELDOUT3_CUTS, ...HELDOUT3_ESPEAK] : set === 'heldout4' ? [...HELDOUT4_CUTS, ...HELDOUT4_ESPEAK] : CALLER[set] }, null, 2) + '\n');
     console.log(`wrote ${echoSpecs(set).length} echo cases to ${dir}`);
   }
   const dir = join(root, 'noise-heldout');
