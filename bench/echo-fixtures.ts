@@ -194,6 +194,12 @@ const HELDOUT4_IR: ReadonlyArray<readonly [number, number]> = [
   [95, 0.04],
 ];
 const SET_IR: Partial<Record<FixtureSet, ReadonlyArray<readonly [number, number]>>> = { heldout2: HELDOUT2_IR, heldout3: HELDOUT3_IR, heldout4: HELDOUT4_IR };
+/** The callers of the later held-out sets: recordings cut at a pause, and eSpeak voices. */
+const CUT_CALLERS: Partial<Record<FixtureSet, { cuts: ReadonlyArray<readonly [string, number, number]>; espeak: ReadonlyArray<readonly [string, string, string, string, EspeakOptions]> }>> = {
+  heldout2: { cuts: HELDOUT2_CUTS, espeak: HELDOUT2_ESPEAK },
+  heldout3: { cuts: HELDOUT3_CUTS, espeak: HELDOUT3_ESPEAK },
+  heldout4: { cuts: HELDOUT4_CUTS, espeak: HELDOUT4_ESPEAK },
+};
 
 export type FixtureSet = keyof typeof AGENT_TEXT;
 
@@ -396,42 +402,50 @@ export function echoSpecs(set: FixtureSet): EchoCaseSpec[] {
   if (set === 'heldout2') return heldOut2Specs();
   if (set === 'heldout3') return heldOut3Specs();
   if (set === 'heldout4') return heldOut4Specs();
-  const specs: EchoCaseSpec[] = [];
   const gains = [-6, -12, -20, -30, -40];
   const delays = set === 'tune' ? [60, 150, 250] : [80, 120, 200, 250];
   const noises: Array<EchoCase['noise']> = set === 'tune' ? [null, { kind: 'pink', levelDb: -45 }] : [null, { kind: 'pink', levelDb: -42 }, { kind: 'brown', levelDb: -40 }];
-  let seed = set === 'tune' ? 1000 : 5000;
+  const grid = gains.flatMap((g) => delays.flatMap((d) => noises.map((nz): GridCell => [g, d, nz])));
+  const callers = CALLER[set];
+  // (The k-th barging case is spec 2k + 1 of the set: its caller follows from that.)
+  return pairedSpecs(set, set === 'tune' ? 1000 : 5000, () => grid, (k, agentIndex, seed) => ({ name: callers[(agentIndex + 2 * k + 1) % callers.length], afterMs: 1200 + ((seed * 37) % 1300) }));
+}
+
+/** One cell of a set's grid: echo gain (dB), delay (ms) and the line's noise. */
+type GridCell = [number, number, EchoCase['noise']];
+
+/**
+ * A set's cases: for every agent answer and every cell of its grid, one with a silent caller and
+ * one with the k-th barging caller of the set (`bargeOf`, given the seed the case will take).
+ */
+function pairedSpecs(set: FixtureSet, firstSeed: number, gridOf: (agentIndex: number) => GridCell[], bargeOf: (k: number, agentIndex: number, seed: number) => NonNullable<EchoCaseSpec['barge']>): EchoCaseSpec[] {
+  const specs: EchoCaseSpec[] = [];
+  let seed = firstSeed;
+  let k = 0;
   AGENT_TEXT[set].forEach((_, agentIndex) => {
-    for (const gainDb of gains)
-      for (const delayMs of delays)
-        for (const nz of noises) {
-          specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: null, seed: seed++ });
-          const name = CALLER[set][(agentIndex + specs.length) % CALLER[set].length];
-          specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: { name, afterMs: 1200 + ((seed * 37) % 1300) }, seed: seed++ });
-        }
+    for (const [gainDb, delayMs, noise] of gridOf(agentIndex)) {
+      specs.push({ set, agentIndex, gainDb, delayMs, noise, barge: null, seed: seed++ });
+      specs.push({ set, agentIndex, gainDb, delayMs, noise, barge: bargeOf(k++, agentIndex, seed), seed: seed++ });
+    }
   });
   return specs;
 }
 
+const across = (points: number[][], noises: Array<EchoCase['noise']>): GridCell[] => points.flatMap(([g, d]) => noises.map((nz): GridCell => [g, d, nz]));
+const callerNames = (set: FixtureSet): string[] => {
+  const c = CUT_CALLERS[set];
+  return c ? [...c.cuts.map(([name]) => name), ...c.espeak.map(([name]) => name)] : [];
+};
+
 /** The held-out grid: −6 dB at 120 ms (the goal's point) and levels, delays and noises the tuning never had. */
 function heldOutSpecs(): EchoCaseSpec[] {
-  const set = 'heldout';
-  const specs: EchoCaseSpec[] = [];
   const callers = [...HELDOUT_RECORDINGS, ...HELDOUT_ESPEAK.map(([name]) => name)];
-  const noises: Array<EchoCase['noise']> = [null, { kind: 'white', levelDb: -46 }, { kind: 'brown', levelDb: -43 }, { kind: 'pink', levelDb: -38 }];
-  let seed = 20_000;
-  let k = 0;
-  AGENT_TEXT[set].forEach((_, agentIndex) => {
-    for (const [gainDb, delayMs] of [[-6, 120], [-6, 170], [-9, 100], [-9, 230], [-15, 140], [-24, 190], [-35, 120]])
-      for (const nz of noises) {
-        specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: null, seed: seed++ });
-        const name = callers[k % callers.length];
-        const callerGainDb = HELDOUT_CALLER_GAINS[Math.floor(k / callers.length) % HELDOUT_CALLER_GAINS.length];
-        k++;
-        specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: { name, afterMs: 900 + ((seed * 53) % 1700), gainDb: callerGainDb }, seed: seed++ });
-      }
-  });
-  return specs;
+  const grid = across([[-6, 120], [-6, 170], [-9, 100], [-9, 230], [-15, 140], [-24, 190], [-35, 120]], [null, { kind: 'white', levelDb: -46 }, { kind: 'brown', levelDb: -43 }, { kind: 'pink', levelDb: -38 }]);
+  return pairedSpecs('heldout', 20_000, () => grid, (k, _a, seed) => ({
+    name: callers[k % callers.length],
+    afterMs: 900 + ((seed * 53) % 1700),
+    gainDb: HELDOUT_CALLER_GAINS[Math.floor(k / callers.length) % HELDOUT_CALLER_GAINS.length],
+  }));
 }
 
 /**
@@ -441,23 +455,23 @@ function heldOutSpecs(): EchoCaseSpec[] {
  * and barging callers (callers at +3, −4 and −10 dB, 700–2300 ms into the answer); other seeds.
  */
 function heldOut2Specs(): EchoCaseSpec[] {
-  const set = 'heldout2';
-  const specs: EchoCaseSpec[] = [];
-  const callers = [...HELDOUT2_CUTS.map(([name]) => name), ...HELDOUT2_ESPEAK.map(([name]) => name)];
-  const noises: Array<EchoCase['noise']> = [null, { kind: 'pink', levelDb: -44 }, { kind: 'white', levelDb: -40 }, { kind: 'brown', levelDb: -47 }];
-  let seed = 70_000;
-  let k = 0;
-  AGENT_TEXT[set].forEach((_, agentIndex) => {
-    for (const [gainDb, delayMs] of [[-6, 100], [-6, 120], [-6, 140], [-3, 90], [-10, 160], [-18, 210], [-28, 150]])
-      for (const nz of noises) {
-        specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: null, seed: seed++ });
-        const name = callers[(k * 3) % callers.length];
-        const callerGainDb = HELDOUT2_CALLER_GAINS[k % HELDOUT2_CALLER_GAINS.length];
-        k++;
-        specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: { name, afterMs: 700 + ((seed * 71) % 1600), gainDb: callerGainDb }, seed: seed++ });
-      }
-  });
-  return specs;
+  const callers = callerNames('heldout2');
+  const grid = across([[-6, 100], [-6, 120], [-6, 140], [-3, 90], [-10, 160], [-18, 210], [-28, 150]], [null, { kind: 'pink', levelDb: -44 }, { kind: 'white', levelDb: -40 }, { kind: 'brown', levelDb: -47 }]);
+  return pairedSpecs('heldout2', 70_000, () => grid, (k, _a, seed) => ({
+    name: callers[(k * 3) % callers.length],
+    afterMs: 700 + ((seed * 71) % 1600),
+    gainDb: HELDOUT2_CALLER_GAINS[k % HELDOUT2_CALLER_GAINS.length],
+  }));
+}
+
+/**
+ * The grid of the third and fourth held-out sets: −6 dB at three delays on clean, pink and white
+ * lines and one other noise (it alternates with the agent answer), then other echo points on clean
+ * lines and that other noise.
+ */
+function mainPointGrid(delays: number[], pink: number, white: number, other: EchoCase['noise'], points: number[][]): GridCell[] {
+  const nz = [null, { kind: 'pink', levelDb: pink } as const, { kind: 'white', levelDb: white } as const, other];
+  return [...across(delays.map((d) => [-6, d]), nz), ...across(points, [null, other])];
 }
 
 /**
@@ -467,25 +481,14 @@ function heldOut2Specs(): EchoCaseSpec[] {
  * barging callers (at 0, −7, +2 and −12 dB, 600–2500 ms into the answer); other seeds.
  */
 function heldOut3Specs(): EchoCaseSpec[] {
-  const set = 'heldout3';
-  const specs: EchoCaseSpec[] = [];
-  const callers = [...HELDOUT3_CUTS.map(([name]) => name), ...HELDOUT3_ESPEAK.map(([name]) => name)];
-  let seed = 110_000;
-  let k = 0;
-  AGENT_TEXT[set].forEach((_, agentIndex) => {
-    const other: EchoCase['noise'] = agentIndex % 2 ? { kind: 'brown', levelDb: -43 } : { kind: 'hum', levelDb: -40 };
-    const grid: Array<[number, number, EchoCase['noise']]> = [];
-    for (const delayMs of [100, 115, 130]) for (const nz of [null, { kind: 'pink', levelDb: -41 } as const, { kind: 'white', levelDb: -45 } as const, other]) grid.push([-6, delayMs, nz]);
-    for (const [gainDb, delayMs] of [[-4, 110], [-12, 180], [-20, 90], [-30, 240]]) for (const nz of [null, other]) grid.push([gainDb, delayMs, nz]);
-    for (const [gainDb, delayMs, nz] of grid) {
-      specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: null, seed: seed++ });
-      const name = callers[(k * 2 + agentIndex) % callers.length];
-      const callerGainDb = HELDOUT3_CALLER_GAINS[k % HELDOUT3_CALLER_GAINS.length];
-      k++;
-      specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: { name, afterMs: 600 + ((seed * 89) % 1900), gainDb: callerGainDb }, seed: seed++ });
-    }
-  });
-  return specs;
+  const callers = callerNames('heldout3');
+  const gridOf = (agentIndex: number) =>
+    mainPointGrid([100, 115, 130], -41, -45, agentIndex % 2 ? { kind: 'brown', levelDb: -43 } : { kind: 'hum', levelDb: -40 }, [[-4, 110], [-12, 180], [-20, 90], [-30, 240]]);
+  return pairedSpecs('heldout3', 110_000, gridOf, (k, agentIndex, seed) => ({
+    name: callers[(k * 2 + agentIndex) % callers.length],
+    afterMs: 600 + ((seed * 89) % 1900),
+    gainDb: HELDOUT3_CALLER_GAINS[k % HELDOUT3_CALLER_GAINS.length],
+  }));
 }
 
 /**
@@ -495,43 +498,23 @@ function heldOut3Specs(): EchoCaseSpec[] {
  * callers (at −2, −9, +4, −6 and −11 dB, 500–2700 ms into the answer); other seeds.
  */
 function heldOut4Specs(): EchoCaseSpec[] {
-  const set = 'heldout4';
-  const specs: EchoCaseSpec[] = [];
-  const callers = [...HELDOUT4_CUTS.map(([name]) => name), ...HELDOUT4_ESPEAK.map(([name]) => name)];
-  let seed = 150_000;
-  let k = 0;
-  AGENT_TEXT[set].forEach((_, agentIndex) => {
-    const other: EchoCase['noise'] = agentIndex % 2 ? { kind: 'hum', levelDb: -44 } : { kind: 'brown', levelDb: -38 };
-    const grid: Array<[number, number, EchoCase['noise']]> = [];
-    for (const delayMs of [105, 120, 135]) for (const nz of [null, { kind: 'pink', levelDb: -47 } as const, { kind: 'white', levelDb: -42 } as const, other]) grid.push([-6, delayMs, nz]);
-    for (const [gainDb, delayMs] of [[-5, 125], [-8, 95], [-14, 200], [-22, 130], [-33, 70]]) for (const nz of [null, other]) grid.push([gainDb, delayMs, nz]);
-    for (const [gainDb, delayMs, nz] of grid) {
-      specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: null, seed: seed++ });
-      const name = callers[(k * 3 + agentIndex) % callers.length];
-      const callerGainDb = HELDOUT4_CALLER_GAINS[k % HELDOUT4_CALLER_GAINS.length];
-      k++;
-      specs.push({ set, agentIndex, gainDb, delayMs, noise: nz, barge: { name, afterMs: 500 + ((seed * 97) % 2200), gainDb: callerGainDb }, seed: seed++ });
-    }
-  });
-  return specs;
+  const callers = callerNames('heldout4');
+  const gridOf = (agentIndex: number) =>
+    mainPointGrid([105, 120, 135], -47, -42, agentIndex % 2 ? { kind: 'hum', levelDb: -44 } : { kind: 'brown', levelDb: -38 }, [[-5, 125], [-8, 95], [-14, 200], [-22, 130], [-33, 70]]);
+  return pairedSpecs('heldout4', 150_000, gridOf, (k, agentIndex, seed) => ({
+    name: callers[(k * 3 + agentIndex) % callers.length],
+    afterMs: 500 + ((seed * 97) % 2200),
+    gainDb: HELDOUT4_CALLER_GAINS[k % HELDOUT4_CALLER_GAINS.length],
+  }));
 }
 
 /** Callers that are not whole recordings (the held-out sets' cut recordings and eSpeak voices). */
 export async function callerAudio(set: FixtureSet): Promise<Record<string, Float64Array>> {
   const out: Record<string, Float64Array> = {};
-  if (set === 'heldout4') {
-    for (const [name, from, to] of HELDOUT4_CUTS) out[name] = cutAtPause(decode(loadFixture(name)), from, to);
-    for (const [name, text, voice, lang, opts] of HELDOUT4_ESPEAK) out[name] = decode(await speak(text, voice, lang, opts));
-    return out;
-  }
-  if (set === 'heldout3') {
-    for (const [name, from, to] of HELDOUT3_CUTS) out[name] = cutAtPause(decode(loadFixture(name)), from, to);
-    for (const [name, text, voice, lang, opts] of HELDOUT3_ESPEAK) out[name] = decode(await speak(text, voice, lang, opts));
-    return out;
-  }
-  if (set === 'heldout2') {
-    for (const [name, from, to] of HELDOUT2_CUTS) out[name] = cutAtPause(decode(loadFixture(name)), from, to);
-    for (const [name, text, voice, lang, opts] of HELDOUT2_ESPEAK) out[name] = decode(await speak(text, voice, lang, opts));
+  const c = CUT_CALLERS[set];
+  if (c) {
+    for (const [name, from, to] of c.cuts) out[name] = cutAtPause(decode(loadFixture(name)), from, to);
+    for (const [name, text, voice, lang, opts] of c.espeak) out[name] = decode(await speak(text, voice, lang, opts));
     return out;
   }
   if (set !== 'heldout') return out;
