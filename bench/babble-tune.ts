@@ -5,11 +5,9 @@
 //
 //   npx tsx bench/babble-tune.ts [--out data/fixtures/babble-tune]
 //   npm run dsp:eval -- --fixtures data/fixtures/babble-tune
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EspeakTts } from '../adapters/local/espeak-tts.ts';
-import { babbleTalkers, decode, loadFixture, noisyLines } from './echo-fixtures.ts';
+import { babbleTalkers, decode, loadFixture, noisyLines, writeLines } from './echo-fixtures.ts';
 
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--out');
@@ -17,13 +15,9 @@ async function main(): Promise<void> {
   const utts = ['human-utt1', 'human-utt2', 'human-utt5'].map((n) => decode(loadFixture(n)));
   const babble = await babbleTalkers('tune');
   await EspeakTts.shutdown();
-  mkdirSync(dir, { recursive: true });
   // Two calls per SNR, each with its own pick of utterances and babble.
   const lines = [...noisyLines('tune-a', utts, ['babble'], 12000, babble), ...noisyLines('tune-b', utts, ['babble'], 13000, babble)];
-  for (const l of lines) {
-    writeFileSync(join(dir, `${l.name}.ulaw`), l.ulaw);
-    writeFileSync(join(dir, `${l.name}.labels.json`), JSON.stringify(l.labels) + '\n');
-  }
+  writeLines(dir, lines);
   console.log(`wrote ${lines.length} babble tuning lines to ${dir}`);
 }
 

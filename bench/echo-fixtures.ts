@@ -564,6 +564,15 @@ export interface NoisyLine {
   labels: { durationMs: number; speech: Array<{ startMs: number; endMs: number }> };
 }
 
+/** Writes noisy lines as `npm run dsp:eval -- --fixtures DIR` reads them: audio and labels per line. */
+export function writeLines(dir: string, lines: NoisyLine[]): void {
+  mkdirSync(dir, { recursive: true });
+  for (const l of lines) {
+    writeFileSync(join(dir, `${l.name}.ulaw`), l.ulaw);
+    writeFileSync(join(dir, `${l.name}.labels.json`), JSON.stringify(l.labels) + '\n');
+  }
+}
+
 /**
  * Calls of three utterances picked from `utts` (1 s of line, 1.6 s between them, 1.6 s after),
  * each under every noise kind at 20, 10 and 5 dB SNR (speech RMS over its spans against the
@@ -639,15 +648,12 @@ async function main(): Promise<void> {
       const { line: _l, agent: _a, ...meta } = c;
       writeFileSync(join(dir, `${c.id}.json`), JSON.stringify(meta) + '\n');
     }
-    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ texts: AGENT_TEXT[set], callers: set === 'heldout' ? [...HELDOUT_RECORDINGS, ...HELDOUT_ESPEAK] : set === 'heldout2' ? [...HELDOUT2_CUTS, ...HELDOUT2_ESPEAK] : set === 'heldout3' ? [...HELDOUT3_CUTS, ...HELDOUT3_ESPEAK] : set === 'heldout4' ? [...HELDOUT4_CUTS, ...HELDOUT4_ESPEAK] : CALLER[set] }, null, 2) + '\n');
+    const cutCallers = CUT_CALLERS[set];
+    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ texts: AGENT_TEXT[set], callers: set === 'tune' || set === 'test' ? CALLER[set] : cutCallers ? [...cutCallers.cuts, ...cutCallers.espeak] : [...HELDOUT_RECORDINGS, ...HELDOUT_ESPEAK] }, null, 2) + '\n');
     console.log(`wrote ${echoSpecs(set).length} echo cases to ${dir}`);
   }
   const dir = join(root, 'noise-heldout');
-  mkdirSync(dir, { recursive: true });
-  for (const l of await heldOutLines()) {
-    writeFileSync(join(dir, `${l.name}.ulaw`), l.ulaw);
-    writeFileSync(join(dir, `${l.name}.labels.json`), JSON.stringify(l.labels) + '\n');
-  }
+  writeLines(dir, await heldOutLines());
   console.log(`wrote held-out noisy lines to ${dir} (score them: npm run dsp:eval -- --fixtures ${dir})`);
   await EspeakTts.shutdown();
 }

@@ -12,12 +12,10 @@
 //
 //   npx tsx bench/noise-heldout2.ts [--out data/fixtures/noise-heldout2]
 //   npm run dsp:eval -- --fixtures data/fixtures/noise-heldout2
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EspeakTts } from '../adapters/local/espeak-tts.ts';
 import { rng } from './load/sim-providers.ts';
-import { cutAtPause, decode, loadFixture, mixCall, noise, scaleToRms, speak, type NoisyLine } from './echo-fixtures.ts';
+import { cutAtPause, decode, loadFixture, mixCall, noise, scaleToRms, speak, type NoisyLine, writeLines } from './echo-fixtures.ts';
 
 /** Recordings cut at their quietest frame in these windows (ms): later words than other sets start on. */
 const CUTS: ReadonlyArray<readonly [string, number, number]> = [
@@ -89,11 +87,7 @@ async function main(): Promise<void> {
   const dir = i > 0 ? process.argv[i + 1] : 'data/fixtures/noise-heldout2';
   const lines = await heldOut2Lines();
   await EspeakTts.shutdown();
-  mkdirSync(dir, { recursive: true });
-  for (const l of lines) {
-    writeFileSync(join(dir, `${l.name}.ulaw`), l.ulaw);
-    writeFileSync(join(dir, `${l.name}.labels.json`), JSON.stringify(l.labels) + '\n');
-  }
+  writeLines(dir, lines);
   console.log(`wrote ${lines.length} held-out noisy lines to ${dir}`);
 }
 

@@ -12,12 +12,10 @@
 //
 //   npx tsx bench/noise-heldout3.ts [--out data/fixtures/noise-heldout3]
 //   npm run dsp:eval -- --fixtures data/fixtures/noise-heldout3
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EspeakTts } from '../adapters/local/espeak-tts.ts';
 import { rng } from './load/sim-providers.ts';
-import { cutAtPause, decode, loadFixture, mixCall, scaleToRms, speak, speechOnset, type NoisyLine } from './echo-fixtures.ts';
+import { cutAtPause, decode, loadFixture, mixCall, scaleToRms, speak, speechOnset, type NoisyLine, writeLines } from './echo-fixtures.ts';
 import { talker } from './noise-heldout2.ts';
 
 /** Recordings cut at their quietest frame in these windows (ms): words no other set opens on. */
@@ -90,11 +88,7 @@ async function main(): Promise<void> {
   const dir = i > 0 ? process.argv[i + 1] : 'data/fixtures/noise-heldout3';
   const lines = await heldOut3Lines();
   await EspeakTts.shutdown();
-  mkdirSync(dir, { recursive: true });
-  for (const l of lines) {
-    writeFileSync(join(dir, `${l.name}.ulaw`), l.ulaw);
-    writeFileSync(join(dir, `${l.name}.labels.json`), JSON.stringify(l.labels) + '\n');
-  }
+  writeLines(dir, lines);
   console.log(`wrote ${lines.length} held-out single-talker lines to ${dir}`);
 }
 

@@ -5,12 +5,10 @@
 //
 //   npx tsx bench/talker-tune.ts [--out data/fixtures/talker-tune]
 //   npm run dsp:eval -- --fixtures data/fixtures/talker-tune
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EspeakTts } from '../adapters/local/espeak-tts.ts';
 import { rng } from './load/sim-providers.ts';
-import { decode, loadFixture, mixCall, speak, type NoisyLine } from './echo-fixtures.ts';
+import { decode, loadFixture, mixCall, speak, type NoisyLine, writeLines } from './echo-fixtures.ts';
 import { talker } from './noise-heldout2.ts';
 
 const RADIO =
@@ -24,7 +22,6 @@ async function main(): Promise<void> {
   const utts = ['human-utt1', 'human-utt2', 'human-utt5'].map((n) => decode(loadFixture(n)));
   const radio = decode(await speak(RADIO, 'en-gb-x-rp', 'en-GB', { pitch: 45, rate: 170 }));
   await EspeakTts.shutdown();
-  mkdirSync(dir, { recursive: true });
   const lines: NoisyLine[] = [];
   let seed = 15_000;
   for (const snr of [20, 10, 5])
@@ -34,10 +31,7 @@ async function main(): Promise<void> {
       const s = seed++;
       lines.push(mixCall(`talker-${call}-${snr}db`, picks, [1600, 1600, 1600], (n) => talker(radio, n, s), snr));
     }
-  for (const l of lines) {
-    writeFileSync(join(dir, `${l.name}.ulaw`), l.ulaw);
-    writeFileSync(join(dir, `${l.name}.labels.json`), JSON.stringify(l.labels) + '\n');
-  }
+  writeLines(dir, lines);
   console.log(`wrote ${lines.length} single-talker tuning lines to ${dir}`);
 }
 
